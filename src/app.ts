@@ -1,0 +1,123 @@
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import type { AppRegistry } from './auth/apps.js';
+import type { SigningKey } from './auth/keys.js';
+import { tokenRoutes } from './auth/token.routes.js';
+import type { TokenService } from './auth/token.service.js';
+import { emulatorRoutes } from './control/emulator.routes.js';
+import type { CallService } from './domain/call.service.js';
+import type { CallStore } from './domain/ports.js';
+import { bearerAuth } from './graph/auth.hook.js';
+import { callsRoutes } from './graph/calls.routes.js';
+import { graphErrorHandler } from './graph/error-handler.js';
+import { GRAPH_ERRORS, GraphError, sendGraphError } from './graph/graph-errors.js';
+import { recordingRoutes } from './graph/recording.routes.js';
+import { RouteTrie } from './graph/route-trie.js';
+import { addGraphHeaders, type GraphVersion } from './graph/wire.js';
+
+export interface AppDeps {
+  calls: CallService;
+  store: CallStore;
+  apps: AppRegistry;
+  tokens: TokenService;
+  tokenKey: SigningKey;
+  notificationKey: SigningKey;
+  bodyLimitBytes: number;
+  logLevel: 'silent' | 'error' | 'warn' | 'info' | 'debug';
+  version: string;
+}
+
+export const GRAPH_VERSIONS: readonly GraphVersion[] = ['v1.0', 'beta'];
+
+/**
+ * Graph addresses bound actions with or without their namespace and in any case
+ * (`/microsoft.graph.StopRecording` in the docs, `/stopRecording` from the SDKs); the router matches
+ * case-insensitively, and this drops the namespace. Beta's deprecated `/app/calls` alias maps onto
+ * `/communications/calls`.
+ */
+const NAMESPACE = /\/microsoft\.graph\./gi;
+const APP_ALIAS = /^\/beta\/app\/calls(?=[/?]|$)/i;
+export function rewriteGraphUrl(url: string): string {
+  let out = url;
+  const q = out.indexOf('?');
+  let path = q >= 0 ? out.slice(0, q) : out;
+  if (NAMESPACE.test(path)) path = path.replace(NAMESPACE, '/');
+  NAMESPACE.lastIndex = 0;
+  if (APP_ALIAS.test(path)) path = path.replace(APP_ALIAS, '/beta/communications/calls');
+  out = q >= 0 ? path + out.slice(q) : path;
+  return out;
+}
+
+/** Builds the HTTP application; `listen` is the caller's business (main.ts, tests use inject()). */
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: deps.logLevel === 'silent' ? false : { level: deps.logLevel },
+    bodyLimit: deps.bodyLimitBytes,
+    // Graph is strict about JSON types: {"clientContext":5} is a 400, never coerced to "5".
+    ajv: { customOptions: { coerceTypes: false, allErrors: false } },
+    routerOptions: { caseSensitive: false, ignoreTrailingSlash: true },
+    rewriteUrl: (req) => rewriteGraphUrl(req.url ?? '/'),
+  });
+
+  const trie = new RouteTrie();
+  app.addHook('onRoute', (route) => {
+    const methods = Array.isArray(route.method) ? route.method : [route.method];
+    if (GRAPH_VERSIONS.some((v) => route.url.startsWith(`/${v}/`))) trie.add(route.url, methods);
+  });
+
+  app.addHook('onRequest', async (request, reply) => addGraphHeaders(request, reply));
+  app.setErrorHandler(graphErrorHandler);
+
+  // JSON bodies: empty means "no body" (Graph accepts bodyless action POSTs); anything else must parse.
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
+    const text = (body as string).trim();
+    if (text === '') return done(null, {});
+    try {
+      done(null, JSON.parse(text));
+    } catch (err) {
+      done(new GraphError('INVALID_JSON', `${GRAPH_ERRORS.INVALID_JSON.message} ${(err as Error).message}.`), undefined);
+    }
+  });
+  app.removeContentTypeParser('text/plain');
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (req, body, done) => {
+    if ((body as Buffer).length === 0) return done(null, {});
+    done(new GraphError('UNSUPPORTED_MEDIA_TYPE', `${GRAPH_ERRORS.UNSUPPORTED_MEDIA_TYPE.message} Got '${String(req.headers['content-type'])}'.`), undefined);
+  });
+
+  await app.register(tokenRoutes, { apps: deps.apps, tokens: deps.tokens, tokenKey: deps.tokenKey, notificationKey: deps.notificationKey });
+  await app.register(emulatorRoutes, { store: deps.store, apps: deps.apps, version: deps.version });
+
+  const authenticate = bearerAuth(deps.tokens);
+  for (const version of GRAPH_VERSIONS) {
+    await app.register(async (graph) => {
+      graph.addHook('onRequest', authenticate);
+      graph.addHook('preValidation', async (request: FastifyRequest) => {
+        if (request.body === undefined || request.body === null) request.body = {};
+      });
+      await graph.register(callsRoutes, { version, calls: deps.calls });
+      await graph.register(recordingRoutes, { version, calls: deps.calls });
+    }, { prefix: `/${version}` });
+  }
+
+  // Graph's answer to a path it does not serve: name the first unknown segment (400), or 405 for a
+  // known path with another method. Authentication comes first, as on Graph.
+  app.setNotFoundHandler(async (request, reply) => {
+    const path = request.url;
+    const version = GRAPH_VERSIONS.find((v) => path.toLowerCase().startsWith(`/${v}/`) || path.toLowerCase() === `/${v}`);
+    if (!version) {
+      const e = GRAPH_ERRORS.NOT_FOUND;
+      return sendGraphError(request, reply, e.status, e.code, `No resource at '${path.split('?')[0]}'.`);
+    }
+    await authenticate(request);
+    const miss = trie.explain(path, request.method);
+    if (miss.kind === 'method') {
+      const e = GRAPH_ERRORS.METHOD_NOT_ALLOWED;
+      return sendGraphError(request, reply, e.status, e.code, `The HTTP method '${request.method}' is not allowed on '${path.split('?')[0]}'.`);
+    }
+    const segment = miss.kind === 'segment' ? miss.segment : version;
+    const e = GRAPH_ERRORS.UNKNOWN_SEGMENT;
+    return sendGraphError(request, reply, e.status, e.code, `Resource not found for the segment '${segment}'.`);
+  });
+
+  return app;
+}

@@ -1,0 +1,70 @@
+import type { FastifyInstance } from 'fastify';
+import { readFileSync } from 'node:fs';
+import { buildApp } from './app.js';
+import { AppRegistry, DEV_APP, loadAppsFile } from './auth/apps.js';
+import { loadOrCreateKey } from './auth/keys.js';
+import { TokenService } from './auth/token.service.js';
+import type { Config } from './config.js';
+import { CallService } from './domain/call.service.js';
+import { FarSide } from './domain/far-side.js';
+import { notificationRenderer } from './graph/call.mapper.js';
+import { systemClock, type Clock } from './shared/clock.js';
+import { randomIds, type Ids } from './shared/ids.js';
+import { JobRunner } from './simulator/job-runner.js';
+import { SqliteCallStore } from './storage/sqlite.store.js';
+
+export interface Composition {
+  app: FastifyInstance;
+  store: SqliteCallStore;
+  calls: CallService;
+  tokens: TokenService;
+  apps: AppRegistry;
+  /** Starts background work (far-side jobs). */
+  start(): void;
+  /** Stops background work, closes the HTTP server and the database. */
+  close(): Promise<void>;
+}
+
+export const VERSION: string = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+/**
+ * The composition root: the one place that chooses implementations (SQLite, system clock, random ids)
+ * and wires them together. main.ts adds process concerns (argv, env, signals, listen); tests call this
+ * with their own config and ports.
+ */
+export async function compose(config: Config, ports: { clock?: Clock; ids?: Ids } = {}): Promise<Composition> {
+  const clock = ports.clock ?? systemClock;
+  const ids = ports.ids ?? randomIds;
+  const apps = new AppRegistry([DEV_APP, ...(config.appsFile ? loadAppsFile(config.appsFile) : [])]);
+  const store = new SqliteCallStore({ dataDir: config.inMemory ? null : config.dataDir, synchronous: config.sqliteSynchronous });
+  try {
+    const tokenKey = await loadOrCreateKey(store, 'token-signing');
+    const notificationKey = await loadOrCreateKey(store, 'notification-signing');
+    const tokens = new TokenService({ apps, key: tokenKey, clock, lifetimeSeconds: config.tokenLifetimeSeconds });
+    const farSide = new FarSide({ ids, answerDelayMs: config.answerDelayMs });
+    const calls = new CallService({
+      store, clock, ids, render: notificationRenderer, farSide, operationDelayMs: config.operationDelayMs,
+      appDisplayName: (appId) => apps.get(appId)?.displayName ?? appId,
+    });
+    const app = await buildApp({
+      calls, store, apps, tokens, tokenKey, notificationKey,
+      bodyLimitBytes: config.bodyLimitBytes, logLevel: config.logLevel, version: VERSION,
+    });
+    const jobs = new JobRunner({
+      store, clock, run: (job) => calls.runJob(job),
+      onError: (job, err) => app.log.error({ err, job }, 'far-side job failed'),
+    });
+    return {
+      app, store, calls, tokens, apps,
+      start: () => jobs.start(),
+      async close() {
+        jobs.stop();
+        await app.close();
+        store.close();
+      },
+    };
+  } catch (err) {
+    store.close();
+    throw err;
+  }
+}

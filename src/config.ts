@@ -1,0 +1,121 @@
+import { resolve } from 'node:path';
+
+/**
+ * The one validated, frozen configuration. CLI flags and environment variables map onto the same
+ * fields; defaults live here and nowhere else. Every problem is reported at once.
+ */
+export interface Config {
+  readonly host: string;
+  /** 0 = pick a free port. */
+  readonly port: number;
+  /** Absolute data directory; ignored when `inMemory`. */
+  readonly dataDir: string;
+  readonly inMemory: boolean;
+  /** `--apps FILE`: extra app registrations (JSON array). */
+  readonly appsFile: string | null;
+  /** How long the simulated far side takes to answer a call or admit the bot to a meeting. */
+  readonly answerDelayMs: number;
+  /** How long a running operation (startRecording) takes to complete, and a hang-up to finish. */
+  readonly operationDelayMs: number;
+  /** SQLite `synchronous` pragma. FULL survives power loss; NORMAL survives a process crash. */
+  readonly sqliteSynchronous: 'FULL' | 'NORMAL';
+  /** Largest accepted request body, in bytes (Graph answers 413 above its limit). */
+  readonly bodyLimitBytes: number;
+  /** Lifetime of issued access tokens, in seconds (Entra: ~3599). */
+  readonly tokenLifetimeSeconds: number;
+  readonly logLevel: 'silent' | 'error' | 'warn' | 'info' | 'debug';
+}
+
+export const DEFAULTS: Config = Object.freeze({
+  host: '127.0.0.1',
+  port: 4000,
+  dataDir: resolve('.graph-calls'),
+  inMemory: false,
+  appsFile: null,
+  answerDelayMs: 300,
+  operationDelayMs: 200,
+  sqliteSynchronous: 'FULL',
+  bodyLimitBytes: 1024 * 1024,
+  tokenLifetimeSeconds: 3599,
+  logLevel: 'warn',
+});
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n  - ${problems.join('\n  - ')}`);
+  }
+}
+
+const FLAGS: Record<string, { key: keyof Config; kind: 'int' | 'string' | 'bool' | 'sync' | 'level' }> = {
+  '--port': { key: 'port', kind: 'int' },
+  '--host': { key: 'host', kind: 'string' },
+  '--data': { key: 'dataDir', kind: 'string' },
+  '--in-memory': { key: 'inMemory', kind: 'bool' },
+  '--apps': { key: 'appsFile', kind: 'string' },
+  '--answer-delay-ms': { key: 'answerDelayMs', kind: 'int' },
+  '--operation-delay-ms': { key: 'operationDelayMs', kind: 'int' },
+  '--sqlite-synchronous': { key: 'sqliteSynchronous', kind: 'sync' },
+  '--body-limit': { key: 'bodyLimitBytes', kind: 'int' },
+  '--log-level': { key: 'logLevel', kind: 'level' },
+};
+
+const ENV: Record<string, string> = {
+  GRAPH_CALLS_PORT: '--port',
+  GRAPH_CALLS_HOST: '--host',
+  GRAPH_CALLS_DATA: '--data',
+  GRAPH_CALLS_APPS: '--apps',
+  GRAPH_CALLS_ANSWER_DELAY_MS: '--answer-delay-ms',
+  GRAPH_CALLS_LOG_LEVEL: '--log-level',
+};
+
+/** Builds the config from argv (flags win) and env. Throws ConfigError listing every problem. */
+export function loadConfig(argv: readonly string[], env: Readonly<Record<string, string | undefined>>, overrides: Partial<Config> = {}): Config {
+  const raw = new Map<string, string | true>();
+  const problems: string[] = [];
+  for (const [name, flag] of Object.entries(ENV)) {
+    const v = env[name];
+    if (v !== undefined && v !== '') raw.set(flag, v);
+  }
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const eq = arg.indexOf('=');
+    const name = eq > 0 ? arg.slice(0, eq) : arg;
+    const spec = FLAGS[name];
+    if (!spec) { problems.push(`unknown option '${arg}'`); continue; }
+    if (spec.kind === 'bool') { raw.set(name, true); continue; }
+    const value = eq > 0 ? arg.slice(eq + 1) : argv[++i];
+    if (value === undefined) { problems.push(`option '${name}' needs a value`); continue; }
+    raw.set(name, value);
+  }
+  const out: Record<string, unknown> = { ...DEFAULTS };
+  for (const [flag, value] of raw) {
+    const spec = FLAGS[flag]!;
+    const text = String(value);
+    switch (spec.kind) {
+      case 'bool': out[spec.key] = value === true || text === 'true' || text === '1'; break;
+      case 'int': {
+        const n = Number(text);
+        if (!Number.isInteger(n) || n < 0) problems.push(`${flag} must be a non-negative integer, got '${text}'`);
+        else if (spec.key === 'port' && n > 65535) problems.push(`--port must be at most 65535, got ${n}`);
+        else out[spec.key] = n;
+        break;
+      }
+      case 'sync': {
+        const s = text.toUpperCase();
+        if (s !== 'FULL' && s !== 'NORMAL') problems.push(`${flag} must be FULL or NORMAL, got '${text}'`);
+        else out[spec.key] = s;
+        break;
+      }
+      case 'level':
+        if (!['silent', 'error', 'warn', 'info', 'debug'].includes(text)) problems.push(`${flag} must be silent|error|warn|info|debug, got '${text}'`);
+        else out[spec.key] = text;
+        break;
+      default: out[spec.key] = text;
+    }
+  }
+  Object.assign(out, overrides);
+  if (typeof out.dataDir === 'string') out.dataDir = resolve(out.dataDir);
+  if (typeof out.appsFile === 'string') out.appsFile = resolve(out.appsFile);
+  if (problems.length) throw new ConfigError(problems);
+  return Object.freeze(out as unknown as Config);
+}

@@ -1,0 +1,48 @@
+import type { FastifyInstance } from 'fastify';
+import type { AppRegistry } from '../auth/apps.js';
+import { DEV_APP } from '../auth/apps.js';
+import type { CallStore } from '../domain/ports.js';
+import { normaliseId } from '../shared/ids.js';
+import { GraphError } from '../graph/graph-errors.js';
+
+export interface EmulatorRoutesOptions {
+  store: CallStore;
+  apps: AppRegistry;
+  version: string;
+}
+
+/**
+ * /_emulator/*: graph-calls' own control plane, never mixed into Graph paths. It needs no Graph token.
+ * Today: what this server is, the notifications committed to the outbox, and recording segments.
+ */
+export async function emulatorRoutes(app: FastifyInstance, o: EmulatorRoutesOptions): Promise<void> {
+  app.get('/_emulator/health', async () => ({ status: 'ok' }));
+
+  app.get('/_emulator/info', async (request) => {
+    const origin = `${request.protocol}://${request.host}`;
+    return {
+      name: 'graph-calls',
+      version: o.version,
+      graph: { v1: `${origin}/v1.0`, beta: `${origin}/beta` },
+      tokenEndpoint: `${origin}/${DEV_APP.tenantId}/oauth2/v2.0/token`,
+      notificationOpenIdConfiguration: `${origin}/v1/.well-known/OpenIdConfiguration`,
+      developmentApp: { tenantId: DEV_APP.tenantId, clientId: DEV_APP.clientId, clientSecret: DEV_APP.clientSecret },
+      apps: o.apps.list().map((a) => ({ tenantId: a.tenantId, clientId: a.clientId, displayName: a.displayName, roles: a.roles })),
+    };
+  });
+
+  /** Notifications committed for delivery, oldest first; `callId` filters, `after` pages by sequence. */
+  app.get('/_emulator/outbox', async (request) => {
+    const q = request.query as Record<string, string | undefined>;
+    const limit = Math.min(Number(q.top ?? 100) || 100, 1000);
+    const after = Number(q.after ?? 0) || 0;
+    const rows = o.store.listOutbox({ callId: q.callId ? normaliseId(q.callId) : undefined, afterSeq: after, limit });
+    return { value: rows, next: rows.length === limit ? rows.at(-1)!.seq : null };
+  });
+
+  app.get('/_emulator/calls/:id/recordingSegments', async (request) => {
+    const id = normaliseId((request.params as { id: string }).id);
+    if (!o.store.getCall(id)) throw new GraphError('CALL_NOT_FOUND');
+    return { value: o.store.listSegments(id) };
+  });
+}

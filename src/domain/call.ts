@@ -1,0 +1,154 @@
+/**
+ * The call aggregate and its parts, in Graph's vocabulary (beta `call`, `participant`, `commsOperation`).
+ * Nothing here carries `@odata.*` keys: the wire mappers in graph/ add them. Polymorphic Graph values
+ * (mediaConfig, meetingInfo) keep their concrete type name in a `type` field.
+ */
+
+export type CallState =
+  | 'incoming' | 'establishing' | 'ringing' | 'established' | 'hold' | 'transferring'
+  | 'transferAccepted' | 'redirecting' | 'terminating' | 'terminated';
+
+export type RecordingStatus = 'unknown' | 'notRecording' | 'recording' | 'failed';
+export type OperationStatus = 'notStarted' | 'running' | 'completed' | 'failed';
+export type OperationType = 'startRecordingOperation' | 'stopRecordingOperation' | 'updateRecordingStatusOperation';
+
+/** Graph `identity` (open type: tenantId etc. may ride along). */
+export interface Identity {
+  id?: string | null;
+  displayName?: string | null;
+  tenantId?: string | null;
+  [extra: string]: unknown;
+}
+
+/** Graph `identitySet` / `communicationsIdentitySet`: keys are `user`, `application`, `phone`, … */
+export type IdentitySet = Record<string, Identity | null | undefined>;
+
+export interface ParticipantInfo {
+  identity: IdentitySet;
+  endpointType?: string | null;
+  region?: string | null;
+  languageId?: string | null;
+  countryCode?: string | null;
+  participantId?: string | null;
+}
+
+export interface InvitationParticipantInfo {
+  identity: IdentitySet;
+  hidden?: boolean | null;
+  participantId?: string | null;
+  removeFromDefaultAudioRoutingGroup?: boolean | null;
+  replacesCallId?: string | null;
+  endpointType?: string | null;
+}
+
+/** A value whose Graph type is abstract: `type` holds the concrete type name without namespace. */
+export interface TypedValue {
+  type: string;
+  props: Record<string, unknown>;
+}
+
+export interface ResultInfo {
+  code: number;
+  subcode: number;
+  message: string;
+}
+
+export interface Call {
+  id: string;
+  tenantId: string;
+  /** The app (client id) that owns the call; only it may see or act on it. */
+  appId: string;
+  /** Optimistic-concurrency version: bumped by every committed change. */
+  version: number;
+  state: CallState;
+  direction: 'incoming' | 'outgoing';
+  callbackUri: string;
+  subject: string | null;
+  requestedModalities: string[];
+  mediaConfig: TypedValue;
+  meetingInfo: TypedValue | null;
+  chatInfo: Record<string, unknown> | null;
+  targets: InvitationParticipantInfo[];
+  source: ParticipantInfo | null;
+  callOptions: TypedValue | null;
+  myParticipantId: string;
+  callChainId: string;
+  resultInfo: ResultInfo | null;
+  terminationReason: string | null;
+  /** True only for calls a compliance-recording policy invited the app to (see domain/recording-policy.ts). */
+  isComplianceRecording: boolean;
+  /** Whether a recording segment is open right now. */
+  recordingActive: boolean;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface RecordingInfo {
+  recordingStatus: RecordingStatus;
+  initiator: IdentitySet | null;
+}
+
+export interface Participant {
+  id: string;
+  callId: string;
+  /** Roster order. */
+  seq: number;
+  info: ParticipantInfo;
+  isMuted: boolean;
+  isInLobby: boolean;
+  isBot: boolean;
+  recordingInfo: RecordingInfo | null;
+  joinedAt: number;
+  leftAt: number | null;
+}
+
+export interface Operation {
+  id: string;
+  callId: string;
+  type: OperationType;
+  status: OperationStatus;
+  clientContext: string | null;
+  resultInfo: ResultInfo | null;
+  createdAt: number;
+  completedAt: number | null;
+}
+
+/** One start/stop pair: the span a later issue renders into a recording file. */
+export interface RecordingSegment {
+  id: string;
+  callId: string;
+  startedAt: number;
+  endedAt: number | null;
+  startOperationId: string | null;
+  stopOperationId: string | null;
+}
+
+export type ChangeType = 'created' | 'updated' | 'deleted';
+
+/** A notification as committed to the outbox; `resourceData` is already in wire form. */
+export interface OutboxNotification {
+  seq: number;
+  callId: string;
+  changeType: ChangeType;
+  resourceUrl: string;
+  resourceData: unknown;
+  callbackUri: string;
+  createdAt: number;
+}
+
+/** Durable far-side work: answering, completing operations, finishing a hang-up. */
+export type JobKind = 'answerCall' | 'completeOperation' | 'finishTermination';
+export interface Job {
+  id: string;
+  callId: string;
+  kind: JobKind;
+  dueAt: number;
+  payload: Record<string, string>;
+}
+
+/** Who is calling: from a verified app-only access token. */
+export interface Principal {
+  tenantId: string;
+  appId: string;
+  roles: readonly string[];
+}

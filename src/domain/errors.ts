@@ -1,0 +1,28 @@
+/**
+ * Domain errors are typed codes with no HTTP knowledge. The one table that maps them to Graph's
+ * status codes and error codes is graph/graph-errors.ts.
+ */
+export type DomainErrorCode =
+  | 'CALL_NOT_FOUND'
+  | 'OPERATION_NOT_FOUND'
+  | 'PARTICIPANT_NOT_FOUND'
+  | 'CALL_NOT_ESTABLISHED'
+  | 'CALL_ENDED'
+  | 'ALREADY_RECORDING'
+  | 'NOT_RECORDING'
+  | 'NOT_COMPLIANCE_RECORDING_CALL'
+  | 'CONCURRENT_UPDATE'
+  | 'MISSING_ROLE'
+  | 'INVALID_REQUEST';
+
+export class DomainError extends Error {
+  constructor(readonly code: DomainErrorCode, message?: string, readonly detail: Record<string, string> = {}) {
+    super(message ?? code);
+    this.name = 'DomainError';
+  }
+}
+
+/** Handler/service precondition: throws the typed error when `cond` is false. */
+export function assert(cond: unknown, code: DomainErrorCode, message?: string, detail?: Record<string, string>): asserts cond {
+  if (!cond) throw new DomainError(code, message, detail);
+}

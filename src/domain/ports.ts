@@ -1,0 +1,51 @@
+import type { Call, Job, Operation, OutboxNotification, Participant, RecordingSegment } from './call.js';
+
+/** Reads that see only committed state. */
+export interface CallReader {
+  getCall(id: string): Call | undefined;
+  listParticipants(callId: string, opts?: { includeLeft?: boolean }): Participant[];
+  getParticipant(callId: string, id: string): Participant | undefined;
+  getOperation(callId: string, id: string): Operation | undefined;
+  /** Keyset page in creation order, after `afterSeq`. Returns at most `limit` rows. */
+  listOperations(callId: string, afterSeq: number, limit: number): Array<Operation & { seq: number }>;
+  listSegments(callId: string): RecordingSegment[];
+  listOutbox(filter: { callId?: string; afterSeq?: number; limit: number }): OutboxNotification[];
+  /** Earliest job due time, or null when there is none. */
+  nextJobDue(): number | null;
+  dueJobs(now: number, limit: number): Job[];
+}
+
+/** The writes a transaction may do. Every method runs inside the caller's transaction. */
+export interface CallWriter extends CallReader {
+  insertCall(call: Call): void;
+  /** Writes `call` if the stored version is still `call.version`, then bumps it; else CONCURRENT_UPDATE. */
+  updateCall(call: Call): Call;
+  upsertParticipant(p: Participant): void;
+  insertOperation(op: Operation): void;
+  updateOperation(op: Operation): void;
+  openSegment(s: RecordingSegment): void;
+  closeSegment(callId: string, endedAt: number, stopOperationId: string | null): void;
+  appendOutbox(n: Omit<OutboxNotification, 'seq'>): void;
+  scheduleJob(job: Job): void;
+  /** Returns false when another worker already took it. */
+  deleteJob(id: string): boolean;
+}
+
+/**
+ * The storage port. `write` runs `fn` in a transaction that commits before the promise resolves
+ * (accepted means durable). Implementations may group several writes of one event-loop turn into a
+ * single commit; each `fn` still succeeds or fails alone.
+ */
+export interface CallStore extends CallReader {
+  write<T>(fn: (tx: CallWriter) => T): Promise<T>;
+  /** Called after a commit that scheduled jobs, so the job runner can re-arm its timer. */
+  onJobsScheduled(listener: () => void): void;
+  close(): void;
+}
+
+/** Renders domain values as the `resourceData` Graph puts in commsNotifications (graph/ implements it). */
+export interface NotificationRenderer {
+  call(call: Call): unknown;
+  participants(participants: Participant[]): unknown;
+  operation(op: Operation): unknown;
+}

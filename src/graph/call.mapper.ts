@@ -1,0 +1,129 @@
+import type {
+  Call, IdentitySet, InvitationParticipantInfo, Operation, Participant, ParticipantInfo, ResultInfo, TypedValue,
+} from '../domain/call.js';
+import type { NotificationRenderer } from '../domain/ports.js';
+import type { GraphVersion } from './wire.js';
+
+/**
+ * Domain <-> wire for calls, participants and operations. This is the only place `@odata.type` is added
+ * to what we send, or removed from what we receive.
+ */
+
+const T = (name: string) => `#microsoft.graph.${name}`;
+
+// ---- wire -> domain -----------------------------------------------------------------------------
+
+/** Deep copy without `@odata.*` annotations (domain values never hold them). */
+export function stripOData<V>(value: V): V {
+  if (Array.isArray(value)) return value.map(stripOData) as V;
+  if (value && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) if (!k.startsWith('@odata.')) out[k] = stripOData(v);
+    return out as V;
+  }
+  return value;
+}
+
+/** `{"@odata.type":"#microsoft.graph.serviceHostedMediaConfig", ...}` -> `{type:'serviceHostedMediaConfig', props}`. */
+export function toTypedValue(wire: Record<string, unknown>, fallbackType: string): TypedValue {
+  const t = wire['@odata.type'];
+  const type = typeof t === 'string' ? t.replace(/^#?microsoft\.graph\./i, '') : fallbackType;
+  return { type, props: stripOData(wire) };
+}
+
+// ---- domain -> wire -----------------------------------------------------------------------------
+
+const typed = (v: TypedValue | null) => (v ? { '@odata.type': T(v.type), ...v.props } : null);
+
+export function identitySetToWire(set: IdentitySet | null | undefined): Record<string, unknown> | null {
+  if (!set) return null;
+  const out: Record<string, unknown> = { '@odata.type': T('identitySet') };
+  for (const [k, v] of Object.entries(set)) out[k] = v ? { '@odata.type': T('identity'), ...v } : null;
+  return out;
+}
+
+function participantInfoToWire(info: ParticipantInfo | null): Record<string, unknown> | null {
+  if (!info) return null;
+  return { '@odata.type': T('participantInfo'), ...info, identity: identitySetToWire(info.identity) };
+}
+
+function invitationToWire(t: InvitationParticipantInfo): Record<string, unknown> {
+  return { '@odata.type': T('invitationParticipantInfo'), ...t, identity: identitySetToWire(t.identity) };
+}
+
+export function resultInfoToWire(r: ResultInfo | null): Record<string, unknown> | null {
+  return r ? { '@odata.type': T('resultInfo'), code: r.code, subcode: r.subcode, message: r.message } : null;
+}
+
+/** Beta-only members of `call` (absent from the v1.0 CSDL) are left out of v1.0 bodies. */
+export function callToWire(c: Call, version: GraphVersion): Record<string, unknown> {
+  const body: Record<string, unknown> = {
+    '@odata.type': T('call'),
+    id: c.id,
+    state: c.state,
+    direction: c.direction,
+    callbackUri: c.callbackUri,
+    callChainId: c.callChainId,
+    subject: c.subject,
+    myParticipantId: c.myParticipantId,
+    tenantId: c.tenantId,
+    requestedModalities: c.requestedModalities,
+    mediaConfig: typed(c.mediaConfig),
+    meetingInfo: typed(c.meetingInfo),
+    chatInfo: c.chatInfo ? { '@odata.type': T('chatInfo'), ...c.chatInfo } : null,
+    callOptions: typed(c.callOptions),
+    source: participantInfoToWire(c.source),
+    targets: c.targets.map(invitationToWire),
+    resultInfo: resultInfoToWire(c.resultInfo),
+    callRoutes: [],
+    incomingContext: null,
+    mediaState: null,
+    toneInfo: null,
+    transcription: null,
+  };
+  if (version === 'beta') {
+    body.activeModalities = c.state === 'established' ? c.requestedModalities : [];
+    body.answeredBy = null;
+    body.meetingCapability = null;
+    body.ringingTimeoutInSeconds = null;
+    body.routingPolicies = [];
+    body.terminationReason = c.terminationReason;
+  }
+  return body;
+}
+
+export function participantToWire(p: Participant): Record<string, unknown> {
+  return {
+    '@odata.type': T('participant'),
+    id: p.id,
+    info: participantInfoToWire(p.info),
+    isInLobby: p.isInLobby,
+    isMuted: p.isMuted,
+    mediaStreams: [{ '@odata.type': T('mediaStream'), mediaType: 'audio', direction: 'sendReceive', label: 'main-audio', sourceId: String(p.seq + 1), serverMuted: false }],
+    metadata: null,
+    recordingInfo: p.recordingInfo
+      ? { '@odata.type': T('recordingInfo'), recordingStatus: p.recordingInfo.recordingStatus, initiator: identitySetToWire(p.recordingInfo.initiator) }
+      : null,
+    removedState: null,
+    restrictedExperience: null,
+    rosterSequenceNumber: p.seq,
+  };
+}
+
+/** Operation status goes out in Graph's lowercase wire form (docs and webhooks), not the CSDL's PascalCase. */
+export function operationToWire(op: Operation): Record<string, unknown> {
+  return {
+    '@odata.type': T(op.type),
+    id: op.id,
+    clientContext: op.clientContext,
+    status: op.status,
+    resultInfo: resultInfoToWire(op.resultInfo),
+  };
+}
+
+/** resourceData of commsNotifications: beta shapes, with `@odata.id` as real notifications carry. */
+export const notificationRenderer: NotificationRenderer = {
+  call: (c) => ({ ...callToWire(c, 'beta'), '@odata.id': `/communications/calls/${c.id}`, '@odata.etag': `W/"${c.version}"` }),
+  participants: (ps) => ps.map(participantToWire),
+  operation: (op) => ({ ...operationToWire(op), '@odata.id': `/communications/calls/${op.callId}/operations/${op.id}` }),
+};

@@ -1,0 +1,108 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { CallService } from '../domain/call.service.js';
+import { normaliseId } from '../shared/ids.js';
+import { principalOf } from './auth.hook.js';
+import { callToWire, operationToWire, participantToWire } from './call.mapper.js';
+import { toCreateCallCommand } from './call-input.js';
+import { nextLink, pageParams } from './paging.js';
+import { PERMISSIONS, requireAnyRole } from './permissions.js';
+import { CreateCallBody } from './schemas.js';
+import { sendJson, versionBase, type GraphVersion } from './wire.js';
+
+export interface GraphRouteOptions {
+  version: GraphVersion;
+  calls: CallService;
+}
+
+type IdParams = { id: string };
+type ChildParams = { id: string; childId: string };
+const callId = (r: FastifyRequest) => normaliseId((r.params as IdParams).id);
+const childId = (r: FastifyRequest) => normaliseId((r.params as ChildParams).childId);
+
+/** The `call` resource and its navigation properties: /communications/calls[/{id}[/participants|/operations]]. */
+export async function callsRoutes(app: FastifyInstance, { version, calls }: GraphRouteOptions): Promise<void> {
+  /** https://learn.microsoft.com/graph/api/application-post-calls */
+  app.post('/communications/calls', { schema: { body: CreateCallBody } }, async (request, reply) => {
+    const p = principalOf(request);
+    const body = request.body as Record<string, unknown>;
+    requireAnyRole(p, body.meetingInfo ? PERMISSIONS.joinMeeting : PERMISSIONS.createPeerToPeerCall);
+    const call = await calls.createCall(p, toCreateCallCommand(body, p));
+    const base = versionBase(request, version);
+    reply.header('location', `${base}/communications/calls/${call.id}`);
+    return sendJson(reply, 201, { '@odata.context': `${base}/$metadata#communications/calls/$entity`, ...callToWire(call, version) });
+  });
+
+  /** https://learn.microsoft.com/graph/api/call-get */
+  app.get('/communications/calls/:id', async (request, reply) => {
+    const p = principalOf(request);
+    requireAnyRole(p, PERMISSIONS.readCall);
+    const call = calls.getCall(p, callId(request));
+    return sendJson(reply, 200, { '@odata.context': `${versionBase(request, version)}/$metadata#communications/calls/$entity`, ...callToWire(call, version) });
+  });
+
+  /** https://learn.microsoft.com/graph/api/call-delete — 204 now; terminating -> terminated follow as notifications. */
+  app.delete('/communications/calls/:id', async (request, reply) => {
+    const p = principalOf(request);
+    requireAnyRole(p, PERMISSIONS.readCall);
+    await calls.hangUp(p, callId(request));
+    return reply.code(204).send();
+  });
+
+  /** https://learn.microsoft.com/graph/api/call-list-participants */
+  app.get('/communications/calls/:id/participants', async (request, reply) => {
+    const p = principalOf(request);
+    requireAnyRole(p, PERMISSIONS.readCall);
+    const id = callId(request);
+    const { top, after } = pageParams(request);
+    const all = calls.listParticipants(p, id).filter((x) => x.seq >= after);
+    const page = all.slice(0, top);
+    const base = versionBase(request, version);
+    const body: Record<string, unknown> = {
+      '@odata.context': `${base}/$metadata#communications/calls('${id}')/participants`,
+      value: page.map(participantToWire),
+    };
+    if (all.length > top) body['@odata.nextLink'] = nextLink(`${base}/communications/calls/${id}/participants`, top, all[top]!.seq);
+    return sendJson(reply, 200, body);
+  });
+
+  /** https://learn.microsoft.com/graph/api/participant-get */
+  app.get('/communications/calls/:id/participants/:childId', async (request, reply) => {
+    const p = principalOf(request);
+    requireAnyRole(p, PERMISSIONS.readCall);
+    const id = callId(request);
+    const part = calls.getParticipant(p, id, childId(request));
+    return sendJson(reply, 200, {
+      '@odata.context': `${versionBase(request, version)}/$metadata#communications/calls('${id}')/participants/$entity`,
+      ...participantToWire(part),
+    });
+  });
+
+  /** Navigation property `operations` (SDK-generated; Graph does not document listing). */
+  app.get('/communications/calls/:id/operations', async (request, reply) => {
+    const p = principalOf(request);
+    requireAnyRole(p, PERMISSIONS.readCall);
+    const id = callId(request);
+    const { top, after } = pageParams(request);
+    // The skiptoken holds the first seq of the next page; keyset reads are "after", so step back one.
+    const rows = calls.listOperations(p, id, Math.max(0, after - 1), top + 1);
+    const base = versionBase(request, version);
+    const body: Record<string, unknown> = {
+      '@odata.context': `${base}/$metadata#communications/calls('${id}')/operations`,
+      value: rows.slice(0, top).map(operationToWire),
+    };
+    if (rows.length > top) body['@odata.nextLink'] = nextLink(`${base}/communications/calls/${id}/operations`, top, rows[top]!.seq);
+    return sendJson(reply, 200, body);
+  });
+
+  /** https://learn.microsoft.com/graph/api/commsoperation-get */
+  app.get('/communications/calls/:id/operations/:childId', async (request, reply) => {
+    const p = principalOf(request);
+    requireAnyRole(p, PERMISSIONS.readCall);
+    const id = callId(request);
+    const op = calls.getOperation(p, id, childId(request));
+    return sendJson(reply, 200, {
+      '@odata.context': `${versionBase(request, version)}/$metadata#communications/calls('${id}')/operations/$entity`,
+      ...operationToWire(op),
+    });
+  });
+}

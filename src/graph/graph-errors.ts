@@ -1,0 +1,77 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { DomainErrorCode } from '../domain/errors.js';
+import { JSON_CONTENT_TYPE, requestIds } from './wire.js';
+
+/**
+ * The error catalogue: every Graph error graph-calls emits, with its status, code and default message.
+ * Codes are spelled as Graph spells them (comms service numeric strings such as "8522", OData codes
+ * such as "BadRequest"). Where Graph's exact answer is undocumented the entry says so, and
+ * docs/fidelity.md lists the decision.
+ */
+export const GRAPH_ERRORS = {
+  // Seen in real traffic: "Code: 8522, Call not found." (comms-samples #173/#191). Status 404 per keepAlive doc.
+  CALL_NOT_FOUND: { status: 404, code: '8522', message: 'Call not found.' },
+  OPERATION_NOT_FOUND: { status: 404, code: 'itemNotFound', message: 'Operation not found.' },
+  PARTICIPANT_NOT_FOUND: { status: 404, code: 'itemNotFound', message: 'Participant not found.' },
+  // Undocumented for start/stopRecording: we answer 409 Conflict for state preconditions (fidelity.md).
+  CALL_NOT_ESTABLISHED: { status: 409, code: 'Conflict', message: 'The call is not established.' },
+  CALL_ENDED: { status: 409, code: 'Conflict', message: 'The call is terminating.' },
+  ALREADY_RECORDING: { status: 409, code: 'Conflict', message: 'The call is already being recorded.' },
+  NOT_RECORDING: { status: 409, code: 'Conflict', message: 'The call is not being recorded.' },
+  CONCURRENT_UPDATE: { status: 409, code: 'Conflict', message: 'The call was changed by another request; retry.' },
+  // Seen in real traffic (comms-samples #444/#489/#515); status undocumented, 403 chosen (fidelity.md).
+  NOT_COMPLIANCE_RECORDING_CALL: { status: 403, code: '8506', message: 'API call not allowed for non-Compliance Recording call' },
+  MISSING_ROLE: { status: 403, code: 'accessDenied', message: 'The application does not have the permission this operation requires.' },
+  INVALID_REQUEST: { status: 400, code: 'BadRequest', message: 'The request is invalid.' },
+  // Wire-level errors (no domain counterpart).
+  UNKNOWN_SEGMENT: { status: 400, code: 'BadRequest', message: 'Resource not found for the segment.' },
+  METHOD_NOT_ALLOWED: { status: 405, code: 'BadRequest', message: 'The HTTP method is not allowed on this resource.' },
+  INVALID_JSON: { status: 400, code: 'BadRequest', message: 'Invalid JSON in the request body.' },
+  INVALID_BODY: { status: 400, code: 'BadRequest', message: 'The request body is invalid.' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, code: 'BadRequest', message: 'The request body must be application/json.' },
+  PAYLOAD_TOO_LARGE: { status: 413, code: 'RequestEntityTooLarge', message: 'The request body is too large.' },
+  INVALID_AUTHENTICATION_TOKEN: { status: 401, code: 'InvalidAuthenticationToken', message: 'Access token validation failure.' },
+  NOT_FOUND: { status: 404, code: 'NotFound', message: 'The resource was not found.' },
+  GENERAL_EXCEPTION: { status: 500, code: 'generalException', message: 'An unexpected error occurred while processing the request.' },
+} as const satisfies Record<string, { status: number; code: string; message: string }>;
+
+export type GraphErrorName = keyof typeof GRAPH_ERRORS;
+
+/** The one table from domain codes to Graph errors. */
+export const DOMAIN_TO_GRAPH: Readonly<Record<DomainErrorCode, GraphErrorName>> = {
+  CALL_NOT_FOUND: 'CALL_NOT_FOUND',
+  OPERATION_NOT_FOUND: 'OPERATION_NOT_FOUND',
+  PARTICIPANT_NOT_FOUND: 'PARTICIPANT_NOT_FOUND',
+  CALL_NOT_ESTABLISHED: 'CALL_NOT_ESTABLISHED',
+  CALL_ENDED: 'CALL_ENDED',
+  ALREADY_RECORDING: 'ALREADY_RECORDING',
+  NOT_RECORDING: 'NOT_RECORDING',
+  NOT_COMPLIANCE_RECORDING_CALL: 'NOT_COMPLIANCE_RECORDING_CALL',
+  CONCURRENT_UPDATE: 'CONCURRENT_UPDATE',
+  MISSING_ROLE: 'MISSING_ROLE',
+  INVALID_REQUEST: 'INVALID_REQUEST',
+};
+
+/** A wire error raised by the graph layer itself. */
+export class GraphError extends Error {
+  constructor(readonly name_: GraphErrorName, message?: string, readonly headers: Record<string, string> = {}) {
+    super(message ?? GRAPH_ERRORS[name_].message);
+  }
+  get status(): number { return GRAPH_ERRORS[this.name_].status; }
+  get code(): string { return GRAPH_ERRORS[this.name_].code; }
+}
+
+/** Graph's innerError date: UTC, seconds precision, no zone suffix. */
+const graphDate = (ms: number) => new Date(ms).toISOString().slice(0, 19);
+
+/** The ONE envelope writer: {"error":{"code","message","innerError":{"date","request-id","client-request-id"}}}. */
+export function sendGraphError(request: FastifyRequest, reply: FastifyReply, status: number, code: string, message: string): FastifyReply {
+  const ids = requestIds(request);
+  return reply.code(status).type(JSON_CONTENT_TYPE).send(JSON.stringify({
+    error: {
+      code,
+      message,
+      innerError: { date: graphDate(Date.now()), 'request-id': ids.requestId, 'client-request-id': ids.clientRequestId },
+    },
+  }));
+}

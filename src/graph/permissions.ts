@@ -1,0 +1,23 @@
+import type { Principal } from '../domain/call.js';
+import { DomainError } from '../domain/errors.js';
+
+/**
+ * Application permissions per operation, from the Graph permission tables (spec §1.1; least privileged
+ * first). Graph checks the Calls.* roles when a call is created or answered; follow-up reads accept any
+ * Calls.* role the app holds. Role names compare case-insensitively (the docs spell some `…asGuest…`).
+ */
+export const PERMISSIONS = {
+  createPeerToPeerCall: ['Calls.Initiate.All', 'Calls.InitiateGroupCall.All'],
+  joinMeeting: ['Calls.JoinGroupCall.All', 'Calls.JoinGroupCallAsGuest.All'],
+  readCall: ['Calls.Initiate.All', 'Calls.AccessMedia.All', 'Calls.InitiateGroupCall.All', 'Calls.JoinGroupCall.All', 'Calls.JoinGroupCallAsGuest.All'],
+  startRecording: ['Calls.JoinGroupCall.All'],
+  stopRecording: ['Calls.JoinGroupCall.All'],
+  updateRecordingStatus: ['Calls.AccessMedia.All', 'Calls.JoinGroupCall.All'],
+} as const satisfies Record<string, readonly string[]>;
+
+export function requireAnyRole(p: Principal, accepted: readonly string[]): void {
+  const held = new Set(p.roles.map((r) => r.toLowerCase()));
+  if (accepted.some((r) => held.has(r.toLowerCase()))) return;
+  throw new DomainError('MISSING_ROLE',
+    `Insufficient privileges to complete the operation. The application needs one of these application permissions: ${accepted.join(', ')}.`);
+}

@@ -1,0 +1,44 @@
+import { Type } from 'typebox';
+
+/**
+ * Request-body schemas (TypeBox -> JSON Schema, checked by fastify's ajv with coercion OFF, so
+ * `{"clientContext":5}` is a 400, not "5"). Graph types are open: unknown members are accepted and
+ * ignored, so no schema sets additionalProperties: false.
+ */
+
+const Nullable = <S extends ReturnType<typeof Type.String>>(s: S) => Type.Union([s, Type.Null()]);
+
+/** commsOperation.clientContext: at most 256 characters (docs for every operation-returning action). */
+export const ClientContext = Type.Optional(Nullable(Type.String({ maxLength: 256 })));
+
+/** start/stopRecording: bodyless POST, `{}` and `{"clientContext":"…"}` are all accepted. */
+export const RecordingActionBody = Type.Object({ clientContext: ClientContext });
+
+export const UpdateRecordingStatusBody = Type.Object({
+  // recordingStatus; matched case-insensitively by the handler, which names the allowed values.
+  status: Type.String({ minLength: 1 }),
+  clientContext: ClientContext,
+});
+
+const OpenObject = Type.Object({}, { additionalProperties: true });
+const IdentitySet = OpenObject;
+
+const InvitationParticipantInfo = Type.Object({ identity: IdentitySet }, { additionalProperties: true });
+
+/** POST /communications/calls — members the spec marks required are required here. */
+export const CreateCallBody = Type.Object({
+  callbackUri: Type.String({ minLength: 1 }),
+  requestedModalities: Type.Array(Type.String(), { minItems: 1 }),
+  mediaConfig: OpenObject,
+  targets: Type.Optional(Type.Array(InvitationParticipantInfo, { maxItems: 25 })),
+  meetingInfo: Type.Optional(Type.Union([OpenObject, Type.Null()])),
+  chatInfo: Type.Optional(Type.Union([OpenObject, Type.Null()])),
+  source: Type.Optional(Type.Union([OpenObject, Type.Null()])),
+  subject: Type.Optional(Nullable(Type.String())),
+  tenantId: Type.Optional(Nullable(Type.String())),
+  callOptions: Type.Optional(Type.Union([OpenObject, Type.Null()])),
+});
+
+export const MODALITIES = ['unknown', 'audio', 'video', 'videoBasedScreenSharing', 'data'] as const;
+export const MEDIA_CONFIG_TYPES = ['serviceHostedMediaConfig', 'appHostedMediaConfig'] as const;
+export const MEETING_INFO_TYPES = ['organizerMeetingInfo', 'joinMeetingIdMeetingInfo', 'tokenMeetingInfo'] as const;

@@ -1,0 +1,73 @@
+/**
+ * SQLite schema, applied in order; `user_version` records how far a database has come.
+ * Rows keep their Graph-shaped detail as JSON in `data`; columns exist only for what is looked up or
+ * ordered by, so every hot lookup is by an indexed key.
+ */
+export const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE calls (
+    id TEXT PRIMARY KEY,
+    tenant_id TEXT NOT NULL,
+    app_id TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    state TEXT NOT NULL,
+    data TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+  );
+  CREATE INDEX calls_owner ON calls (tenant_id, app_id, created_at);
+
+  CREATE TABLE participants (
+    call_id TEXT NOT NULL,
+    id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    left_at INTEGER,
+    data TEXT NOT NULL,
+    PRIMARY KEY (call_id, id)
+  );
+
+  CREATE TABLE operations (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    call_id TEXT NOT NULL,
+    id TEXT NOT NULL,
+    data TEXT NOT NULL
+  );
+  CREATE UNIQUE INDEX operations_by_call ON operations (call_id, id);
+  CREATE INDEX operations_order ON operations (call_id, seq);
+
+  CREATE TABLE recording_segments (
+    id TEXT PRIMARY KEY,
+    call_id TEXT NOT NULL,
+    started_at INTEGER NOT NULL,
+    ended_at INTEGER,
+    start_operation_id TEXT,
+    stop_operation_id TEXT
+  );
+  CREATE INDEX segments_by_call ON recording_segments (call_id, started_at);
+
+  CREATE TABLE outbox (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    call_id TEXT NOT NULL,
+    change_type TEXT NOT NULL,
+    resource_url TEXT NOT NULL,
+    resource_data TEXT NOT NULL,
+    callback_uri TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+  );
+  CREATE INDEX outbox_by_call ON outbox (call_id, seq);
+
+  CREATE TABLE jobs (
+    id TEXT PRIMARY KEY,
+    call_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    due_at INTEGER NOT NULL,
+    payload TEXT NOT NULL
+  );
+  CREATE INDEX jobs_due ON jobs (due_at);
+
+  CREATE TABLE meta (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+  );
+  `,
+];

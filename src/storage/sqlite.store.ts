@@ -1,0 +1,250 @@
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Call, Job, Operation, OutboxNotification, Participant, RecordingSegment } from '../domain/call.js';
+import { DomainError } from '../domain/errors.js';
+import type { CallStore, CallWriter } from '../domain/ports.js';
+import type { KeyValueStore } from '../auth/keys.js';
+import { MIGRATIONS } from './sqlite-schema.js';
+
+export interface SqliteStoreOptions {
+  /** Directory for `graph-calls.db`, or null for an in-memory database. */
+  dataDir: string | null;
+  synchronous: 'FULL' | 'NORMAL';
+}
+
+interface Pending { fn: (tx: CallWriter) => unknown; resolve: (v: unknown) => void; reject: (e: unknown) => void }
+
+/**
+ * The SQLite adapter of the storage port (better-sqlite3, WAL).
+ *
+ * Group commit: every `write` queued during one event-loop turn runs in a single transaction, each in
+ * its own savepoint so one failing command rolls back alone; all promises settle after the COMMIT.
+ * Commands run serially inside the batch and see the writes before them, so the batch is serialisable.
+ */
+export class SqliteCallStore implements CallStore, CallWriter, KeyValueStore {
+  private readonly db: Database.Database;
+  private queue: Pending[] = [];
+  private flushScheduled = false;
+  private jobsScheduled = false;
+  private readonly jobListeners: Array<() => void> = [];
+  private readonly s;
+
+  constructor(o: SqliteStoreOptions) {
+    let file = ':memory:';
+    if (o.dataDir) {
+      mkdirSync(o.dataDir, { recursive: true });
+      file = join(o.dataDir, 'graph-calls.db');
+    }
+    this.db = new Database(file);
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma(`synchronous = ${o.synchronous}`);
+    this.db.pragma('busy_timeout = 5000');
+    this.db.pragma('foreign_keys = ON');
+    this.migrate();
+    const p = (sql: string) => this.db.prepare(sql);
+    this.s = {
+      begin: p('BEGIN IMMEDIATE'), commit: p('COMMIT'), rollback: p('ROLLBACK'),
+      savepoint: p('SAVEPOINT cmd'), release: p('RELEASE cmd'), rollbackTo: p('ROLLBACK TO cmd'),
+      getCall: p('SELECT data, version FROM calls WHERE id = ?'),
+      insertCall: p('INSERT INTO calls (id, tenant_id, app_id, version, state, data, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
+      updateCall: p('UPDATE calls SET version = version + 1, state = ?, data = ?, updated_at = ? WHERE id = ? AND version = ?'),
+      listParticipants: p('SELECT data FROM participants WHERE call_id = ? AND left_at IS NULL ORDER BY seq'),
+      listAllParticipants: p('SELECT data FROM participants WHERE call_id = ? ORDER BY seq'),
+      getParticipant: p('SELECT data FROM participants WHERE call_id = ? AND id = ?'),
+      upsertParticipant: p(`INSERT INTO participants (call_id, id, seq, left_at, data) VALUES (?, ?, ?, ?, ?)
+        ON CONFLICT (call_id, id) DO UPDATE SET left_at = excluded.left_at, data = excluded.data`),
+      getOperation: p('SELECT data FROM operations WHERE call_id = ? AND id = ?'),
+      listOperations: p('SELECT seq, data FROM operations WHERE call_id = ? AND seq > ? ORDER BY seq LIMIT ?'),
+      insertOperation: p('INSERT INTO operations (call_id, id, data) VALUES (?, ?, ?)'),
+      updateOperation: p('UPDATE operations SET data = ? WHERE call_id = ? AND id = ?'),
+      listSegments: p('SELECT * FROM recording_segments WHERE call_id = ? ORDER BY started_at, rowid'),
+      openSegment: p('INSERT INTO recording_segments (id, call_id, started_at, ended_at, start_operation_id, stop_operation_id) VALUES (?, ?, ?, NULL, ?, NULL)'),
+      closeSegment: p('UPDATE recording_segments SET ended_at = ?, stop_operation_id = ? WHERE call_id = ? AND ended_at IS NULL'),
+      appendOutbox: p('INSERT INTO outbox (call_id, change_type, resource_url, resource_data, callback_uri, created_at) VALUES (?, ?, ?, ?, ?, ?)'),
+      listOutboxByCall: p('SELECT * FROM outbox WHERE call_id = ? AND seq > ? ORDER BY seq LIMIT ?'),
+      listOutbox: p('SELECT * FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?'),
+      scheduleJob: p('INSERT INTO jobs (id, call_id, kind, due_at, payload) VALUES (?, ?, ?, ?, ?)'),
+      deleteJob: p('DELETE FROM jobs WHERE id = ?'),
+      nextJobDue: p('SELECT MIN(due_at) AS due FROM jobs'),
+      dueJobs: p('SELECT * FROM jobs WHERE due_at <= ? ORDER BY due_at, rowid LIMIT ?'),
+      getMeta: p('SELECT value FROM meta WHERE key = ?'),
+      setMeta: p('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
+    };
+  }
+
+  private migrate(): void {
+    const at = this.db.pragma('user_version', { simple: true }) as number;
+    for (let v = at; v < MIGRATIONS.length; v++) {
+      this.db.transaction(() => {
+        this.db.exec(MIGRATIONS[v]!);
+        this.db.pragma(`user_version = ${v + 1}`);
+      })();
+    }
+  }
+
+  // ---- transactions -----------------------------------------------------------------------------
+
+  write<T>(fn: (tx: CallWriter) => T): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.queue.push({ fn, resolve: resolve as (v: unknown) => void, reject });
+      if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        setImmediate(() => this.flush());
+      }
+    });
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    const batch = this.queue;
+    this.queue = [];
+    const settled: Array<{ ok: boolean; value: unknown }> = [];
+    this.jobsScheduled = false;
+    try {
+      this.s.begin.run();
+      for (const item of batch) {
+        this.s.savepoint.run();
+        try {
+          const value = item.fn(this);
+          this.s.release.run();
+          settled.push({ ok: true, value });
+        } catch (err) {
+          this.s.rollbackTo.run();
+          this.s.release.run();
+          settled.push({ ok: false, value: err });
+        }
+      }
+      this.s.commit.run();
+    } catch (err) {
+      if (this.db.inTransaction) this.s.rollback.run();
+      for (const item of batch) item.reject(err);
+      return;
+    }
+    batch.forEach((item, i) => (settled[i]!.ok ? item.resolve(settled[i]!.value) : item.reject(settled[i]!.value)));
+    if (this.jobsScheduled) for (const l of this.jobListeners) l();
+  }
+
+  onJobsScheduled(listener: () => void): void {
+    this.jobListeners.push(listener);
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+
+  // ---- reads --------------------------------------------------------------------------------------
+
+  getCall(id: string): Call | undefined {
+    const row = this.s.getCall.get(id) as { data: string; version: number } | undefined;
+    if (!row) return undefined;
+    const call = JSON.parse(row.data) as Call;
+    call.version = row.version;
+    return call;
+  }
+
+  listParticipants(callId: string, opts: { includeLeft?: boolean } = {}): Participant[] {
+    const stmt = opts.includeLeft ? this.s.listAllParticipants : this.s.listParticipants;
+    return (stmt.all(callId) as Array<{ data: string }>).map((r) => JSON.parse(r.data) as Participant);
+  }
+
+  getParticipant(callId: string, id: string): Participant | undefined {
+    const row = this.s.getParticipant.get(callId, id) as { data: string } | undefined;
+    return row ? (JSON.parse(row.data) as Participant) : undefined;
+  }
+
+  getOperation(callId: string, id: string): Operation | undefined {
+    const row = this.s.getOperation.get(callId, id) as { data: string } | undefined;
+    return row ? (JSON.parse(row.data) as Operation) : undefined;
+  }
+
+  listOperations(callId: string, afterSeq: number, limit: number): Array<Operation & { seq: number }> {
+    return (this.s.listOperations.all(callId, afterSeq, limit) as Array<{ seq: number; data: string }>)
+      .map((r) => ({ ...(JSON.parse(r.data) as Operation), seq: r.seq }));
+  }
+
+  listSegments(callId: string): RecordingSegment[] {
+    return (this.s.listSegments.all(callId) as Array<Record<string, unknown>>).map((r) => ({
+      id: r.id as string, callId: r.call_id as string, startedAt: r.started_at as number, endedAt: (r.ended_at as number | null) ?? null,
+      startOperationId: (r.start_operation_id as string | null) ?? null, stopOperationId: (r.stop_operation_id as string | null) ?? null,
+    }));
+  }
+
+  listOutbox(f: { callId?: string; afterSeq?: number; limit: number }): OutboxNotification[] {
+    const rows = (f.callId
+      ? this.s.listOutboxByCall.all(f.callId, f.afterSeq ?? 0, f.limit)
+      : this.s.listOutbox.all(f.afterSeq ?? 0, f.limit)) as Array<Record<string, unknown>>;
+    return rows.map((r) => ({
+      seq: r.seq as number, callId: r.call_id as string, changeType: r.change_type as OutboxNotification['changeType'],
+      resourceUrl: r.resource_url as string, resourceData: JSON.parse(r.resource_data as string),
+      callbackUri: r.callback_uri as string, createdAt: r.created_at as number,
+    }));
+  }
+
+  nextJobDue(): number | null {
+    return (this.s.nextJobDue.get() as { due: number | null }).due;
+  }
+
+  dueJobs(now: number, limit: number): Job[] {
+    return (this.s.dueJobs.all(now, limit) as Array<Record<string, unknown>>).map((r) => ({
+      id: r.id as string, callId: r.call_id as string, kind: r.kind as Job['kind'], dueAt: r.due_at as number,
+      payload: JSON.parse(r.payload as string) as Record<string, string>,
+    }));
+  }
+
+  // ---- writes (only ever called from inside `write`) ---------------------------------------------
+
+  insertCall(call: Call): void {
+    this.s.insertCall.run(call.id, call.tenantId, call.appId, call.version, call.state, JSON.stringify(call), call.createdAt, call.updatedAt);
+  }
+
+  updateCall(call: Call): Call {
+    const next = { ...call, version: call.version + 1 };
+    const res = this.s.updateCall.run(call.state, JSON.stringify(next), call.updatedAt, call.id, call.version);
+    if (res.changes !== 1) throw new DomainError('CONCURRENT_UPDATE', 'The call was changed by another request; retry.');
+    return next;
+  }
+
+  upsertParticipant(p: Participant): void {
+    this.s.upsertParticipant.run(p.callId, p.id, p.seq, p.leftAt, JSON.stringify(p));
+  }
+
+  insertOperation(op: Operation): void {
+    this.s.insertOperation.run(op.callId, op.id, JSON.stringify(op));
+  }
+
+  updateOperation(op: Operation): void {
+    this.s.updateOperation.run(JSON.stringify(op), op.callId, op.id);
+  }
+
+  openSegment(s: RecordingSegment): void {
+    this.s.openSegment.run(s.id, s.callId, s.startedAt, s.startOperationId);
+  }
+
+  closeSegment(callId: string, endedAt: number, stopOperationId: string | null): void {
+    this.s.closeSegment.run(endedAt, stopOperationId, callId);
+  }
+
+  appendOutbox(n: Omit<OutboxNotification, 'seq'>): void {
+    this.s.appendOutbox.run(n.callId, n.changeType, n.resourceUrl, JSON.stringify(n.resourceData), n.callbackUri, n.createdAt);
+  }
+
+  scheduleJob(job: Job): void {
+    this.s.scheduleJob.run(job.id, job.callId, job.kind, job.dueAt, JSON.stringify(job.payload));
+    this.jobsScheduled = true;
+  }
+
+  deleteJob(id: string): boolean {
+    return this.s.deleteJob.run(id).changes === 1;
+  }
+
+  // ---- key/value (signing keys) -----------------------------------------------------------------
+
+  getValue(key: string): string | undefined {
+    return (this.s.getMeta.get(key) as { value: string } | undefined)?.value;
+  }
+
+  setValue(key: string, value: string): void {
+    this.s.setMeta.run(key, value);
+  }
+}
