@@ -1,0 +1,114 @@
+import { after, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { SqliteCallStore } from '../../src/storage/sqlite.store.js';
+import { CLIENT_ID, DEV_APP, p2pCallBody, TENANT, tempDataDir, waitFor } from '../support/harness.js';
+
+/** Starts `src/main.ts` as `npm start` does and resolves with its base URL once the ready line appears. */
+function serve(args: string[], env: Record<string, string> = {}): Promise<{ child: ChildProcess; url: string; lines: string[] }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const lines: string[] = [];
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`no ready line; saw: ${lines.join('\n')}`)); }, 20_000);
+    child.stderr!.on('data', (d) => lines.push(String(d)));
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      lines.push(line);
+      const m = /^graph-calls listening on (http:\/\/\S+)$/.exec(line);
+      if (m) { clearTimeout(timer); resolve({ child, url: m[1]!, lines }); }
+    });
+    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`exited ${code}: ${lines.join('\n')}`)); });
+  });
+}
+
+const stop = (child: ChildProcess, signal: NodeJS.Signals) => new Promise<number | null>((resolve) => {
+  if (child.exitCode !== null || child.signalCode !== null) return resolve(child.exitCode);
+  child.removeAllListeners('exit');
+  child.once('exit', (code) => resolve(code));
+  child.kill(signal);
+});
+
+async function getToken(url: string): Promise<string> {
+  const res = await fetch(`${url}/${TENANT}/oauth2/v2.0/token`, {
+    method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ grant_type: 'client_credentials', client_id: CLIENT_ID, client_secret: DEV_APP.clientSecret, scope: 'https://graph.microsoft.com/.default' }),
+  });
+  assert.equal(res.status, 200);
+  return ((await res.json()) as { access_token: string }).access_token;
+}
+
+describe('graph-calls as a process', () => {
+  const data = tempDataDir();
+  const children: ChildProcess[] = [];
+  after(async () => {
+    for (const c of children) await stop(c, 'SIGKILL');
+    data.cleanup();
+  });
+
+  test('prints the ready line, serves Graph, and survives a crash with nothing accepted lost', async () => {
+    const first = await serve(['--port', '0', '--data', data.dir, '--answer-delay-ms', '50', '--operation-delay-ms', '1500']);
+    children.push(first.child);
+    assert.equal(first.lines.filter((l) => l.startsWith('graph-calls listening on')).length, 1);
+    assert.match(first.url, /^http:\/\/127\.0\.0\.1:\d+$/);
+    const token = await getToken(first.url);
+    const auth = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+    const created = await (await fetch(`${first.url}/beta/communications/calls`, { method: 'POST', headers: auth, body: JSON.stringify(p2pCallBody()) })).json() as { id: string };
+    await waitFor(async () => ((await (await fetch(`${first.url}/beta/communications/calls/${created.id}`, { headers: auth })).json()) as { state: string }).state === 'established', 'established');
+    const start = await fetch(`${first.url}/beta/communications/calls/${created.id}/startRecording`, { method: 'POST', headers: auth, body: '{"clientContext":"before-crash"}' });
+    assert.equal(start.status, 202);
+    const op = (await start.json()) as { id: string; status: string };
+    assert.equal(op.status, 'running');
+
+    // Crash: no shutdown hook runs. The 202 promised the change and its notifications were durable.
+    await stop(first.child, 'SIGKILL');
+
+    const second = await serve(['--port', '0', '--data', data.dir, '--answer-delay-ms', '50', '--operation-delay-ms', '1500']);
+    children.push(second.child);
+    // The signing key survived, so the token issued before the crash is still good.
+    const got = await fetch(`${second.url}/beta/communications/calls/${created.id}`, { headers: auth });
+    assert.equal(got.status, 200);
+    assert.equal(((await got.json()) as { state: string }).state, 'established');
+    // The far-side job that completes the running operation resumes after the restart.
+    const done = await waitFor(async () => {
+      const r = (await (await fetch(`${second.url}/beta/communications/calls/${created.id}/operations/${op.id}`, { headers: auth })).json()) as { status: string; clientContext: string };
+      return r.status === 'completed' ? r : null;
+    }, 'operation completed after restart', 8000);
+    assert.equal(done.clientContext, 'before-crash');
+    const stopRes = await fetch(`${second.url}/beta/communications/calls/${created.id}/stopRecording`, { method: 'POST', headers: auth });
+    assert.equal(stopRes.status, 202);
+    assert.equal(await stop(second.child, 'SIGTERM'), 0, 'a clean shutdown on SIGTERM');
+
+    const store = new SqliteCallStore({ dataDir: data.dir, synchronous: 'FULL' });
+    try {
+      const segs = store.listSegments(created.id);
+      assert.equal(segs.length, 1);
+      assert.ok(segs[0]!.endedAt! > segs[0]!.startedAt);
+      const urls = store.listOutbox({ callId: created.id, limit: 100 }).map((n) => `${n.changeType} ${n.resourceUrl.replace(created.id, 'ID').replace(op.id, 'OP')}`);
+      assert.deepEqual(urls, [
+        'updated /communications/calls/ID',
+        'updated /communications/calls/ID',
+        'updated /communications/calls/ID/participants',
+        'updated /communications/calls/ID/participants',
+        'deleted /communications/calls/ID/operations/OP',
+        'updated /communications/calls/ID/participants',
+      ]);
+    } finally {
+      store.close();
+    }
+  });
+
+  test('--in-memory and GRAPH_CALLS_PORT: a throwaway instance on a chosen port', async () => {
+    const probe = await serve(['--port', '0', '--in-memory']);
+    const port = new URL(probe.url).port;
+    await stop(probe.child, 'SIGTERM');
+    const run = await serve(['--in-memory'], { GRAPH_CALLS_PORT: port });
+    children.push(run.child);
+    assert.equal(run.url, `http://127.0.0.1:${port}`);
+    const info = (await (await fetch(`${run.url}/_emulator/info`)).json()) as { developmentApp: { clientId: string } };
+    assert.equal(info.developmentApp.clientId, CLIENT_ID);
+  });
+
+  test('a bad flag exits non-zero with every problem listed', async () => {
+    await assert.rejects(serve(['--port', 'x', '--wat']), (e: Error) => /exited 2/.test(e.message) && /--port must be/.test(e.message) && /--wat/.test(e.message));
+  });
+});
