@@ -11,7 +11,7 @@ import { callsRoutes } from './graph/calls.routes.js';
 import { graphErrorHandler } from './graph/error-handler.js';
 import { GRAPH_ERRORS, GraphError, sendGraphError } from './graph/graph-errors.js';
 import { recordingRoutes } from './graph/recording.routes.js';
-import { RouteTrie } from './graph/route-trie.js';
+import { RouteTrie, split } from './graph/route-trie.js';
 import { addGraphHeaders, type GraphVersion } from './graph/wire.js';
 
 export interface AppDeps {
@@ -114,7 +114,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       const e = GRAPH_ERRORS.METHOD_NOT_ALLOWED;
       return sendGraphError(request, reply, e.status, e.code, `The HTTP method '${request.method}' is not allowed on '${path.split('?')[0]}'.`);
     }
-    const segment = miss.kind === 'segment' ? miss.segment : version;
+    // Name the segment as the client spelled it (before the namespace prefix was dropped).
+    const segment = miss.kind === 'segment' ? (split(request.originalUrl)[miss.index] ?? miss.segment) : version;
     const e = GRAPH_ERRORS.UNKNOWN_SEGMENT;
     return sendGraphError(request, reply, e.status, e.code, `Resource not found for the segment '${segment}'.`);
   });

@@ -12,7 +12,7 @@ interface Node {
 
 const newNode = (): Node => ({ literals: new Map(), param: null, methods: new Set() });
 
-export type Miss = { kind: 'segment'; segment: string } | { kind: 'method' } | { kind: 'none' };
+export type Miss = { kind: 'segment'; segment: string; index: number } | { kind: 'method' } | { kind: 'none' };
 
 export class RouteTrie {
   private readonly roots = new Map<string, Node>();
@@ -39,17 +39,17 @@ export class RouteTrie {
     const [root, ...rest] = split(path);
     let node = root ? this.roots.get(root.toLowerCase()) : undefined;
     if (!node) return { kind: 'none' };
-    for (const seg of rest) {
+    for (const [i, seg] of rest.entries()) {
       const next: Node | null | undefined = node.literals.get(seg.toLowerCase()) ?? node.param;
-      if (!next) return { kind: 'segment', segment: seg };
+      if (!next) return { kind: 'segment', segment: seg, index: i + 1 };
       node = next;
     }
-    if (node.methods.size === 0) return { kind: 'segment', segment: rest.at(-1) ?? root! };
+    if (node.methods.size === 0) return { kind: 'segment', segment: rest.at(-1) ?? root!, index: rest.length };
     return node.methods.has(method.toUpperCase()) ? { kind: 'none' } : { kind: 'method' };
   }
 }
 
-function split(path: string): string[] {
+export function split(path: string): string[] {
   const q = path.indexOf('?');
   return (q >= 0 ? path.slice(0, q) : path).split('/').filter(Boolean).map((s) => {
     try { return decodeURIComponent(s); } catch { return s; }

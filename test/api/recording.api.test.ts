@@ -105,6 +105,8 @@ describe('startRecording / stopRecording / updateRecordingStatus', () => {
       assert.equal(r.body.error.message, `Resource not found for the segment '${seg}'.`);
       assert.ok(r.body.error.innerError['request-id']);
     }
+    const qualified = await call(h, 'POST', `/v1.0/communications/calls/${id}/microsoft.graph.StopRecording`);
+    assert.equal(qualified.body.error.message, "Resource not found for the segment 'microsoft.graph.StopRecording'.");
     assert.equal(snapshot(h, id), before);
   });
 

@@ -29,9 +29,9 @@ test('route trie names the first unknown segment and spots a wrong method', () =
   t.add('/v1.0/communications/calls', ['POST']);
   t.add('/v1.0/communications/calls/:id', ['GET', 'DELETE']);
   t.add('/v1.0/communications/calls/:id/updateRecordingStatus', ['POST']);
-  assert.deepEqual(t.explain('/v1.0/communications/calls/abc/stopRecording', 'POST'), { kind: 'segment', segment: 'stopRecording' });
-  assert.deepEqual(t.explain('/v1.0/communicationz/calls', 'GET'), { kind: 'segment', segment: 'communicationz' });
+  assert.deepEqual(t.explain('/v1.0/communications/calls/abc/stopRecording', 'POST'), { kind: 'segment', segment: 'stopRecording', index: 4 });
+  assert.deepEqual(t.explain('/v1.0/communicationz/calls', 'GET'), { kind: 'segment', segment: 'communicationz', index: 1 });
   assert.deepEqual(t.explain('/v1.0/communications/calls/abc', 'PATCH'), { kind: 'method' });
   assert.deepEqual(t.explain('/v1.0/COMMUNICATIONS/Calls/abc/UpdateRecordingStatus', 'POST'), { kind: 'none' });
-  assert.deepEqual(t.explain('/v1.0/communications', 'GET'), { kind: 'segment', segment: 'communications' });
+  assert.deepEqual(t.explain('/v1.0/communications', 'GET'), { kind: 'segment', segment: 'communications', index: 1 });
 });
