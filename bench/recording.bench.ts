@@ -123,48 +123,8 @@ async function resetRecordingState(comp: Composition, base: string, token: strin
   return stopped;
 }
 
-/**
- * Group-commit counters, read by wrapping the store's private `flush` (one call = one transaction) and
- * its prepared COMMIT. Benchmark-only instrumentation: if the internals change, it reports nothing.
- */
-interface CommitStats { writes: number; transactions: number; maxBatch: number; flushMs: number; commitMs: number }
-function instrumentGroupCommit(comp: Composition): { stats: CommitStats; reset(): void } | null {
-  const store = comp.store as unknown as {
-    flush?: () => void; queue?: unknown[];
-    s?: { commit?: { run?: (...a: unknown[]) => unknown } };
-  };
-  const flush = store.flush;
-  const commit = store.s?.commit;
-  const commitRun = commit?.run;
-  if (typeof flush !== 'function' || !Array.isArray(store.queue) || !commit || typeof commitRun !== 'function') return null;
-  const stats: CommitStats = { writes: 0, transactions: 0, maxBatch: 0, flushMs: 0, commitMs: 0 };
-  store.flush = function (this: unknown) {
-    const n = store.queue!.length;
-    const t0 = performance.now();
-    try {
-      flush.call(store);
-    } finally {
-      stats.flushMs += performance.now() - t0;
-      stats.transactions++;
-      stats.writes += n;
-      if (n > stats.maxBatch) stats.maxBatch = n;
-    }
-  };
-  commit.run = function (...args: unknown[]) {
-    const t0 = performance.now();
-    try {
-      return commitRun.apply(commit, args);
-    } finally {
-      stats.commitMs += performance.now() - t0;
-    }
-  };
-  return {
-    stats,
-    reset() {
-      Object.assign(stats, { writes: 0, transactions: 0, maxBatch: 0, flushMs: 0, commitMs: 0 });
-    },
-  };
-}
+/** Group-commit counters from the store (one flush = one SQLite transaction). */
+type CommitStats = ReturnType<Composition['store']['commitStats']>;
 
 // ---- node:http baseline -------------------------------------------------------------------------------
 
@@ -328,7 +288,6 @@ async function main(): Promise<number> {
     await new Promise<void>((r, j) => plain.once('listening', r).once('error', j));
     const plainBase = `http://127.0.0.1:${(plain.address() as AddressInfo).port}`;
 
-    const commit = instrumentGroupCommit(comp);
     const rows: Row[] = [];
     console.log('');
     for (let round = 1; round <= ROUNDS; round++) {
@@ -337,9 +296,9 @@ async function main(): Promise<number> {
         const warm = await load(base, token, ids, WARMUP_S);
         if (server === 'graph-calls') await resetRecordingState(comp, graphBase, token, ids);
         const warmBad = warm.non2xx + warm.errors;
-        commit?.reset();
+        comp.store.commitStats(true);
         const result = await load(base, token, ids, DURATION_S);
-        const stats = server === 'graph-calls' && commit ? { ...commit.stats } : null;
+        const stats = server === 'graph-calls' ? comp.store.commitStats() : null;
         if (server === 'graph-calls') await resetRecordingState(comp, graphBase, token, ids);
         const r = row(server, round, result, stats);
         rows.push(r);
@@ -377,9 +336,7 @@ async function main(): Promise<number> {
       `${p99Ok ? 'met' : 'NOT met'} (median p99 ${fmt(g.p99, 1)} ms, worst ${fmt(g.worstP99)} ms) [SQLite synchronous=${SYNC}]`);
 
     console.log('');
-    if (!commit) {
-      console.log('group commit: not observable (store internals changed); skipped');
-    } else {
+    {
       console.log('group commit (graph-calls measured runs; one flush = one SQLite transaction):');
       const cw = [5, 9, 7, 9, 9, 12, 10];
       const line = (cells: string[]) => cells.map((c, i) => c.padStart(cw[i]!)).join('  ');
@@ -388,7 +345,7 @@ async function main(): Promise<number> {
         const c = r.commit;
         if (!c) continue;
         const busy = r.loadMs > 0 ? (100 * c.flushMs) / r.loadMs : 0;
-        console.log(line([String(r.round), fmt(c.writes), fmt(c.transactions), fmt(c.transactions ? c.writes / c.transactions : 0, 1),
+        console.log(line([String(r.round), fmt(c.commands), fmt(c.transactions), fmt(c.transactions ? c.commands / c.transactions : 0, 1),
           fmt(c.maxBatch), fmt(c.transactions ? c.commitMs / c.transactions : 0, 3), fmt(busy, 1)]));
       }
       console.log('("in flush %": share of the load phase the main thread spent inside flush: running the batched commands, then COMMIT)');

@@ -230,10 +230,13 @@ export class CallService {
 
   /** Recording state lives on the recorder's own participant (the bot), as Teams shows the recorder. */
   private setBotRecordingStatus(tx: CallWriter, call: Call, status: RecordingStatus): void {
-    const bot = tx.getParticipant(call.id, call.myParticipantId);
-    if (!bot) throw new Error(`established call ${call.id} has no bot participant`);
-    tx.upsertParticipant({ ...bot, recordingInfo: { recordingStatus: status, initiator: this.appIdentity(call.appId, call.tenantId) } });
-    this.notifyRoster(tx, call);
+    const roster = tx.listParticipants(call.id);
+    const i = roster.findIndex((p) => p.id === call.myParticipantId);
+    if (i < 0) throw new Error(`established call ${call.id} has no bot participant`);
+    const bot: Participant = { ...roster[i]!, recordingInfo: { recordingStatus: status, initiator: this.appIdentity(call.appId, call.tenantId) } };
+    tx.upsertParticipant(bot);
+    roster[i] = bot;
+    this.notify(tx, call, 'updated', `/communications/calls/${call.id}/participants`, this.o.render.participants(roster));
   }
 
   appIdentity(appId: string, tenantId: string): IdentitySet {
@@ -241,7 +244,7 @@ export class CallService {
   }
 
   private schedule(tx: CallWriter, callId: string, kind: JobKind, delayMs: number, payload: Record<string, string> = {}): void {
-    tx.scheduleJob({ id: this.o.ids.next(), callId, kind, dueAt: this.o.clock.now() + delayMs, payload });
+    tx.scheduleJob({ callId, kind, dueAt: this.o.clock.now() + delayMs, payload });
   }
 
   private notifyCall(tx: CallWriter, call: Call, changeType: ChangeType): void {

@@ -139,7 +139,8 @@ export interface OutboxNotification {
 /** Durable far-side work: answering, completing operations, finishing a hang-up. */
 export type JobKind = 'answerCall' | 'completeOperation' | 'finishTermination';
 export interface Job {
-  id: string;
+  /** Assigned by the store. */
+  id: number;
   callId: string;
   kind: JobKind;
   dueAt: number;

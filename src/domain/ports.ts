@@ -26,9 +26,9 @@ export interface CallWriter extends CallReader {
   openSegment(s: RecordingSegment): void;
   closeSegment(callId: string, endedAt: number, stopOperationId: string | null): void;
   appendOutbox(n: Omit<OutboxNotification, 'seq'>): void;
-  scheduleJob(job: Job): void;
+  scheduleJob(job: Omit<Job, 'id'>): void;
   /** Returns false when another worker already took it. */
-  deleteJob(id: string): boolean;
+  deleteJob(id: number): boolean;
 }
 
 /**

@@ -21,7 +21,7 @@ export class JobRunner {
   private running = false;
   private stopped = false;
   /** Jobs that threw: skipped until restart so a poisoned job cannot spin the loop. */
-  private readonly poisoned = new Set<string>();
+  private readonly poisoned = new Set<number>();
 
   constructor(private readonly o: JobRunnerOptions) {
     o.store.onJobsScheduled(() => this.arm());

@@ -1,16 +1,28 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type { Call, Job, Operation, OutboxNotification, Participant, RecordingSegment } from '../domain/call.js';
 import { DomainError } from '../domain/errors.js';
 import type { CallStore, CallWriter } from '../domain/ports.js';
 import type { KeyValueStore } from '../auth/keys.js';
 import { MIGRATIONS } from './sqlite-schema.js';
+import { WalCheckpointer } from './wal-checkpointer.js';
 
 export interface SqliteStoreOptions {
   /** Directory for `graph-calls.db`, or null for an in-memory database. */
   dataDir: string | null;
   synchronous: 'FULL' | 'NORMAL';
+}
+
+/** Group-commit counters, for the benchmark and diagnostics. */
+export interface CommitStats {
+  commands: number;
+  transactions: number;
+  maxBatch: number;
+  /** Time inside flush (commands + COMMIT) and inside COMMIT alone, in ms. */
+  flushMs: number;
+  commitMs: number;
 }
 
 interface Pending { fn: (tx: CallWriter) => unknown; resolve: (v: unknown) => void; reject: (e: unknown) => void }
@@ -29,6 +41,8 @@ export class SqliteCallStore implements CallStore, CallWriter, KeyValueStore {
   private jobsScheduled = false;
   private readonly jobListeners: Array<() => void> = [];
   private readonly s;
+  private readonly checkpointer: WalCheckpointer | null = null;
+  private readonly stats: CommitStats = { commands: 0, transactions: 0, maxBatch: 0, flushMs: 0, commitMs: 0 };
 
   constructor(o: SqliteStoreOptions) {
     let file = ':memory:';
@@ -41,6 +55,12 @@ export class SqliteCallStore implements CallStore, CallWriter, KeyValueStore {
     this.db.pragma(`synchronous = ${o.synchronous}`);
     this.db.pragma('busy_timeout = 5000');
     this.db.pragma('foreign_keys = ON');
+    this.db.pragma('cache_size = -65536');
+    if (o.dataDir) {
+      // Checkpoints run on a worker thread (wal-checkpointer.ts), not inside a request's commit.
+      this.db.pragma('wal_autocheckpoint = 0');
+      this.checkpointer = new WalCheckpointer(file, createRequire(import.meta.url).resolve('better-sqlite3'));
+    }
     this.migrate();
     const p = (sql: string) => this.db.prepare(sql);
     this.s = {
@@ -58,16 +78,16 @@ export class SqliteCallStore implements CallStore, CallWriter, KeyValueStore {
       listOperations: p('SELECT seq, data FROM operations WHERE call_id = ? AND seq > ? ORDER BY seq LIMIT ?'),
       insertOperation: p('INSERT INTO operations (call_id, id, data) VALUES (?, ?, ?)'),
       updateOperation: p('UPDATE operations SET data = ? WHERE call_id = ? AND id = ?'),
-      listSegments: p('SELECT * FROM recording_segments WHERE call_id = ? ORDER BY started_at, rowid'),
+      listSegments: p('SELECT * FROM recording_segments WHERE call_id = ? ORDER BY seq'),
       openSegment: p('INSERT INTO recording_segments (id, call_id, started_at, ended_at, start_operation_id, stop_operation_id) VALUES (?, ?, ?, NULL, ?, NULL)'),
       closeSegment: p('UPDATE recording_segments SET ended_at = ?, stop_operation_id = ? WHERE call_id = ? AND ended_at IS NULL'),
       appendOutbox: p('INSERT INTO outbox (call_id, change_type, resource_url, resource_data, callback_uri, created_at) VALUES (?, ?, ?, ?, ?, ?)'),
       listOutboxByCall: p('SELECT * FROM outbox WHERE call_id = ? AND seq > ? ORDER BY seq LIMIT ?'),
       listOutbox: p('SELECT * FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?'),
-      scheduleJob: p('INSERT INTO jobs (id, call_id, kind, due_at, payload) VALUES (?, ?, ?, ?, ?)'),
+      scheduleJob: p('INSERT INTO jobs (call_id, kind, due_at, payload) VALUES (?, ?, ?, ?)'),
       deleteJob: p('DELETE FROM jobs WHERE id = ?'),
       nextJobDue: p('SELECT MIN(due_at) AS due FROM jobs'),
-      dueJobs: p('SELECT * FROM jobs WHERE due_at <= ? ORDER BY due_at, rowid LIMIT ?'),
+      dueJobs: p('SELECT * FROM jobs WHERE due_at <= ? ORDER BY due_at, id LIMIT ?'),
       getMeta: p('SELECT value FROM meta WHERE key = ?'),
       setMeta: p('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value'),
     };
@@ -96,41 +116,80 @@ export class SqliteCallStore implements CallStore, CallWriter, KeyValueStore {
   }
 
   private flush(): void {
+    const t0 = performance.now();
     this.flushScheduled = false;
     const batch = this.queue;
     this.queue = [];
-    const settled: Array<{ ok: boolean; value: unknown }> = [];
-    this.jobsScheduled = false;
+    // Fast path: the whole batch in one transaction without savepoints. Commands almost always succeed;
+    // when one throws, the batch is rolled back and replayed with a savepoint per command, so the
+    // failing command rolls back alone. Commands are closures over stored state, so a replay is exact.
+    let settled = this.runBatch(batch, false);
+    if (settled && settled.some((r) => !r.ok)) {
+      this.s.rollback.run();
+      settled = this.runBatch(batch, true);
+    }
+    if (!settled) return;
     try {
-      this.s.begin.run();
-      for (const item of batch) {
-        this.s.savepoint.run();
-        try {
-          const value = item.fn(this);
-          this.s.release.run();
-          settled.push({ ok: true, value });
-        } catch (err) {
-          this.s.rollbackTo.run();
-          this.s.release.run();
-          settled.push({ ok: false, value: err });
-        }
-      }
+      const tc = performance.now();
       this.s.commit.run();
+      this.stats.commitMs += performance.now() - tc;
     } catch (err) {
       if (this.db.inTransaction) this.s.rollback.run();
       for (const item of batch) item.reject(err);
       return;
     }
+    this.stats.commands += batch.length;
+    this.stats.transactions++;
+    this.stats.maxBatch = Math.max(this.stats.maxBatch, batch.length);
+    this.stats.flushMs += performance.now() - t0;
     batch.forEach((item, i) => (settled[i]!.ok ? item.resolve(settled[i]!.value) : item.reject(settled[i]!.value)));
     if (this.jobsScheduled) for (const l of this.jobListeners) l();
+  }
+
+  /** Runs every command inside an open transaction; null (and all rejected) if the transaction itself failed. */
+  private runBatch(batch: Pending[], isolate: boolean): Array<{ ok: boolean; value: unknown }> | null {
+    const settled: Array<{ ok: boolean; value: unknown }> = [];
+    this.jobsScheduled = false;
+    try {
+      this.s.begin.run();
+      for (const item of batch) {
+        if (isolate) this.s.savepoint.run();
+        try {
+          const value = item.fn(this);
+          if (isolate) this.s.release.run();
+          settled.push({ ok: true, value });
+        } catch (err) {
+          settled.push({ ok: false, value: err });
+          if (!isolate) return settled;
+          this.s.rollbackTo.run();
+          this.s.release.run();
+        }
+      }
+      return settled;
+    } catch (err) {
+      if (this.db.inTransaction) this.s.rollback.run();
+      for (const item of batch) item.reject(err);
+      return null;
+    }
   }
 
   onJobsScheduled(listener: () => void): void {
     this.jobListeners.push(listener);
   }
 
+  /** Counters since the last reset. */
+  commitStats(reset = false): CommitStats {
+    const out = { ...this.stats };
+    if (reset) Object.assign(this.stats, { commands: 0, transactions: 0, maxBatch: 0, flushMs: 0, commitMs: 0 });
+    return out;
+  }
+
   close(): void {
-    if (this.db.open) this.db.close();
+    void this.checkpointer?.stop();
+    if (this.db.open) {
+      if (this.checkpointer) this.db.pragma('wal_checkpoint(TRUNCATE)');
+      this.db.close();
+    }
   }
 
   // ---- reads --------------------------------------------------------------------------------------
@@ -187,7 +246,7 @@ export class SqliteCallStore implements CallStore, CallWriter, KeyValueStore {
 
   dueJobs(now: number, limit: number): Job[] {
     return (this.s.dueJobs.all(now, limit) as Array<Record<string, unknown>>).map((r) => ({
-      id: r.id as string, callId: r.call_id as string, kind: r.kind as Job['kind'], dueAt: r.due_at as number,
+      id: r.id as number, callId: r.call_id as string, kind: r.kind as Job['kind'], dueAt: r.due_at as number,
       payload: JSON.parse(r.payload as string) as Record<string, string>,
     }));
   }
@@ -229,12 +288,12 @@ export class SqliteCallStore implements CallStore, CallWriter, KeyValueStore {
     this.s.appendOutbox.run(n.callId, n.changeType, n.resourceUrl, JSON.stringify(n.resourceData), n.callbackUri, n.createdAt);
   }
 
-  scheduleJob(job: Job): void {
-    this.s.scheduleJob.run(job.id, job.callId, job.kind, job.dueAt, JSON.stringify(job.payload));
+  scheduleJob(job: Omit<Job, 'id'>): void {
+    this.s.scheduleJob.run(job.callId, job.kind, job.dueAt, JSON.stringify(job.payload));
     this.jobsScheduled = true;
   }
 
-  deleteJob(id: string): boolean {
+  deleteJob(id: number): boolean {
     return this.s.deleteJob.run(id).changes === 1;
   }
 

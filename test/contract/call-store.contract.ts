@@ -119,14 +119,15 @@ export function runStoreContract(f: StoreFactory): void {
     let signalled = 0;
     s.onJobsScheduled(() => signalled++);
     await s.write((tx) => {
-      tx.scheduleJob({ id: 'j2', callId: 'c', kind: 'answerCall', dueAt: 200, payload: {} });
-      tx.scheduleJob({ id: 'j1', callId: 'c', kind: 'completeOperation', dueAt: 100, payload: { operationId: 'o' } });
+      tx.scheduleJob({ callId: 'c', kind: 'answerCall', dueAt: 200, payload: {} });
+      tx.scheduleJob({ callId: 'c', kind: 'completeOperation', dueAt: 100, payload: { operationId: 'o' } });
     });
     assert.equal(signalled, 1);
     assert.equal(s.nextJobDue(), 100);
-    assert.deepEqual(s.dueJobs(150, 10).map((j) => [j.id, j.payload]), [['j1', { operationId: 'o' }]]);
-    assert.equal(await s.write((tx) => tx.deleteJob('j1')), true);
-    assert.equal(await s.write((tx) => tx.deleteJob('j1')), false);
+    const due = s.dueJobs(150, 10);
+    assert.deepEqual(due.map((j) => [j.kind, j.payload]), [['completeOperation', { operationId: 'o' }]]);
+    assert.equal(await s.write((tx) => tx.deleteJob(due[0]!.id)), true);
+    assert.equal(await s.write((tx) => tx.deleteJob(due[0]!.id)), false);
     assert.equal(s.nextJobDue(), 200);
   });
 
@@ -141,7 +142,7 @@ export function runStoreContract(f: StoreFactory): void {
         tx.insertOperation(op);
         tx.openSegment({ id: 'seg', callId: c.id, startedAt: 1, endedAt: null, startOperationId: op.id, stopOperationId: null });
         tx.appendOutbox({ callId: c.id, changeType: 'updated', resourceUrl: '/r', resourceData: { ok: true }, callbackUri: c.callbackUri, createdAt: 1 });
-        tx.scheduleJob({ id: 'job', callId: c.id, kind: 'answerCall', dueAt: 42, payload: {} });
+        tx.scheduleJob({ callId: c.id, kind: 'answerCall', dueAt: 42, payload: {} });
       });
       s = f.reopen!(s);
       try {
