@@ -11,6 +11,10 @@ import { notificationRenderer } from './graph/call.mapper.js';
 import { systemClock, type Clock } from './shared/clock.js';
 import { randomIds, type Ids } from './shared/ids.js';
 import { JobRunner } from './simulator/job-runner.js';
+import { commsNotificationsBody } from './graph/notification.mapper.js';
+import { DeliveryWorker } from './notifications/delivery.worker.js';
+import { NotificationTokens } from './notifications/notification-token.js';
+import { fetchSender, type WebhookSender } from './notifications/webhook.sender.js';
 import { SqliteCallStore } from './storage/sqlite.store.js';
 
 export interface Composition {
@@ -18,6 +22,7 @@ export interface Composition {
   store: SqliteCallStore;
   calls: CallService;
   tokens: TokenService;
+  delivery: DeliveryWorker;
   apps: AppRegistry;
   /** Starts background work (far-side jobs). */
   start(): void;
@@ -32,7 +37,7 @@ export const VERSION: string = (JSON.parse(readFileSync(new URL('../package.json
  * and wires them together. main.ts adds process concerns (argv, env, signals, listen); tests call this
  * with their own config and ports.
  */
-export async function compose(config: Config, ports: { clock?: Clock; ids?: Ids } = {}): Promise<Composition> {
+export async function compose(config: Config, ports: { clock?: Clock; ids?: Ids; sender?: WebhookSender; random?: () => number } = {}): Promise<Composition> {
   const clock = ports.clock ?? systemClock;
   const ids = ports.ids ?? randomIds;
   const apps = new AppRegistry([DEV_APP, ...(config.appsFile ? loadAppsFile(config.appsFile) : [])]);
@@ -54,12 +59,23 @@ export async function compose(config: Config, ports: { clock?: Clock; ids?: Ids 
       store, clock, run: (job) => calls.runJob(job),
       onError: (job, err) => app.log.error({ err, job }, 'far-side job failed'),
     });
+    const delivery = new DeliveryWorker({
+      store, clock, sender: ports.sender ?? fetchSender, tokens: new NotificationTokens(notificationKey, clock),
+      render: commsNotificationsBody, timeoutMs: config.deliveryTimeoutMs, concurrency: config.deliveryConcurrency,
+      policy: { maxAttempts: config.deliveryMaxAttempts, baseDelayMs: config.deliveryRetryBaseMs, maxDelayMs: config.deliveryRetryMaxMs, maxRedirects: 5 },
+      random: ports.random, onError: (err) => app.log.error({ err }, 'notification delivery failed'),
+    });
     return {
-      app, store, calls, tokens, apps,
-      start: () => jobs.start(),
+      app, store, calls, tokens, apps, delivery,
+      start: () => {
+        jobs.start();
+        delivery.start();
+      },
       async close() {
         jobs.stop();
+        delivery.stop();
         await app.close();
+        await delivery.idle();
         store.close();
       },
     };

@@ -24,6 +24,14 @@ export interface Config {
   /** Lifetime of issued access tokens, in seconds (Entra: ~3599). */
   readonly tokenLifetimeSeconds: number;
   readonly logLevel: 'silent' | 'error' | 'warn' | 'info' | 'debug';
+  /** Notification delivery: attempts before dead-lettering, backoff, per-attempt timeout, parallel calls. */
+  readonly deliveryMaxAttempts: number;
+  readonly deliveryRetryBaseMs: number;
+  readonly deliveryRetryMaxMs: number;
+  readonly deliveryTimeoutMs: number;
+  readonly deliveryConcurrency: number;
+  /** `--policies FILE`: compliance-recording policies (JSON array). */
+  readonly policiesFile: string | null;
 }
 
 export const DEFAULTS: Config = Object.freeze({
@@ -38,6 +46,12 @@ export const DEFAULTS: Config = Object.freeze({
   bodyLimitBytes: 1024 * 1024,
   tokenLifetimeSeconds: 3599,
   logLevel: 'warn',
+  deliveryMaxAttempts: 8,
+  deliveryRetryBaseMs: 500,
+  deliveryRetryMaxMs: 30_000,
+  deliveryTimeoutMs: 5_000,
+  deliveryConcurrency: 64,
+  policiesFile: null,
 });
 
 export class ConfigError extends Error {
@@ -57,6 +71,12 @@ const FLAGS: Record<string, { key: keyof Config; kind: 'int' | 'string' | 'bool'
   '--sqlite-synchronous': { key: 'sqliteSynchronous', kind: 'sync' },
   '--body-limit': { key: 'bodyLimitBytes', kind: 'int' },
   '--log-level': { key: 'logLevel', kind: 'level' },
+  '--delivery-max-attempts': { key: 'deliveryMaxAttempts', kind: 'int' },
+  '--delivery-retry-base-ms': { key: 'deliveryRetryBaseMs', kind: 'int' },
+  '--delivery-retry-max-ms': { key: 'deliveryRetryMaxMs', kind: 'int' },
+  '--delivery-timeout-ms': { key: 'deliveryTimeoutMs', kind: 'int' },
+  '--delivery-concurrency': { key: 'deliveryConcurrency', kind: 'int' },
+  '--policies': { key: 'policiesFile', kind: 'string' },
 };
 
 const ENV: Record<string, string> = {
@@ -66,6 +86,7 @@ const ENV: Record<string, string> = {
   GRAPH_CALLS_APPS: '--apps',
   GRAPH_CALLS_ANSWER_DELAY_MS: '--answer-delay-ms',
   GRAPH_CALLS_LOG_LEVEL: '--log-level',
+  GRAPH_CALLS_POLICIES: '--policies',
 };
 
 /** Builds the config from argv (flags win) and env. Throws ConfigError listing every problem. */
@@ -116,6 +137,9 @@ export function loadConfig(argv: readonly string[], env: Readonly<Record<string,
   Object.assign(out, overrides);
   if (typeof out.dataDir === 'string') out.dataDir = resolve(out.dataDir);
   if (typeof out.appsFile === 'string') out.appsFile = resolve(out.appsFile);
+  if (typeof out.policiesFile === 'string') out.policiesFile = resolve(out.policiesFile);
+  if ((out.deliveryMaxAttempts as number) < 1) problems.push('--delivery-max-attempts must be at least 1');
+  if ((out.deliveryConcurrency as number) < 1) problems.push('--delivery-concurrency must be at least 1');
   if (problems.length) throw new ConfigError(problems);
   return Object.freeze(out as unknown as Config);
 }

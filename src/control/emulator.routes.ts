@@ -4,6 +4,7 @@ import { DEV_APP } from '../auth/apps.js';
 import type { CallStore } from '../domain/ports.js';
 import { normaliseId } from '../shared/ids.js';
 import { GraphError } from '../graph/graph-errors.js';
+import { nextLink, pageParams } from '../graph/paging.js';
 
 export interface EmulatorRoutesOptions {
   store: CallStore;
@@ -38,6 +39,22 @@ export async function emulatorRoutes(app: FastifyInstance, o: EmulatorRoutesOpti
     const after = Number(q.after ?? 0) || 0;
     const rows = o.store.listOutbox({ callId: q.callId ? normaliseId(q.callId) : undefined, afterSeq: after, limit });
     return { value: rows, next: rows.length === limit ? rows.at(-1)!.seq : null };
+  });
+
+  /** The delivery journal: every attempt, oldest first; `callId` filters, `$top`/`$skiptoken` page. */
+  app.get('/_emulator/deliveries', async (request) => {
+    const q = request.query as Record<string, string | undefined>;
+    const { top, after } = pageParams(request);
+    const callId = q.callId ? normaliseId(q.callId) : undefined;
+    const rows = o.store.listDeliveryAttempts({ callId, afterSeq: after, limit: top + 1 });
+    const body: Record<string, unknown> = {
+      value: rows.slice(0, top).map((a) => ({ ...a, at: new Date(a.at).toISOString() })),
+    };
+    if (rows.length > top) {
+      const base = `${request.protocol}://${request.host}/_emulator/deliveries`;
+      body['@odata.nextLink'] = `${nextLink(base, top, rows[top - 1]!.seq)}${callId ? `&callId=${callId}` : ''}`;
+    }
+    return body;
   });
 
   app.get('/_emulator/calls/:id/recordingSegments', async (request) => {

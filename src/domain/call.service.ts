@@ -257,7 +257,9 @@ export class CallService {
   }
 
   private notify(tx: CallWriter, call: Call, changeType: ChangeType, resourceUrl: string, resourceData: unknown): void {
-    tx.appendOutbox({ callId: call.id, changeType, resourceUrl, resourceData, callbackUri: call.callbackUri, createdAt: this.o.clock.now() });
+    tx.appendOutbox({
+      callId: call.id, messageId: this.o.ids.next(), changeType, resourceUrl, resourceData, callbackUri: call.callbackUri, createdAt: this.o.clock.now(),
+    });
   }
 }
 

@@ -129,11 +129,37 @@ export type ChangeType = 'created' | 'updated' | 'deleted';
 export interface OutboxNotification {
   seq: number;
   callId: string;
+  /** Stable across retries (X-Microsoft-Skype-Message-ID), so bots can deduplicate. */
+  messageId: string;
   changeType: ChangeType;
   resourceUrl: string;
   resourceData: unknown;
   callbackUri: string;
   createdAt: number;
+  state: DeliveryState;
+  attempts: number;
+  nextAttemptAt: number;
+}
+
+/** pending: not yet delivered; delivered: a 2xx came back; dead: retries exhausted or a final 4xx. */
+export type DeliveryState = 'pending' | 'delivered' | 'dead';
+export type NewNotification = Omit<OutboxNotification, 'seq' | 'state' | 'attempts' | 'nextAttemptAt'>;
+
+export type DeliveryOutcome = 'delivered' | 'retry' | 'redirected' | 'dead' | 'rejected';
+
+/** One attempt to deliver one notification: the delivery journal. */
+export interface DeliveryAttempt {
+  seq: number;
+  notificationSeq: number;
+  callId: string;
+  messageId: string;
+  attempt: number;
+  at: number;
+  url: string;
+  status: number | null;
+  latencyMs: number | null;
+  error: string | null;
+  outcome: DeliveryOutcome;
 }
 
 /** Durable far-side work: answering, completing operations, finishing a hang-up. */

@@ -1,4 +1,4 @@
-import type { Call, Job, Operation, OutboxNotification, Participant, RecordingSegment } from './call.js';
+import type { Call, DeliveryAttempt, DeliveryState, Job, NewNotification, Operation, OutboxNotification, Participant, RecordingSegment } from './call.js';
 
 /** Reads that see only committed state. */
 export interface CallReader {
@@ -10,6 +10,14 @@ export interface CallReader {
   listOperations(callId: string, afterSeq: number, limit: number): Array<Operation & { seq: number }>;
   listSegments(callId: string): RecordingSegment[];
   listOutbox(filter: { callId?: string; afterSeq?: number; limit: number }): OutboxNotification[];
+  /**
+   * The oldest pending notification of each call whose next attempt is due: a call's notifications go
+   * out strictly in commit order, one at a time. At most `limit` rows, oldest first.
+   */
+  deliverableHeads(now: number, limit: number): OutboxNotification[];
+  /** Earliest next attempt among the calls' head notifications (what deliverableHeads would return next), or null. */
+  nextDeliveryDue(): number | null;
+  listDeliveryAttempts(filter: { callId?: string; afterSeq?: number; limit: number }): DeliveryAttempt[];
   /** Earliest job due time, or null when there is none. */
   nextJobDue(): number | null;
   dueJobs(now: number, limit: number): Job[];
@@ -25,7 +33,14 @@ export interface CallWriter extends CallReader {
   updateOperation(op: Operation): void;
   openSegment(s: RecordingSegment): void;
   closeSegment(callId: string, endedAt: number, stopOperationId: string | null): void;
-  appendOutbox(n: Omit<OutboxNotification, 'seq'>): void;
+  appendOutbox(n: NewNotification): void;
+  recordDeliveryAttempt(a: Omit<DeliveryAttempt, 'seq'>): void;
+  /** Marks a notification delivered or dead. */
+  settleNotification(seq: number, state: Exclude<DeliveryState, 'pending'>, at: number): void;
+  /** Keeps a notification pending with its attempt count and next attempt time. */
+  retryNotification(seq: number, attempts: number, nextAttemptAt: number): void;
+  /** A redirect re-homes every pending notification of the call to `callbackUri`. */
+  rehomeNotifications(callId: string, callbackUri: string): void;
   scheduleJob(job: Omit<Job, 'id'>): void;
   /** Returns false when another worker already took it. */
   deleteJob(id: number): boolean;
@@ -40,6 +55,8 @@ export interface CallStore extends CallReader {
   write<T>(fn: (tx: CallWriter) => T): Promise<T>;
   /** Called after a commit that scheduled jobs, so the job runner can re-arm its timer. */
   onJobsScheduled(listener: () => void): void;
+  /** Called after a commit that appended notifications, so delivery starts at once. */
+  onNotificationsAppended(listener: () => void): void;
   close(): void;
 }
 

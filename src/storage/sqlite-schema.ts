@@ -75,4 +75,30 @@ export const MIGRATIONS: readonly string[] = [
     value TEXT NOT NULL
   );
   `,
+  `
+  -- Delivery state of each notification (notifications/delivery.worker.ts).
+  ALTER TABLE outbox ADD COLUMN message_id TEXT NOT NULL DEFAULT '';
+  ALTER TABLE outbox ADD COLUMN state TEXT NOT NULL DEFAULT 'pending';
+  ALTER TABLE outbox ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE outbox ADD COLUMN next_attempt_at INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE outbox ADD COLUMN settled_at INTEGER;
+  CREATE INDEX outbox_pending ON outbox (call_id, seq) WHERE state = 'pending';
+  CREATE INDEX outbox_pending_due ON outbox (next_attempt_at) WHERE state = 'pending';
+
+  -- The delivery journal: one row per attempt.
+  CREATE TABLE delivery_attempts (
+    seq INTEGER PRIMARY KEY,
+    outbox_seq INTEGER NOT NULL,
+    call_id TEXT NOT NULL,
+    message_id TEXT NOT NULL,
+    attempt INTEGER NOT NULL,
+    at INTEGER NOT NULL,
+    url TEXT NOT NULL,
+    status INTEGER,
+    latency_ms REAL,
+    error TEXT,
+    outcome TEXT NOT NULL
+  );
+  CREATE INDEX attempts_by_call ON delivery_attempts (call_id, seq);
+  `,
 ];

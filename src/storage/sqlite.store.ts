@@ -2,7 +2,7 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import type { Call, Job, Operation, OutboxNotification, Participant, RecordingSegment } from '../domain/call.js';
+import type { Call, DeliveryAttempt, Job, NewNotification, Operation, OutboxNotification, Participant, RecordingSegment } from '../domain/call.js';
 import { DomainError } from '../domain/errors.js';
 import type { CallStore, CallWriter } from '../domain/ports.js';
 import type { KeyValueStore } from '../auth/keys.js';
@@ -39,7 +39,9 @@ export class SqliteCallStore implements CallStore, CallWriter, KeyValueStore {
   private queue: Pending[] = [];
   private flushScheduled = false;
   private jobsScheduled = false;
+  private notificationsAppended = false;
   private readonly jobListeners: Array<() => void> = [];
+  private readonly outboxListeners: Array<() => void> = [];
   private readonly s;
   private readonly checkpointer: WalCheckpointer | null = null;
   private readonly stats: CommitStats = { commands: 0, transactions: 0, maxBatch: 0, flushMs: 0, commitMs: 0 };
@@ -81,7 +83,18 @@ export class SqliteCallStore implements CallStore, CallWriter, KeyValueStore {
       listSegments: p('SELECT * FROM recording_segments WHERE call_id = ? ORDER BY seq'),
       openSegment: p('INSERT INTO recording_segments (id, call_id, started_at, ended_at, start_operation_id, stop_operation_id) VALUES (?, ?, ?, NULL, ?, NULL)'),
       closeSegment: p('UPDATE recording_segments SET ended_at = ?, stop_operation_id = ? WHERE call_id = ? AND ended_at IS NULL'),
-      appendOutbox: p('INSERT INTO outbox (call_id, change_type, resource_url, resource_data, callback_uri, created_at) VALUES (?, ?, ?, ?, ?, ?)'),
+      appendOutbox: p('INSERT INTO outbox (call_id, message_id, change_type, resource_url, resource_data, callback_uri, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+      deliverableHeads: p(`SELECT o.* FROM outbox o WHERE o.state = 'pending' AND o.next_attempt_at <= ?
+        AND o.seq = (SELECT MIN(p.seq) FROM outbox p WHERE p.state = 'pending' AND p.call_id = o.call_id) ORDER BY o.seq LIMIT ?`),
+      nextDeliveryDue: p(`SELECT MIN(o.next_attempt_at) AS due FROM outbox o WHERE o.state = 'pending'
+        AND o.seq = (SELECT MIN(p.seq) FROM outbox p WHERE p.state = 'pending' AND p.call_id = o.call_id)`),
+      settleNotification: p('UPDATE outbox SET state = ?, settled_at = ? WHERE seq = ?'),
+      retryNotification: p('UPDATE outbox SET attempts = ?, next_attempt_at = ? WHERE seq = ?'),
+      rehomeNotifications: p("UPDATE outbox SET callback_uri = ? WHERE call_id = ? AND state = 'pending'"),
+      recordAttempt: p(`INSERT INTO delivery_attempts (outbox_seq, call_id, message_id, attempt, at, url, status, latency_ms, error, outcome)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+      listAttemptsByCall: p('SELECT * FROM delivery_attempts WHERE call_id = ? AND seq > ? ORDER BY seq LIMIT ?'),
+      listAttempts: p('SELECT * FROM delivery_attempts WHERE seq > ? ORDER BY seq LIMIT ?'),
       listOutboxByCall: p('SELECT * FROM outbox WHERE call_id = ? AND seq > ? ORDER BY seq LIMIT ?'),
       listOutbox: p('SELECT * FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?'),
       scheduleJob: p('INSERT INTO jobs (call_id, kind, due_at, payload) VALUES (?, ?, ?, ?)'),
@@ -144,12 +157,14 @@ export class SqliteCallStore implements CallStore, CallWriter, KeyValueStore {
     this.stats.flushMs += performance.now() - t0;
     batch.forEach((item, i) => (settled[i]!.ok ? item.resolve(settled[i]!.value) : item.reject(settled[i]!.value)));
     if (this.jobsScheduled) for (const l of this.jobListeners) l();
+    if (this.notificationsAppended) for (const l of this.outboxListeners) l();
   }
 
   /** Runs every command inside an open transaction; null (and all rejected) if the transaction itself failed. */
   private runBatch(batch: Pending[], isolate: boolean): Array<{ ok: boolean; value: unknown }> | null {
     const settled: Array<{ ok: boolean; value: unknown }> = [];
     this.jobsScheduled = false;
+    this.notificationsAppended = false;
     try {
       this.s.begin.run();
       for (const item of batch) {
@@ -175,6 +190,10 @@ export class SqliteCallStore implements CallStore, CallWriter, KeyValueStore {
 
   onJobsScheduled(listener: () => void): void {
     this.jobListeners.push(listener);
+  }
+
+  onNotificationsAppended(listener: () => void): void {
+    this.outboxListeners.push(listener);
   }
 
   /** Counters since the last reset. */
@@ -232,11 +251,26 @@ export class SqliteCallStore implements CallStore, CallWriter, KeyValueStore {
   listOutbox(f: { callId?: string; afterSeq?: number; limit: number }): OutboxNotification[] {
     const rows = (f.callId
       ? this.s.listOutboxByCall.all(f.callId, f.afterSeq ?? 0, f.limit)
-      : this.s.listOutbox.all(f.afterSeq ?? 0, f.limit)) as Array<Record<string, unknown>>;
+      : this.s.listOutbox.all(f.afterSeq ?? 0, f.limit)) as OutboxRow[];
+    return rows.map(toNotification);
+  }
+
+  deliverableHeads(now: number, limit: number): OutboxNotification[] {
+    return (this.s.deliverableHeads.all(now, limit) as OutboxRow[]).map(toNotification);
+  }
+
+  nextDeliveryDue(): number | null {
+    return (this.s.nextDeliveryDue.get() as { due: number | null }).due;
+  }
+
+  listDeliveryAttempts(f: { callId?: string; afterSeq?: number; limit: number }): DeliveryAttempt[] {
+    const rows = (f.callId
+      ? this.s.listAttemptsByCall.all(f.callId, f.afterSeq ?? 0, f.limit)
+      : this.s.listAttempts.all(f.afterSeq ?? 0, f.limit)) as Array<Record<string, unknown>>;
     return rows.map((r) => ({
-      seq: r.seq as number, callId: r.call_id as string, changeType: r.change_type as OutboxNotification['changeType'],
-      resourceUrl: r.resource_url as string, resourceData: JSON.parse(r.resource_data as string),
-      callbackUri: r.callback_uri as string, createdAt: r.created_at as number,
+      seq: r.seq as number, notificationSeq: r.outbox_seq as number, callId: r.call_id as string, messageId: r.message_id as string,
+      attempt: r.attempt as number, at: r.at as number, url: r.url as string, status: (r.status as number | null) ?? null,
+      latencyMs: (r.latency_ms as number | null) ?? null, error: (r.error as string | null) ?? null, outcome: r.outcome as DeliveryAttempt['outcome'],
     }));
   }
 
@@ -284,8 +318,25 @@ export class SqliteCallStore implements CallStore, CallWriter, KeyValueStore {
     this.s.closeSegment.run(endedAt, stopOperationId, callId);
   }
 
-  appendOutbox(n: Omit<OutboxNotification, 'seq'>): void {
-    this.s.appendOutbox.run(n.callId, n.changeType, n.resourceUrl, JSON.stringify(n.resourceData), n.callbackUri, n.createdAt);
+  appendOutbox(n: NewNotification): void {
+    this.s.appendOutbox.run(n.callId, n.messageId, n.changeType, n.resourceUrl, JSON.stringify(n.resourceData), n.callbackUri, n.createdAt);
+    this.notificationsAppended = true;
+  }
+
+  recordDeliveryAttempt(a: Omit<DeliveryAttempt, 'seq'>): void {
+    this.s.recordAttempt.run(a.notificationSeq, a.callId, a.messageId, a.attempt, a.at, a.url, a.status, a.latencyMs, a.error, a.outcome);
+  }
+
+  settleNotification(seq: number, state: 'delivered' | 'dead', at: number): void {
+    this.s.settleNotification.run(state, at, seq);
+  }
+
+  retryNotification(seq: number, attempts: number, nextAttemptAt: number): void {
+    this.s.retryNotification.run(attempts, nextAttemptAt, seq);
+  }
+
+  rehomeNotifications(callId: string, callbackUri: string): void {
+    this.s.rehomeNotifications.run(callbackUri, callId);
   }
 
   scheduleJob(job: Omit<Job, 'id'>): void {
@@ -306,4 +357,15 @@ export class SqliteCallStore implements CallStore, CallWriter, KeyValueStore {
   setValue(key: string, value: string): void {
     this.s.setMeta.run(key, value);
   }
+}
+
+type OutboxRow = Record<string, unknown>;
+
+function toNotification(r: OutboxRow): OutboxNotification {
+  return {
+    seq: r.seq as number, callId: r.call_id as string, messageId: r.message_id as string,
+    changeType: r.change_type as OutboxNotification['changeType'], resourceUrl: r.resource_url as string,
+    resourceData: JSON.parse(r.resource_data as string), callbackUri: r.callback_uri as string, createdAt: r.created_at as number,
+    state: r.state as OutboxNotification['state'], attempts: r.attempts as number, nextAttemptAt: r.next_attempt_at as number,
+  };
 }

@@ -106,13 +106,44 @@ export function runStoreContract(f: StoreFactory): void {
     const a = newCall(), b = newCall();
     await s.write((tx) => {
       for (const [c, i] of [[a, 1], [b, 2], [a, 3]] as const) {
-        tx.appendOutbox({ callId: c.id, changeType: 'updated', resourceUrl: `/x/${i}`, resourceData: { i }, callbackUri: c.callbackUri, createdAt: i });
+        tx.appendOutbox({ callId: c.id, messageId: `m${i}`, changeType: 'updated', resourceUrl: `/x/${i}`, resourceData: { i }, callbackUri: c.callbackUri, createdAt: i });
       }
     });
     assert.deepEqual(s.listOutbox({ callId: a.id, limit: 10 }).map((n) => n.resourceData), [{ i: 1 }, { i: 3 }]);
     const all = s.listOutbox({ limit: 10 });
     assert.deepEqual(all.map((n) => n.resourceUrl), ['/x/1', '/x/2', '/x/3']);
     assert.deepEqual(s.listOutbox({ afterSeq: all[0]!.seq, limit: 1 }).map((n) => n.resourceUrl), ['/x/2']);
+  });
+
+  t('delivery: one head per call in commit order; retry, settle, re-home and the attempt journal', async (s) => {
+    const a = newCall(), b = newCall();
+    let appended = 0;
+    s.onNotificationsAppended(() => appended++);
+    await s.write((tx) => {
+      for (const [c, i] of [[a, 1], [b, 2], [a, 3]] as const) {
+        tx.appendOutbox({ callId: c.id, messageId: `m${i}`, changeType: 'updated', resourceUrl: `/x/${i}`, resourceData: {}, callbackUri: 'https://bot/cb', createdAt: i });
+      }
+    });
+    assert.equal(appended, 1);
+    let heads = s.deliverableHeads(0, 10);
+    assert.deepEqual(heads.map((n) => n.messageId), ['m1', 'm2'], 'one per call, oldest first');
+    assert.equal(heads[0]!.state, 'pending');
+    await s.write((tx) => tx.retryNotification(heads[0]!.seq, 1, 500));
+    assert.deepEqual(s.deliverableHeads(100, 10).map((n) => n.messageId), ['m2'], 'a call waiting for its retry holds its later notifications');
+    assert.equal(s.nextDeliveryDue(), 0);
+    await s.write((tx) => {
+      tx.settleNotification(heads[1]!.seq, 'delivered', 5);
+      tx.rehomeNotifications(a.id, 'https://elsewhere/cb');
+      tx.recordDeliveryAttempt({ notificationSeq: heads[0]!.seq, callId: a.id, messageId: 'm1', attempt: 1, at: 7, url: 'https://bot/cb', status: 503, latencyMs: 1.5, error: null, outcome: 'retry' });
+    });
+    assert.equal(s.nextDeliveryDue(), 500);
+    heads = s.deliverableHeads(600, 10);
+    assert.deepEqual(heads.map((n) => [n.messageId, n.attempts, n.callbackUri]), [['m1', 1, 'https://elsewhere/cb']]);
+    await s.write((tx) => tx.settleNotification(heads[0]!.seq, 'dead', 9));
+    assert.deepEqual(s.deliverableHeads(600, 10).map((n) => n.messageId), ['m3'], 'a dead notification no longer blocks its call');
+    const journal = s.listDeliveryAttempts({ callId: a.id, limit: 10 });
+    assert.deepEqual(journal.map((j) => [j.messageId, j.status, j.outcome]), [['m1', 503, 'retry']]);
+    assert.equal(s.listDeliveryAttempts({ callId: b.id, limit: 10 }).length, 0);
   });
 
   t('jobs: due order, and each can be taken once', async (s) => {
@@ -141,7 +172,7 @@ export function runStoreContract(f: StoreFactory): void {
         tx.upsertParticipant({ id: 'p1', callId: c.id, seq: 0, info: { identity: { user: { id: 'u' } } }, isMuted: false, isInLobby: false, isBot: false, recordingInfo: null, joinedAt: 1, leftAt: null });
         tx.insertOperation(op);
         tx.openSegment({ id: 'seg', callId: c.id, startedAt: 1, endedAt: null, startOperationId: op.id, stopOperationId: null });
-        tx.appendOutbox({ callId: c.id, changeType: 'updated', resourceUrl: '/r', resourceData: { ok: true }, callbackUri: c.callbackUri, createdAt: 1 });
+        tx.appendOutbox({ callId: c.id, messageId: 'm', changeType: 'updated', resourceUrl: '/r', resourceData: { ok: true }, callbackUri: c.callbackUri, createdAt: 1 });
         tx.scheduleJob({ callId: c.id, kind: 'answerCall', dueAt: 42, payload: {} });
       });
       s = f.reopen!(s);

@@ -1,0 +1,166 @@
+import type { OutboxNotification } from '../domain/call.js';
+import type { CallStore } from '../domain/ports.js';
+import type { Clock } from '../shared/clock.js';
+import type { NotificationTokens } from './notification-token.js';
+import { decide, type RetryPolicy } from './retry-policy.js';
+import { WebhookError, type WebhookSender } from './webhook.sender.js';
+
+export interface DeliveryWorkerOptions {
+  store: CallStore;
+  clock: Clock;
+  sender: WebhookSender;
+  tokens: NotificationTokens;
+  policy: RetryPolicy;
+  render(n: OutboxNotification): string;
+  timeoutMs: number;
+  /** Calls delivered in parallel (each call has at most one notification in flight). */
+  concurrency: number;
+  random?: () => number;
+  onError(err: unknown): void;
+}
+
+/** Header values Teams' calling platform sends (spec §3.1, observed). */
+const USER_AGENT = 'Microsoft-Skype/3.0,(Calling/1.0)';
+
+/**
+ * Delivers committed notifications to each call's callbackUri. Order: a call's notifications go out in
+ * commit order with one in flight; different calls proceed in parallel. Durability: a notification
+ * stays `pending` until a 2xx is recorded, so after a crash it is sent again (at-least-once; the message
+ * id is stable, so bots can deduplicate). Every attempt is journalled in the same transaction as its
+ * outcome.
+ */
+export class DeliveryWorker {
+  private readonly inFlight = new Set<string>();
+  private pumpScheduled = false;
+  private cancelTimer: (() => void) | null = null;
+  private timerAt = Number.POSITIVE_INFINITY;
+  private stopped = true;
+  private readonly idleWaiters: Array<() => void> = [];
+
+  constructor(private readonly o: DeliveryWorkerOptions) {
+    o.store.onNotificationsAppended(() => this.wake());
+  }
+
+  start(): void {
+    this.stopped = false;
+    this.wake();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.cancelTimer?.();
+    this.cancelTimer = null;
+  }
+
+  /** Resolves when nothing is in flight (for orderly shutdown and tests). */
+  async idle(): Promise<void> {
+    if (this.inFlight.size === 0) return;
+    await new Promise<void>((r) => this.idleWaiters.push(r));
+  }
+
+  wake(): void {
+    if (this.pumpScheduled || this.stopped) return;
+    this.pumpScheduled = true;
+    setImmediate(() => {
+      this.pumpScheduled = false;
+      try {
+        this.pump();
+      } catch (err) {
+        this.o.onError(err);
+      }
+    });
+  }
+
+  private pump(): void {
+    if (this.stopped) return;
+    const now = this.o.clock.now();
+    const room = this.o.concurrency - this.inFlight.size;
+    if (room > 0) {
+      const heads = this.o.store.deliverableHeads(now, room + this.inFlight.size);
+      for (const n of heads) {
+        if (this.inFlight.size >= this.o.concurrency) break;
+        if (this.inFlight.has(n.callId)) continue;
+        this.inFlight.add(n.callId);
+        void this.deliver(n).catch((err) => this.o.onError(err)).finally(() => {
+          this.inFlight.delete(n.callId);
+          if (this.inFlight.size === 0) this.idleWaiters.splice(0).forEach((r) => r());
+          this.wake();
+        });
+      }
+    }
+    this.armTimer(now);
+  }
+
+  /** Sleeps until the earliest retry falls due (new commits wake the worker sooner). */
+  private armTimer(now: number): void {
+    const due = this.o.store.nextDeliveryDue();
+    if (due === null || due <= now) return;
+    if (this.cancelTimer && this.timerAt <= due) return;
+    this.cancelTimer?.();
+    this.timerAt = due;
+    this.cancelTimer = this.o.clock.setTimer(due - now, () => {
+      this.cancelTimer = null;
+      this.timerAt = Number.POSITIVE_INFINITY;
+      this.wake();
+    });
+  }
+
+  private async deliver(n: OutboxNotification): Promise<void> {
+    const call = this.o.store.getCall(n.callId);
+    if (!call) throw new Error(`notification ${n.seq} for unknown call ${n.callId}`);
+    const attempt = n.attempts + 1;
+    const headers = {
+      'content-type': 'application/json; charset=utf-8',
+      accept: 'application/json',
+      authorization: `Bearer ${await this.o.tokens.tokenFor(call.appId, call.tenantId)}`,
+      'user-agent': USER_AGENT,
+      'x-microsoft-skype-chain-id': call.callChainId,
+      'scenario-id': call.id,
+      'x-microsoft-skype-message-id': n.messageId,
+      'client-request-id': n.messageId,
+    };
+    let result: Awaited<ReturnType<WebhookSender['post']>> | Error;
+    try {
+      result = await this.o.sender.post(n.callbackUri, headers, this.o.render(n), this.o.timeoutMs);
+    } catch (err) {
+      result = err instanceof Error ? err : new Error(String(err));
+    }
+    const decision = decide(result, attempt, this.o.policy, this.o.random ?? Math.random);
+    const at = this.o.clock.now();
+    await this.o.store.write((tx) => {
+      tx.recordDeliveryAttempt({
+        notificationSeq: n.seq, callId: n.callId, messageId: n.messageId, attempt, at, url: n.callbackUri,
+        status: result instanceof Error ? null : result.status,
+        latencyMs: result instanceof Error ? (result instanceof WebhookError ? result.latencyMs : null) : result.latencyMs,
+        error: result instanceof Error ? result.message : null,
+        outcome: decision.outcome,
+      });
+      switch (decision.outcome) {
+        case 'delivered':
+          tx.settleNotification(n.seq, 'delivered', at);
+          return;
+        case 'retry':
+          tx.retryNotification(n.seq, attempt, at + (decision.delayMs ?? 0));
+          return;
+        case 'redirected': {
+          // Re-home this call's callbacks: the pending notifications and the call itself.
+          const redirects = tx.listDeliveryAttempts({ callId: n.callId, limit: 10_000 })
+            .filter((a) => a.notificationSeq === n.seq && a.outcome === 'redirected').length;
+          if (redirects > this.o.policy.maxRedirects) {
+            tx.settleNotification(n.seq, 'dead', at);
+            return;
+          }
+          tx.rehomeNotifications(n.callId, decision.location!);
+          const current = tx.getCall(n.callId);
+          if (current) tx.updateCall({ ...current, callbackUri: decision.location!, updatedAt: at });
+          tx.retryNotification(n.seq, attempt, at);
+          return;
+        }
+        case 'dead':
+        case 'rejected':
+          tx.settleNotification(n.seq, 'dead', at);
+          return;
+      }
+    });
+  }
+}

@@ -1,0 +1,47 @@
+import type { DeliveryOutcome } from '../domain/call.js';
+import type { WebhookResponse } from './webhook.sender.js';
+
+export interface RetryPolicy {
+  /** Attempts in all, the first included, before a notification is dead-lettered. */
+  maxAttempts: number;
+  baseDelayMs: number;
+  maxDelayMs: number;
+  /** Redirects followed for one notification before it counts as a failure. */
+  maxRedirects: number;
+}
+
+export interface Decision {
+  outcome: DeliveryOutcome;
+  /** For `retry`: wait this long. */
+  delayMs?: number;
+  /** For `redirected`: the new callbackUri. */
+  location?: string;
+}
+
+/**
+ * What to do after attempt number `attempt` (1-based):
+ * 2xx delivered · 302/307 + absolute Location re-homes the call (Teams honours region redirects) ·
+ * network error, timeout, 5xx, 408 and 429 retry with exponential backoff and jitter (429/503 honour
+ * Retry-After) until `maxAttempts`, then dead · any other status is final (rejected).
+ */
+export function decide(result: WebhookResponse | Error, attempt: number, policy: RetryPolicy, random: () => number): Decision {
+  const retry = (retryAfterMs: number | null = null): Decision => {
+    if (attempt >= policy.maxAttempts) return { outcome: 'dead' };
+    const exp = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1));
+    // Equal jitter: half fixed, half random, so retries of many calls spread out but still back off.
+    const delay = Math.max(retryAfterMs ?? 0, exp / 2 + random() * (exp / 2));
+    return { outcome: 'retry', delayMs: Math.min(delay, Math.max(policy.maxDelayMs, retryAfterMs ?? 0)) };
+  };
+  if (result instanceof Error) return retry();
+  const s = result.status;
+  if (s >= 200 && s < 300) return { outcome: 'delivered' };
+  if ((s === 302 || s === 307 || s === 301 || s === 308) && result.location) {
+    try {
+      const url = new URL(result.location);
+      if (url.protocol === 'http:' || url.protocol === 'https:') return { outcome: 'redirected', location: url.toString() };
+    } catch { /* a relative or broken Location is treated as a final answer */ }
+    return { outcome: 'rejected' };
+  }
+  if (s >= 500 || s === 429 || s === 408) return retry(s === 429 || s === 503 ? result.retryAfterMs : null);
+  return { outcome: 'rejected' };
+}
