@@ -5,6 +5,10 @@ import { tokenRoutes } from './auth/token.routes.js';
 import type { TokenService } from './auth/token.service.js';
 import { emulatorRoutes } from './control/emulator.routes.js';
 import type { CallService } from './domain/call.service.js';
+import type { FarSideService } from './domain/far-side.service.js';
+import type { PolicyRegistry } from './domain/recording-policy.js';
+import { simulatorRoutes } from './control/simulator.routes.js';
+import { incomingRoutes } from './graph/incoming.routes.js';
 import type { CallStore } from './domain/ports.js';
 import { bearerAuth } from './graph/auth.hook.js';
 import { callsRoutes } from './graph/calls.routes.js';
@@ -16,6 +20,8 @@ import { addGraphHeaders, type GraphVersion } from './graph/wire.js';
 
 export interface AppDeps {
   calls: CallService;
+  farSide: FarSideService;
+  policies: PolicyRegistry;
   store: CallStore;
   apps: AppRegistry;
   tokens: TokenService;
@@ -86,6 +92,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   await app.register(tokenRoutes, { apps: deps.apps, tokens: deps.tokens, tokenKey: deps.tokenKey, notificationKey: deps.notificationKey });
   await app.register(emulatorRoutes, { store: deps.store, apps: deps.apps, version: deps.version });
+  await app.register(simulatorRoutes, { farSide: deps.farSide, policies: deps.policies, apps: deps.apps });
 
   const authenticate = bearerAuth(deps.tokens);
   for (const version of GRAPH_VERSIONS) {
@@ -96,6 +103,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       });
       await graph.register(callsRoutes, { version, calls: deps.calls });
       await graph.register(recordingRoutes, { version, calls: deps.calls });
+      await graph.register(incomingRoutes, { version, calls: deps.calls });
     }, { prefix: `/${version}` });
   }
 

@@ -6,7 +6,9 @@ import { loadOrCreateKey } from './auth/keys.js';
 import { TokenService } from './auth/token.service.js';
 import type { Config } from './config.js';
 import { CallService } from './domain/call.service.js';
-import { FarSide } from './domain/far-side.js';
+import { CallEffects } from './domain/call-effects.js';
+import { FarSideService } from './domain/far-side.service.js';
+import { PolicyRegistry, policyProblems, toPolicy, type CompliancePolicy } from './domain/recording-policy.js';
 import { notificationRenderer } from './graph/call.mapper.js';
 import { systemClock, type Clock } from './shared/clock.js';
 import { randomIds, type Ids } from './shared/ids.js';
@@ -23,6 +25,8 @@ export interface Composition {
   calls: CallService;
   tokens: TokenService;
   delivery: DeliveryWorker;
+  farSide: FarSideService;
+  policies: PolicyRegistry;
   apps: AppRegistry;
   /** Starts background work (far-side jobs). */
   start(): void;
@@ -46,17 +50,19 @@ export async function compose(config: Config, ports: { clock?: Clock; ids?: Ids;
     const tokenKey = await loadOrCreateKey(store, 'token-signing');
     const notificationKey = await loadOrCreateKey(store, 'notification-signing');
     const tokens = new TokenService({ apps, key: tokenKey, clock, lifetimeSeconds: config.tokenLifetimeSeconds });
-    const farSide = new FarSide({ ids, answerDelayMs: config.answerDelayMs });
-    const calls = new CallService({
-      store, clock, ids, render: notificationRenderer, farSide, operationDelayMs: config.operationDelayMs,
-      appDisplayName: (appId) => apps.get(appId)?.displayName ?? appId,
+    const policies = new PolicyRegistry(store, config.policiesFile ? loadPoliciesFile(config.policiesFile) : []);
+    const effects = new CallEffects({ clock, ids, render: notificationRenderer, apps });
+    const farSide = new FarSideService({
+      store, effects, apps, policies, answerDelayMs: config.answerDelayMs,
+      incomingTimeoutMs: config.incomingTimeoutMs, policyInviteTimeoutMs: config.policyInviteTimeoutMs,
     });
+    const calls = new CallService({ store, effects, farSide, operationDelayMs: config.operationDelayMs });
     const app = await buildApp({
-      calls, store, apps, tokens, tokenKey, notificationKey,
+      calls, farSide, policies, store, apps, tokens, tokenKey, notificationKey,
       bodyLimitBytes: config.bodyLimitBytes, logLevel: config.logLevel, version: VERSION,
     });
     const jobs = new JobRunner({
-      store, clock, run: (job) => calls.runJob(job),
+      store, clock, run: (job) => farSide.runJob(job),
       onError: (job, err) => app.log.error({ err, job }, 'far-side job failed'),
     });
     const delivery = new DeliveryWorker({
@@ -66,7 +72,7 @@ export async function compose(config: Config, ports: { clock?: Clock; ids?: Ids;
       random: ports.random, onError: (err) => app.log.error({ err }, 'notification delivery failed'),
     });
     return {
-      app, store, calls, tokens, apps, delivery,
+      app, store, calls, tokens, apps, delivery, farSide, policies,
       start: () => {
         jobs.start();
         delivery.start();
@@ -83,4 +89,12 @@ export async function compose(config: Config, ports: { clock?: Clock; ids?: Ids;
     store.close();
     throw err;
   }
+}
+
+function loadPoliciesFile(path: string): CompliancePolicy[] {
+  const doc = JSON.parse(readFileSync(path, 'utf8')) as unknown;
+  if (!Array.isArray(doc)) throw new Error(`${path}: expected a JSON array of policies`);
+  const problems = doc.flatMap((p, i) => policyProblems(p, `${path}[${i}]`));
+  if (problems.length) throw new Error(problems.join('\n'));
+  return doc.map((p) => toPolicy(p as Record<string, unknown>));
 }

@@ -30,6 +30,9 @@ export interface Config {
   readonly deliveryRetryMaxMs: number;
   readonly deliveryTimeoutMs: number;
   readonly deliveryConcurrency: number;
+  /** Unanswered incoming calls end after this long (Graph: 15 s), policy invites after policyInviteTimeoutMs (5 s). */
+  readonly incomingTimeoutMs: number;
+  readonly policyInviteTimeoutMs: number;
   /** `--policies FILE`: compliance-recording policies (JSON array). */
   readonly policiesFile: string | null;
 }
@@ -52,6 +55,8 @@ export const DEFAULTS: Config = Object.freeze({
   deliveryTimeoutMs: 5_000,
   deliveryConcurrency: 64,
   policiesFile: null,
+  incomingTimeoutMs: 15_000,
+  policyInviteTimeoutMs: 5_000,
 });
 
 export class ConfigError extends Error {
@@ -77,6 +82,8 @@ const FLAGS: Record<string, { key: keyof Config; kind: 'int' | 'string' | 'bool'
   '--delivery-timeout-ms': { key: 'deliveryTimeoutMs', kind: 'int' },
   '--delivery-concurrency': { key: 'deliveryConcurrency', kind: 'int' },
   '--policies': { key: 'policiesFile', kind: 'string' },
+  '--incoming-timeout-ms': { key: 'incomingTimeoutMs', kind: 'int' },
+  '--policy-invite-timeout-ms': { key: 'policyInviteTimeoutMs', kind: 'int' },
 };
 
 const ENV: Record<string, string> = {

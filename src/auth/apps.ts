@@ -44,6 +44,15 @@ export class AppRegistry {
     return this.byClientId.get(clientId.toLowerCase());
   }
 
+  /** Registers (or clears) an app's calling webhook, where incoming calls and policy invites go. */
+  setCallbackUri(clientId: string, callbackUri: string | null): AppRegistration | undefined {
+    const app = this.get(clientId);
+    if (!app) return undefined;
+    const next = Object.freeze({ ...app, callbackUri });
+    this.byClientId.set(app.clientId, next);
+    return next;
+  }
+
   hasTenant(tenantId: string): boolean {
     const t = tenantId.toLowerCase();
     for (const a of this.byClientId.values()) if (a.tenantId === t) return true;

@@ -9,9 +9,10 @@ const CALL_TRANSITIONS: Readonly<Record<CallState, readonly CallState[]>> = {
   incoming: ['establishing', 'redirecting', 'terminated'],
   establishing: ['established', 'terminating', 'terminated'],
   ringing: ['established', 'terminating', 'terminated'],
-  established: ['hold', 'transferring', 'terminating'],
-  hold: ['established', 'terminating'],
-  transferring: ['transferAccepted', 'established', 'terminating'],
+  // `terminated` straight from a live state: the far side hung up (Graph sends only `deleted`).
+  established: ['hold', 'transferring', 'terminating', 'terminated'],
+  hold: ['established', 'terminating', 'terminated'],
+  transferring: ['transferAccepted', 'established', 'terminating', 'terminated'],
   transferAccepted: ['terminating', 'terminated'],
   redirecting: ['terminated'],
   terminating: ['terminated'],

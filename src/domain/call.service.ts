@@ -1,25 +1,21 @@
 import type {
-  Call, ChangeType, IdentitySet, InvitationParticipantInfo, Job, JobKind, Operation, OperationType, Participant,
-  ParticipantInfo, Principal, RecordingStatus, ResultInfo, TypedValue,
+  Call, InvitationParticipantInfo, Operation, OperationType, Participant, ParticipantInfo, Principal, RecordingStatus,
+  ResultInfo, TypedValue,
 } from './call.js';
-import { assertEstablished, isEnded, startRecording, stopRecording, transition } from './call-state-machine.js';
-import { assert, DomainError } from './errors.js';
-import type { CallStore, CallWriter, NotificationRenderer } from './ports.js';
-import type { Clock } from '../shared/clock.js';
-import type { Ids } from '../shared/ids.js';
-import { FarSide } from './far-side.js';
+import { assertEstablished, startRecording, stopRecording, transition } from './call-state-machine.js';
+import type { CallEffects } from './call-effects.js';
+import { assert } from './errors.js';
+import type { FarSideService } from './far-side.service.js';
+import type { CallStore, CallWriter } from './ports.js';
 import { mayUpdateRecordingStatus } from './recording-policy.js';
+import { RESULT } from './result-codes.js';
 
 export interface CallServiceOptions {
   store: CallStore;
-  clock: Clock;
-  ids: Ids;
-  render: NotificationRenderer;
-  farSide: FarSide;
+  effects: CallEffects;
+  farSide: FarSideService;
   /** Delay before a `running` operation (startRecording) completes, and before a hang-up finishes. */
   operationDelayMs: number;
-  /** Display name for an app's identity in rosters. */
-  appDisplayName(appId: string): string;
 }
 
 export interface CreateCallCommand {
@@ -34,17 +30,23 @@ export interface CreateCallCommand {
   callOptions: TypedValue | null;
 }
 
-/** resultInfo Graph sends when an operation finishes (commsOperation docs, playPrompt sample). */
-const OPERATION_SUCCEEDED: ResultInfo = { code: 200, subcode: 0, message: 'Action completed successfully.' };
-/** resultInfo on the `deleted` notification after DELETE /calls/{id} (spec §3.3 hang-up sequence). */
-const CONVERSATION_ENDED: ResultInfo = { code: 200, subcode: 5001, message: 'The conversation has ended.' };
+export interface AnswerCommand {
+  callbackUri: string | null;
+  acceptedModalities: string[];
+  mediaConfig: TypedValue;
+}
 
 /**
- * The call use cases. Each command asserts its preconditions, moves state through the state machine and
- * writes the new state, its operation, its notifications and any far-side job in ONE transaction.
+ * What a bot does through Graph. Each command asserts its preconditions, moves state through the state
+ * machine and writes the new state, its operation, its notifications and any far-side job in ONE
+ * transaction. What the far side does lives in far-side.service.ts.
  */
 export class CallService {
-  constructor(private readonly o: CallServiceOptions) {}
+  private readonly fx: CallEffects;
+
+  constructor(private readonly o: CallServiceOptions) {
+    this.fx = o.effects;
+  }
 
   // ---- reads ----------------------------------------------------------------------------------
 
@@ -77,12 +79,12 @@ export class CallService {
     return this.o.store.listOperations(callId, afterSeq, limit);
   }
 
-  // ---- commands -------------------------------------------------------------------------------
+  // ---- calls ----------------------------------------------------------------------------------
 
   async createCall(p: Principal, cmd: CreateCallCommand): Promise<Call> {
-    const now = this.o.clock.now();
+    const now = this.fx.now();
     const call: Call = {
-      id: this.o.ids.next(),
+      id: this.fx.newId(),
       tenantId: p.tenantId,
       appId: p.appId,
       version: 1,
@@ -95,53 +97,95 @@ export class CallService {
       meetingInfo: cmd.meetingInfo,
       chatInfo: cmd.chatInfo,
       targets: cmd.targets,
-      source: cmd.source ?? { identity: this.appIdentity(p.appId, p.tenantId) },
+      source: cmd.source ?? { identity: this.fx.appIdentity(p.appId, p.tenantId) },
       callOptions: cmd.callOptions,
-      myParticipantId: this.o.ids.next(),
-      callChainId: this.o.ids.next(),
+      myParticipantId: this.fx.newId(),
+      callChainId: this.fx.newId(),
       resultInfo: null,
       terminationReason: null,
       isComplianceRecording: false,
+      observedCallId: null,
+      policyId: null,
+      incomingContext: null,
+      extras: {},
       recordingActive: false,
       createdAt: now,
       updatedAt: now,
     };
     return this.o.store.write((tx) => {
       tx.insertCall(call);
-      this.notifyCall(tx, call, 'updated');
-      this.schedule(tx, call.id, 'answerCall', this.o.farSide.answerDelayMs(call));
+      this.fx.notifyCall(tx, call, 'updated');
+      this.fx.schedule(tx, call.id, 'answerCall', this.o.farSide.answerDelayMs(call));
       return call;
     });
   }
 
-  /** DELETE /calls/{id}: establishing|established -> terminating now, terminated after the far side acks. */
+  /** DELETE /calls/{id}: `terminating` now, `terminated` once the far side acknowledges. */
   hangUp(p: Principal, id: string): Promise<void> {
     return this.o.store.write((tx) => {
       const call = ownedCall(tx.getCall(id), p);
       if (call.state === 'terminating') return; // idempotent: the hang-up is already under way
-      const now = this.o.clock.now();
+      if (call.state === 'incoming') {
+        // Hanging up a call that was never answered is a rejection.
+        this.fx.terminate(tx, call, null);
+        return;
+      }
+      const now = this.fx.now();
       if (call.recordingActive) tx.closeSegment(call.id, now, null);
-      const next = tx.updateCall({
-        ...call, state: transition(call.state, 'terminating'), recordingActive: false, updatedAt: now,
-      });
-      this.notifyCall(tx, next, 'updated');
-      this.schedule(tx, call.id, 'finishTermination', this.o.operationDelayMs);
+      const next = tx.updateCall({ ...call, state: transition(call.state, 'terminating'), recordingActive: false, updatedAt: now });
+      this.fx.notifyCall(tx, next, 'updated');
+      this.fx.schedule(tx, call.id, 'finishTermination', this.o.operationDelayMs);
     });
   }
+
+  /** POST /calls/{id}/answer (call-answer docs): 202; establishing now, established when media connects. */
+  answer(p: Principal, id: string, cmd: AnswerCommand): Promise<void> {
+    return this.o.store.write((tx) => {
+      const call = ownedCall(tx.getCall(id), p);
+      assertIncoming(call, 'answer');
+      const next = tx.updateCall({
+        ...call, state: transition(call.state, 'establishing'), callbackUri: cmd.callbackUri ?? call.callbackUri,
+        requestedModalities: cmd.acceptedModalities, mediaConfig: cmd.mediaConfig, updatedAt: this.fx.now(),
+      });
+      this.fx.notifyCall(tx, next, 'updated');
+      this.fx.schedule(tx, call.id, 'answerCall', this.o.farSide.answerDelayMs(next));
+    });
+  }
+
+  /** POST /calls/{id}/reject (call-reject docs): 202, then `deleted`. A required recorder's refusal ends the user's call. */
+  reject(p: Principal, id: string, callbackUri: string | null): Promise<void> {
+    return this.o.store.write((tx) => {
+      const call = ownedCall(tx.getCall(id), p);
+      assertIncoming(call, 'reject');
+      this.fx.terminate(tx, { ...call, callbackUri: callbackUri ?? call.callbackUri }, null);
+      this.o.farSide.recorderRefused(tx, call);
+    });
+  }
+
+  /** POST /calls/{id}/redirect (call-redirect docs): 202, then the call leaves the bot (`deleted`, terminated). */
+  redirect(p: Principal, id: string, callbackUri: string | null): Promise<void> {
+    return this.o.store.write((tx) => {
+      const call = ownedCall(tx.getCall(id), p);
+      assertIncoming(call, 'redirect');
+      this.fx.terminate(tx, { ...call, callbackUri: callbackUri ?? call.callbackUri }, RESULT.redirected);
+    });
+  }
+
+  // ---- recording ------------------------------------------------------------------------------
 
   startRecording(p: Principal, id: string, clientContext: string | null): Promise<Operation> {
     return this.o.store.write((tx) => {
       const call = ownedCall(tx.getCall(id), p);
       assertEstablished(call.state, 'startRecording');
       startRecording(call.recordingActive);
-      const now = this.o.clock.now();
+      const now = this.fx.now();
       // The doc sample answers startRecording with `running`; the operation completes shortly after.
       const op = this.newOperation(call.id, 'startRecordingOperation', 'running', clientContext, null, now);
       tx.insertOperation(op);
-      tx.openSegment({ id: this.o.ids.next(), callId: call.id, startedAt: now, endedAt: null, startOperationId: op.id, stopOperationId: null });
+      tx.openSegment({ id: this.fx.newId(), callId: call.id, startedAt: now, endedAt: null, startOperationId: op.id, stopOperationId: null });
       tx.updateCall({ ...call, recordingActive: true, updatedAt: now });
       this.setBotRecordingStatus(tx, call, 'recording');
-      this.schedule(tx, call.id, 'completeOperation', this.o.operationDelayMs, { operationId: op.id });
+      this.fx.schedule(tx, call.id, 'completeOperation', this.o.operationDelayMs, { operationId: op.id });
       return op;
     });
   }
@@ -151,9 +195,9 @@ export class CallService {
       const call = ownedCall(tx.getCall(id), p);
       assertEstablished(call.state, 'stopRecording');
       stopRecording(call.recordingActive);
-      const now = this.o.clock.now();
+      const now = this.fx.now();
       // The doc sample answers stopRecording with `completed`: no follow-up notification for it.
-      const op = this.newOperation(call.id, 'stopRecordingOperation', 'completed', clientContext, OPERATION_SUCCEEDED, now);
+      const op = this.newOperation(call.id, 'stopRecordingOperation', 'completed', clientContext, RESULT.operationSucceeded, now);
       tx.insertOperation(op);
       tx.closeSegment(call.id, now, op.id);
       tx.updateCall({ ...call, recordingActive: false, updatedAt: now });
@@ -167,8 +211,8 @@ export class CallService {
       const call = ownedCall(tx.getCall(id), p);
       assert(mayUpdateRecordingStatus(call), 'NOT_COMPLIANCE_RECORDING_CALL');
       assertEstablished(call.state, 'updateRecordingStatus');
-      const now = this.o.clock.now();
-      const op = this.newOperation(call.id, 'updateRecordingStatusOperation', 'completed', clientContext, OPERATION_SUCCEEDED, now);
+      const now = this.fx.now();
+      const op = this.newOperation(call.id, 'updateRecordingStatusOperation', 'completed', clientContext, RESULT.operationSucceeded, now);
       tx.insertOperation(op);
       tx.updateCall({ ...call, updatedAt: now });
       this.setBotRecordingStatus(tx, call, status);
@@ -176,55 +220,11 @@ export class CallService {
     });
   }
 
-  // ---- far side (run by the job runner, one job per transaction) ------------------------------
-
-  /** Runs one due job; the job row is deleted in the same transaction, so it runs exactly once. */
-  runJob(job: Job): Promise<void> {
-    return this.o.store.write((tx) => {
-      if (!tx.deleteJob(job.id)) return;
-      const call = tx.getCall(job.callId);
-      if (!call) return;
-      const now = this.o.clock.now();
-      switch (job.kind) {
-        case 'answerCall': {
-          if (call.state !== 'establishing') return; // hung up before the far side answered
-          const next = tx.updateCall({ ...call, state: transition(call.state, 'established'), updatedAt: now });
-          this.notifyCall(tx, next, 'updated');
-          const roster = this.o.farSide.initialRoster(next, this.appIdentity(call.appId, call.tenantId), now);
-          for (const part of roster) tx.upsertParticipant(part);
-          this.notifyRoster(tx, next);
-          return;
-        }
-        case 'completeOperation': {
-          const op = tx.getOperation(call.id, job.payload.operationId ?? '');
-          if (!op || op.status === 'completed' || op.status === 'failed') return;
-          // A call that ended meanwhile still completes the operation: the recording did start.
-          const done: Operation = { ...op, status: 'completed', resultInfo: OPERATION_SUCCEEDED, completedAt: now };
-          tx.updateOperation(done);
-          // commsOperation docs: an operation returned running/notStarted ends with a `deleted` notification.
-          this.notify(tx, call, 'deleted', `/communications/calls/${call.id}/operations/${op.id}`, this.o.render.operation(done));
-          return;
-        }
-        case 'finishTermination': {
-          if (call.state !== 'terminating') return;
-          for (const part of tx.listParticipants(call.id)) tx.upsertParticipant({ ...part, leftAt: now });
-          const next = tx.updateCall({ ...call, state: transition(call.state, 'terminated'), resultInfo: CONVERSATION_ENDED, updatedAt: now });
-          this.notifyCall(tx, next, 'deleted');
-          return;
-        }
-        default: {
-          const never: never = job.kind;
-          throw new Error(`unknown job kind ${String(never)}`);
-        }
-      }
-    });
-  }
-
   // ---- helpers ---------------------------------------------------------------------------------
 
   private newOperation(callId: string, type: OperationType, status: Operation['status'], clientContext: string | null,
     resultInfo: ResultInfo | null, now: number): Operation {
-    return { id: this.o.ids.next(), callId, type, status, clientContext, resultInfo, createdAt: now,
+    return { id: this.fx.newId(), callId, type, status, clientContext, resultInfo, createdAt: now,
       completedAt: status === 'completed' || status === 'failed' ? now : null };
   }
 
@@ -233,33 +233,10 @@ export class CallService {
     const roster = tx.listParticipants(call.id);
     const i = roster.findIndex((p) => p.id === call.myParticipantId);
     if (i < 0) throw new Error(`established call ${call.id} has no bot participant`);
-    const bot: Participant = { ...roster[i]!, recordingInfo: { recordingStatus: status, initiator: this.appIdentity(call.appId, call.tenantId) } };
+    const bot: Participant = { ...roster[i]!, recordingInfo: { recordingStatus: status, initiator: this.fx.appIdentity(call.appId, call.tenantId) } };
     tx.upsertParticipant(bot);
     roster[i] = bot;
-    this.notify(tx, call, 'updated', `/communications/calls/${call.id}/participants`, this.o.render.participants(roster));
-  }
-
-  appIdentity(appId: string, tenantId: string): IdentitySet {
-    return { application: { id: appId, displayName: this.o.appDisplayName(appId), tenantId } };
-  }
-
-  private schedule(tx: CallWriter, callId: string, kind: JobKind, delayMs: number, payload: Record<string, string> = {}): void {
-    tx.scheduleJob({ callId, kind, dueAt: this.o.clock.now() + delayMs, payload });
-  }
-
-  private notifyCall(tx: CallWriter, call: Call, changeType: ChangeType): void {
-    this.notify(tx, call, changeType, `/communications/calls/${call.id}`, this.o.render.call(call));
-  }
-
-  private notifyRoster(tx: CallWriter, call: Call): void {
-    this.notify(tx, call, 'updated', `/communications/calls/${call.id}/participants`,
-      this.o.render.participants(tx.listParticipants(call.id)));
-  }
-
-  private notify(tx: CallWriter, call: Call, changeType: ChangeType, resourceUrl: string, resourceData: unknown): void {
-    tx.appendOutbox({
-      callId: call.id, messageId: this.o.ids.next(), changeType, resourceUrl, resourceData, callbackUri: call.callbackUri, createdAt: this.o.clock.now(),
-    });
+    this.fx.notifyRoster(tx, call, roster);
   }
 }
 
@@ -269,4 +246,7 @@ function ownedCall(call: Call | undefined, p: Principal): Call {
   return call;
 }
 
-export { DomainError, isEnded };
+function assertIncoming(call: Call, action: string): void {
+  assert(call.state === 'incoming', 'CALL_NOT_INCOMING',
+    `Action '${action}' is only allowed on an incoming call that has not been answered; the call is in state '${call.state}'.`);
+}

@@ -77,6 +77,13 @@ export interface Call {
   terminationReason: string | null;
   /** True only for calls a compliance-recording policy invited the app to (see domain/recording-policy.ts). */
   isComplianceRecording: boolean;
+  /** For a policy invite: the user's call being recorded, and the policy behind the invite. */
+  observedCallId: string | null;
+  policyId: string | null;
+  /** Graph `incomingContext` of incoming calls. */
+  incomingContext: Record<string, unknown> | null;
+  /** Open-type members Teams adds to some incoming calls (policy invites: `applicationMetadata`). */
+  extras: Record<string, unknown>;
   /** Whether a recording segment is open right now. */
   recordingActive: boolean;
   createdAt: number;
@@ -163,7 +170,7 @@ export interface DeliveryAttempt {
 }
 
 /** Durable far-side work: answering, completing operations, finishing a hang-up. */
-export type JobKind = 'answerCall' | 'completeOperation' | 'finishTermination';
+export type JobKind = 'answerCall' | 'completeOperation' | 'finishTermination' | 'incomingTimeout';
 export interface Job {
   /** Assigned by the store. */
   id: number;

@@ -3,6 +3,8 @@ import type { Call, DeliveryAttempt, DeliveryState, Job, NewNotification, Operat
 /** Reads that see only committed state. */
 export interface CallReader {
   getCall(id: string): Call | undefined;
+  /** Live policy-invite calls that record `callId`. */
+  observingCalls(callId: string): string[];
   listParticipants(callId: string, opts?: { includeLeft?: boolean }): Participant[];
   getParticipant(callId: string, id: string): Participant | undefined;
   getOperation(callId: string, id: string): Operation | undefined;
@@ -65,4 +67,9 @@ export interface NotificationRenderer {
   call(call: Call): unknown;
   participants(participants: Participant[]): unknown;
   operation(op: Operation): unknown;
+}
+
+/** What the domain needs to know about registered apps. */
+export interface AppDirectory {
+  get(clientId: string): { tenantId: string; displayName: string; callbackUri: string | null } | undefined;
 }

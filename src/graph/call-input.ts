@@ -24,18 +24,32 @@ function typeName(v: Record<string, unknown>, member: string, allowed: Map<strin
   return enumMember(allowed, t.replace(/^#?microsoft\.graph\./i, ''), `${member}.@odata.type`);
 }
 
+/** A callbackUri member, checked by the one rule (domain/callback-uri.ts). */
+export function checkedCallbackUri(value: unknown, member = 'callbackUri'): string | null {
+  if (value === undefined || value === null) return null;
+  const problem = callbackUriProblem(value as string);
+  if (problem) throw bad(`Invalid value for property '${member}': ${problem}.`);
+  return value as string;
+}
+
+/** mediaConfig with its concrete type (serviceHostedMediaConfig | appHostedMediaConfig). */
+export function mediaConfigOf(media: Record<string, unknown>) {
+  return { ...toTypedValue(media, 'serviceHostedMediaConfig'), type: typeName(media, 'mediaConfig', MEDIA) };
+}
+
+export function modalitiesOf(values: string[], member: string): string[] {
+  return values.map((m) => enumMember(MODALITY, m, member));
+}
+
 /**
  * POST /communications/calls body (already schema-checked) -> command. The rules Graph documents:
  * a callbackUri, a mediaConfig of a concrete type, requested modalities, and either targets
  * (peer-to-peer) or a meeting (meetingInfo, plus chatInfo unless joining by meeting id).
  */
 export function toCreateCallCommand(body: Record<string, unknown>, p: Principal): CreateCallCommand {
-  const callbackUri = body.callbackUri as string;
-  const uriProblem = callbackUriProblem(callbackUri);
-  if (uriProblem) throw bad(`Invalid value for property 'callbackUri': ${uriProblem}.`);
-  const requestedModalities = (body.requestedModalities as string[]).map((m) => enumMember(MODALITY, m, 'requestedModalities'));
-  const media = body.mediaConfig as Record<string, unknown>;
-  const mediaConfig = { ...toTypedValue(media, 'serviceHostedMediaConfig'), type: typeName(media, 'mediaConfig', MEDIA) };
+  const callbackUri = checkedCallbackUri(body.callbackUri)!;
+  const requestedModalities = modalitiesOf(body.requestedModalities as string[], 'requestedModalities');
+  const mediaConfig = mediaConfigOf(body.mediaConfig as Record<string, unknown>);
 
   const targets = (body.targets as Array<Record<string, unknown>> | undefined) ?? [];
   const meetingWire = (body.meetingInfo as Record<string, unknown> | null | undefined) ?? null;

@@ -76,11 +76,13 @@ export function callToWire(c: Call, version: GraphVersion): Record<string, unkno
     targets: c.targets.map(invitationToWire),
     resultInfo: resultInfoToWire(c.resultInfo),
     callRoutes: [],
-    incomingContext: null,
+    incomingContext: c.incomingContext ? { '@odata.type': T('incomingContext'), ...c.incomingContext } : null,
     mediaState: null,
     toneInfo: null,
     transcription: null,
   };
+  // Open-type members Teams adds (policy invites carry applicationMetadata).
+  Object.assign(body, c.extras);
   if (version === 'beta') {
     body.activeModalities = c.state === 'established' ? c.requestedModalities : [];
     body.answeredBy = null;

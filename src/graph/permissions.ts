@@ -13,6 +13,8 @@ export const PERMISSIONS = {
   startRecording: ['Calls.JoinGroupCall.All'],
   stopRecording: ['Calls.JoinGroupCall.All'],
   updateRecordingStatus: ['Calls.AccessMedia.All', 'Calls.JoinGroupCall.All'],
+  answer: ['Calls.JoinGroupCall.All', 'Calls.JoinGroupCallAsGuest.All', 'Calls.AccessMedia.All'],
+  redirect: ['Calls.Initiate.All'],
 } as const satisfies Record<string, readonly string[]>;
 
 export function requireAnyRole(p: Principal, accepted: readonly string[]): void {

@@ -42,3 +42,27 @@ export const CreateCallBody = Type.Object({
 export const MODALITIES = ['unknown', 'audio', 'video', 'videoBasedScreenSharing', 'data'] as const;
 export const MEDIA_CONFIG_TYPES = ['serviceHostedMediaConfig', 'appHostedMediaConfig'] as const;
 export const MEETING_INFO_TYPES = ['organizerMeetingInfo', 'joinMeetingIdMeetingInfo', 'tokenMeetingInfo'] as const;
+
+/** POST /calls/{id}/answer (call-answer docs). */
+export const AnswerBody = Type.Object({
+  callbackUri: Type.Optional(Nullable(Type.String({ minLength: 1 }))),
+  acceptedModalities: Type.Array(Type.String(), { minItems: 1 }),
+  mediaConfig: OpenObject,
+  callOptions: Type.Optional(Type.Union([OpenObject, Type.Null()])),
+  participantCapacity: Type.Optional(Type.Union([Type.Integer({ minimum: 0 }), Type.Null()])),
+});
+
+/** POST /calls/{id}/reject (call-reject docs). */
+export const RejectBody = Type.Object({
+  reason: Type.Optional(Nullable(Type.String())),
+  callbackUri: Type.Optional(Nullable(Type.String({ minLength: 1 }))),
+});
+
+/** POST /calls/{id}/redirect (call-redirect docs): 1–25 targets, timeout 15–90 s. */
+export const RedirectBody = Type.Object({
+  targets: Type.Array(InvitationParticipantInfo, { minItems: 1, maxItems: 25 }),
+  timeout: Type.Optional(Type.Union([Type.Integer({ minimum: 15, maximum: 90 }), Type.Null()])),
+  callbackUri: Type.Optional(Nullable(Type.String({ minLength: 1 }))),
+});
+
+export const REJECT_REASONS = ['none', 'busy', 'forbidden'] as const;

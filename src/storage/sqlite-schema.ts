@@ -101,4 +101,9 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX attempts_by_call ON delivery_attempts (call_id, seq);
   `,
+  `
+  -- Policy invites point at the user's call they record, so ending that call ends them too.
+  ALTER TABLE calls ADD COLUMN observed_call_id TEXT;
+  CREATE INDEX calls_observed ON calls (observed_call_id) WHERE observed_call_id IS NOT NULL;
+  `,
 ];

@@ -69,7 +69,8 @@ export class SqliteCallStore implements CallStore, CallWriter, KeyValueStore {
       begin: p('BEGIN IMMEDIATE'), commit: p('COMMIT'), rollback: p('ROLLBACK'),
       savepoint: p('SAVEPOINT cmd'), release: p('RELEASE cmd'), rollbackTo: p('ROLLBACK TO cmd'),
       getCall: p('SELECT data, version FROM calls WHERE id = ?'),
-      insertCall: p('INSERT INTO calls (id, tenant_id, app_id, version, state, data, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
+      insertCall: p('INSERT INTO calls (id, tenant_id, app_id, version, state, data, created_at, updated_at, observed_call_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)'),
+      observingCalls: p("SELECT id FROM calls WHERE observed_call_id = ? AND state != 'terminated'"),
       updateCall: p('UPDATE calls SET version = version + 1, state = ?, data = ?, updated_at = ? WHERE id = ? AND version = ?'),
       listParticipants: p('SELECT data FROM participants WHERE call_id = ? AND left_at IS NULL ORDER BY seq'),
       listAllParticipants: p('SELECT data FROM participants WHERE call_id = ? ORDER BY seq'),
@@ -221,6 +222,10 @@ export class SqliteCallStore implements CallStore, CallWriter, KeyValueStore {
     return call;
   }
 
+  observingCalls(callId: string): string[] {
+    return (this.s.observingCalls.all(callId) as Array<{ id: string }>).map((r) => r.id);
+  }
+
   listParticipants(callId: string, opts: { includeLeft?: boolean } = {}): Participant[] {
     const stmt = opts.includeLeft ? this.s.listAllParticipants : this.s.listParticipants;
     return (stmt.all(callId) as Array<{ data: string }>).map((r) => JSON.parse(r.data) as Participant);
@@ -288,7 +293,7 @@ export class SqliteCallStore implements CallStore, CallWriter, KeyValueStore {
   // ---- writes (only ever called from inside `write`) ---------------------------------------------
 
   insertCall(call: Call): void {
-    this.s.insertCall.run(call.id, call.tenantId, call.appId, call.version, call.state, JSON.stringify(call), call.createdAt, call.updatedAt);
+    this.s.insertCall.run(call.id, call.tenantId, call.appId, call.version, call.state, JSON.stringify(call), call.createdAt, call.updatedAt, call.observedCallId);
   }
 
   updateCall(call: Call): Call {

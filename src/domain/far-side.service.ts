@@ -1,0 +1,265 @@
+import type { Call, IdentitySet, Job, Participant } from './call.js';
+import { transition } from './call-state-machine.js';
+import type { CallEffects } from './call-effects.js';
+import { assert } from './errors.js';
+import type { AppDirectory, CallStore, CallWriter } from './ports.js';
+import type { CompliancePolicy, PolicyRegistry } from './recording-policy.js';
+import { RESULT } from './result-codes.js';
+
+export interface FarSideOptions {
+  store: CallStore;
+  effects: CallEffects;
+  apps: AppDirectory;
+  policies: PolicyRegistry;
+  /** How long the callee takes to answer, the meeting to admit the bot, or media to connect after answer. */
+  answerDelayMs: number;
+  /** Bots must answer within 15 s, or 5 s for compliance-recording invites (call-answer docs). */
+  incomingTimeoutMs: number;
+  policyInviteTimeoutMs: number;
+}
+
+export interface IncomingCallCommand {
+  /** Client id of the app whose calling webhook is called. */
+  appId: string;
+  /** The simulated caller. */
+  from: IdentitySet;
+  requestedModalities: string[];
+  /** Defaults to the app's registered calling webhook. */
+  callbackUri: string | null;
+}
+
+/**
+ * The simulated other side of Teams: callees that answer, meetings that admit the bot, people who join,
+ * leave, mute and hang up, callers who ring the bot, and compliance-recording policies that invite a
+ * recorder. Everything it does is a durable job or a control-plane command, committed like a bot's.
+ */
+export class FarSideService {
+  private readonly fx: CallEffects;
+
+  constructor(private readonly o: FarSideOptions) {
+    this.fx = o.effects;
+  }
+
+  answerDelayMs(_call: Call): number {
+    return this.o.answerDelayMs;
+  }
+
+  // ---- durable jobs ---------------------------------------------------------------------------------
+
+  /** Runs one due job; the job row is deleted in the same transaction, so it runs exactly once. */
+  runJob(job: Job): Promise<void> {
+    return this.o.store.write((tx) => {
+      if (!tx.deleteJob(job.id)) return;
+      const call = tx.getCall(job.callId);
+      if (!call) return;
+      switch (job.kind) {
+        case 'answerCall': return this.establish(tx, call);
+        case 'completeOperation': {
+          const op = tx.getOperation(call.id, job.payload.operationId ?? '');
+          if (!op || op.status === 'completed' || op.status === 'failed') return;
+          // A call that ended meanwhile still completes the operation: the recording did start.
+          const done = { ...op, status: 'completed' as const, resultInfo: RESULT.operationSucceeded, completedAt: this.fx.now() };
+          tx.updateOperation(done);
+          this.fx.notifyOperationDone(tx, call, done);
+          return;
+        }
+        case 'finishTermination':
+          if (call.state === 'terminating') this.fx.terminate(tx, call, RESULT.conversationEnded);
+          return;
+        case 'incomingTimeout':
+          if (call.state !== 'incoming') return;
+          this.fx.terminate(tx, call, RESULT.notAnswered);
+          this.recorderRefused(tx, call);
+          return;
+        default: {
+          const never: never = job.kind;
+          throw new Error(`unknown job kind ${String(never)}`);
+        }
+      }
+    });
+  }
+
+  /** establishing -> established: the roster forms, and policy recorders of anyone in it are invited. */
+  private establish(tx: CallWriter, call: Call): void {
+    if (call.state !== 'establishing') return; // hung up before the far side answered
+    const next = tx.updateCall({ ...call, state: transition(call.state, 'established'), updatedAt: this.fx.now() });
+    this.fx.notifyCall(tx, next, 'updated');
+    const roster = this.initialRoster(next);
+    for (const part of roster) tx.upsertParticipant(part);
+    this.fx.notifyRoster(tx, next, roster);
+    if (!next.isComplianceRecording) for (const part of roster) this.inviteRecorders(tx, next, part);
+  }
+
+  /**
+   * The roster once established: the bot first, then the invited targets (peer-to-peer), the meeting's
+   * organizer (meeting join; a generated user when meetingInfo names none), or the caller (incoming calls
+   * and policy invites).
+   */
+  private initialRoster(call: Call): Participant[] {
+    let seq = 0;
+    const roster = [this.participant(call, call.myParticipantId, this.fx.appIdentity(call.appId, call.tenantId), true, seq++)];
+    if (call.direction === 'incoming') {
+      if (call.source) roster.push(this.participant(call, call.source.participantId ?? this.fx.newId(), call.source.identity, false, seq++));
+    } else if (call.meetingInfo) {
+      const organizer = call.meetingInfo.props.organizer as IdentitySet | undefined;
+      roster.push(this.participant(call, this.fx.newId(), organizer && Object.keys(organizer).length
+        ? organizer
+        : { user: { id: this.fx.newId(), displayName: 'Meeting Organizer', tenantId: call.tenantId } }, false, seq++));
+    } else {
+      for (const t of call.targets) roster.push(this.participant(call, t.participantId ?? this.fx.newId(), t.identity, false, seq++));
+    }
+    return roster;
+  }
+
+  private participant(call: Call, id: string, identity: IdentitySet, isBot: boolean, seq: number): Participant {
+    return {
+      id, callId: call.id, seq,
+      info: { identity, endpointType: isBot ? null : 'default', region: null, languageId: isBot ? null : 'en-US', participantId: id },
+      isMuted: false, isInLobby: false, isBot,
+      recordingInfo: isBot ? { recordingStatus: 'notRecording', initiator: null } : null,
+      joinedAt: this.fx.now(), leftAt: null,
+    };
+  }
+
+  // ---- control plane: the far side acts -----------------------------------------------------------
+
+  /** A simulated user calls an app: the bot gets `created` with state `incoming` on its calling webhook. */
+  placeIncomingCall(cmd: IncomingCallCommand): Promise<Call> {
+    const app = this.o.apps.get(cmd.appId);
+    assert(app, 'UNKNOWN_APP', `No app with client id '${cmd.appId}' is registered.`);
+    const callbackUri = cmd.callbackUri ?? app.callbackUri;
+    assert(callbackUri, 'INVALID_REQUEST', `App '${cmd.appId}' has no calling webhook: register a callbackUri for it, or pass one.`);
+    return this.o.store.write((tx) => {
+      const call = this.newIncomingCall(cmd.appId, app.tenantId, callbackUri, { identity: cmd.from, participantId: this.fx.newId() }, cmd.requestedModalities);
+      tx.insertCall(call);
+      this.fx.notifyCall(tx, call, 'created');
+      this.fx.schedule(tx, call.id, 'incomingTimeout', this.o.incomingTimeoutMs);
+      return call;
+    });
+  }
+
+  /** The far side hangs up (P2P) or ends the meeting: the bot gets only `deleted`, as from Teams. */
+  hangUp(callId: string): Promise<Call> {
+    return this.o.store.write((tx) => {
+      const call = liveCall(tx.getCall(callId));
+      const result = call.meetingInfo ? RESULT.meetingEnded : call.state === 'incoming' ? RESULT.notAnswered : RESULT.peerHungUp;
+      return this.fx.terminate(tx, call, result);
+    });
+  }
+
+  /** Someone joins: a roster update, and a policy invite if the newcomer is recorded by policy. */
+  join(callId: string, identity: IdentitySet): Promise<Participant> {
+    return this.o.store.write((tx) => {
+      const call = establishedCall(tx.getCall(callId));
+      const all = tx.listParticipants(call.id, { includeLeft: true });
+      const part = this.participant(call, this.fx.newId(), identity, false, all.reduce((m, p) => Math.max(m, p.seq), -1) + 1);
+      tx.upsertParticipant(part);
+      this.fx.notifyRoster(tx, call);
+      if (!call.isComplianceRecording) this.inviteRecorders(tx, call, part);
+      return part;
+    });
+  }
+
+  /** Someone leaves: a roster update. When the last other party of a P2P call leaves, the call ends. */
+  leave(callId: string, participantId: string): Promise<void> {
+    return this.o.store.write((tx) => {
+      const call = establishedCall(tx.getCall(callId));
+      const part = tx.getParticipant(call.id, participantId);
+      assert(part && part.leftAt === null && !part.isBot, 'PARTICIPANT_NOT_FOUND', `No remote participant '${participantId}' in the call.`);
+      tx.upsertParticipant({ ...part, leftAt: this.fx.now() });
+      const remaining = tx.listParticipants(call.id).filter((p) => !p.isBot);
+      if (!call.meetingInfo && remaining.length === 0) {
+        this.fx.terminate(tx, call, RESULT.peerHungUp);
+        return;
+      }
+      this.fx.notifyRoster(tx, call);
+    });
+  }
+
+  setMuted(callId: string, participantId: string, isMuted: boolean): Promise<Participant> {
+    return this.o.store.write((tx) => {
+      const call = establishedCall(tx.getCall(callId));
+      const part = tx.getParticipant(call.id, participantId);
+      assert(part && part.leftAt === null, 'PARTICIPANT_NOT_FOUND', `No participant '${participantId}' in the call.`);
+      const next = { ...part, isMuted };
+      tx.upsertParticipant(next);
+      this.fx.notifyRoster(tx, call);
+      return next;
+    });
+  }
+
+  // ---- compliance recording ----------------------------------------------------------------------
+
+  /**
+   * Invites the recorder of every policy covering `part` with an incoming call carrying the policy
+   * context Teams sends (incomingContext, applicationMetadata.botData). The invite is the only kind of
+   * call on which updateRecordingStatus succeeds.
+   */
+  private inviteRecorders(tx: CallWriter, observed: Call, part: Participant): void {
+    const userId = part.info.identity.user?.id;
+    if (part.isBot || typeof userId !== 'string') return;
+    for (const policy of this.o.policies.forUser(userId, observed.appId)) {
+      const app = this.o.apps.get(policy.recorderAppId);
+      const invite = this.newIncomingCall(policy.recorderAppId, app?.tenantId ?? observed.tenantId, app?.callbackUri ?? '',
+        { identity: part.info.identity, participantId: part.id }, ['audio']);
+      invite.isComplianceRecording = true;
+      invite.observedCallId = observed.id;
+      invite.policyId = policy.id;
+      invite.targets = [{ identity: { applicationInstance: { id: policy.recorderAppId, displayName: app?.displayName ?? policy.recorderAppId, tenantId: invite.tenantId } } }];
+      invite.meetingInfo = { type: 'tokenMeetingInfo', props: { token: this.fx.newId() } };
+      invite.incomingContext = { sourceParticipantId: part.id, observedParticipantId: part.id };
+      invite.extras = { applicationMetadata: { botData: botData(policy, observed, part) } };
+      tx.insertCall(invite);
+      this.fx.notifyCall(tx, invite, 'created');
+      this.fx.schedule(tx, invite.id, 'incomingTimeout', this.o.policyInviteTimeoutMs);
+    }
+  }
+
+  /** A required recorder that refused or missed its invite ends the user's call, as Teams does. */
+  recorderRefused(tx: CallWriter, invite: Call): void {
+    if (!invite.isComplianceRecording || !invite.observedCallId) return;
+    const policy = this.o.policies.list().find((p) => p.id === invite.policyId);
+    if (!policy?.required) return;
+    const observed = tx.getCall(invite.observedCallId);
+    if (observed && observed.state !== 'terminated') this.fx.terminate(tx, observed, RESULT.requiredRecorderUnavailable);
+  }
+
+  private newIncomingCall(appId: string, tenantId: string, callbackUri: string, source: Call['source'], modalities: string[]): Call {
+    const now = this.fx.now();
+    return {
+      id: this.fx.newId(), tenantId, appId, version: 1, state: 'incoming', direction: 'incoming', callbackUri,
+      subject: null, requestedModalities: modalities, mediaConfig: { type: 'serviceHostedMediaConfig', props: {} },
+      meetingInfo: null, chatInfo: null,
+      targets: [{ identity: this.fx.appIdentity(appId, tenantId) }],
+      source, callOptions: null, myParticipantId: this.fx.newId(), callChainId: this.fx.newId(), resultInfo: null,
+      terminationReason: null, isComplianceRecording: false, observedCallId: null, policyId: null, incomingContext: null,
+      extras: {}, recordingActive: false, createdAt: now, updatedAt: now,
+    };
+  }
+}
+
+/** `applicationMetadata.botData` of policy invites, shaped like the call-answer doc sample. */
+function botData(policy: CompliancePolicy, observed: Call, part: Participant): Record<string, unknown> {
+  const other = observed.source?.identity;
+  return {
+    inviteReasons: ['PolicyBasedRecording'],
+    policyIdentifier: policy.id,
+    mediaHostedRegion: 'graph-calls',
+    user: { id: part.info.identity.user?.id, participationMethod: observed.direction === 'incoming' ? 'callee' : 'caller', clientLocation: 'graph-calls' },
+    otherSideUser: other ? { id: Object.values(other).find((v) => v?.id)?.id ?? null, tenantId: observed.tenantId, participationMethod: 'caller' } : null,
+    pairedRecorders: [],
+    otherRecorders: [],
+  };
+}
+
+const liveCall = (call: Call | undefined): Call => {
+  assert(call && call.state !== 'terminated', 'CALL_NOT_FOUND');
+  return call;
+};
+
+const establishedCall = (call: Call | undefined): Call => {
+  const c = liveCall(call);
+  assert(c.state === 'established', 'CALL_NOT_ESTABLISHED', `The call is in state '${c.state}'; wait for 'established'.`);
+  return c;
+};
+
