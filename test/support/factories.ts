@@ -8,7 +8,7 @@ export function newCall(over: Partial<Call> = {}): Call {
     callbackUri: 'https://bot.example/cb', subject: null, requestedModalities: ['audio'],
     mediaConfig: { type: 'serviceHostedMediaConfig', props: {} }, meetingInfo: null, chatInfo: null, targets: [],
     source: null, callOptions: null, myParticipantId: randomUUID(), callChainId: randomUUID(), resultInfo: null,
-    terminationReason: null, isComplianceRecording: false, recordingActive: false, createdAt: now, updatedAt: now, ...over,
+    terminationReason: null, isComplianceRecording: false, observedCallId: null, policyId: null, incomingContext: null, extras: {}, recordingActive: false, createdAt: now, updatedAt: now, ...over,
   };
 }
 
