@@ -17,8 +17,11 @@ export interface CallReader {
    * out strictly in commit order, one at a time. At most `limit` rows, oldest first.
    */
   deliverableHeads(now: number, limit: number): OutboxNotification[];
-  /** Earliest next attempt among the calls' head notifications (what deliverableHeads would return next), or null. */
-  nextDeliveryDue(): number | null;
+  /**
+   * Earliest next attempt after `after` among the calls' head notifications, or null. Heads already due
+   * are either in flight or waiting for a free slot; both wake the worker when they finish.
+   */
+  nextDeliveryDue(after: number): number | null;
   listDeliveryAttempts(filter: { callId?: string; afterSeq?: number; limit: number }): DeliveryAttempt[];
   /** Earliest job due time, or null when there is none. */
   nextJobDue(): number | null;

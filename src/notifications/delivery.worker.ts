@@ -93,8 +93,8 @@ export class DeliveryWorker {
 
   /** Sleeps until the earliest retry falls due (new commits wake the worker sooner). */
   private armTimer(now: number): void {
-    const due = this.o.store.nextDeliveryDue();
-    if (due === null || due <= now) return;
+    const due = this.o.store.nextDeliveryDue(now);
+    if (due === null) return;
     if (this.cancelTimer && this.timerAt <= due) return;
     this.cancelTimer?.();
     this.timerAt = due;
@@ -125,9 +125,14 @@ export class DeliveryWorker {
     } catch (err) {
       result = err instanceof Error ? err : new Error(String(err));
     }
-    const decision = decide(result, attempt, this.o.policy, this.o.random ?? Math.random);
+    let decision = decide(result, attempt, this.o.policy, this.o.random ?? Math.random);
     const at = this.o.clock.now();
     await this.o.store.write((tx) => {
+      if (decision.outcome === 'redirected') {
+        const redirects = tx.listDeliveryAttempts({ callId: n.callId, limit: 10_000 })
+          .filter((a) => a.notificationSeq === n.seq && a.outcome === 'redirected').length;
+        if (redirects >= this.o.policy.maxRedirects) decision = { outcome: 'dead' };
+      }
       tx.recordDeliveryAttempt({
         notificationSeq: n.seq, callId: n.callId, messageId: n.messageId, attempt, at, url: n.callbackUri,
         status: result instanceof Error ? null : result.status,
@@ -144,12 +149,6 @@ export class DeliveryWorker {
           return;
         case 'redirected': {
           // Re-home this call's callbacks: the pending notifications and the call itself.
-          const redirects = tx.listDeliveryAttempts({ callId: n.callId, limit: 10_000 })
-            .filter((a) => a.notificationSeq === n.seq && a.outcome === 'redirected').length;
-          if (redirects > this.o.policy.maxRedirects) {
-            tx.settleNotification(n.seq, 'dead', at);
-            return;
-          }
           tx.rehomeNotifications(n.callId, decision.location!);
           const current = tx.getCall(n.callId);
           if (current) tx.updateCall({ ...current, callbackUri: decision.location!, updatedAt: at });

@@ -1,4 +1,5 @@
 import type { DeliveryOutcome } from '../domain/call.js';
+import { callbackUriProblem } from '../domain/callback-uri.js';
 import type { WebhookResponse } from './webhook.sender.js';
 
 export interface RetryPolicy {
@@ -20,7 +21,7 @@ export interface Decision {
 
 /**
  * What to do after attempt number `attempt` (1-based):
- * 2xx delivered · 302/307 + absolute Location re-homes the call (Teams honours region redirects) ·
+ * 2xx delivered · 302/307 + an absolute Location that passes the callbackUri rule re-homes the call (Teams honours region redirects) ·
  * network error, timeout, 5xx, 408 and 429 retry with exponential backoff and jitter (429/503 honour
  * Retry-After) until `maxAttempts`, then dead · any other status is final (rejected).
  */
@@ -36,10 +37,8 @@ export function decide(result: WebhookResponse | Error, attempt: number, policy:
   const s = result.status;
   if (s >= 200 && s < 300) return { outcome: 'delivered' };
   if ((s === 302 || s === 307 || s === 301 || s === 308) && result.location) {
-    try {
-      const url = new URL(result.location);
-      if (url.protocol === 'http:' || url.protocol === 'https:') return { outcome: 'redirected', location: url.toString() };
-    } catch { /* a relative or broken Location is treated as a final answer */ }
+    // The new home must pass the same rule as any callbackUri; a relative or broken Location is final.
+    if (callbackUriProblem(result.location) === null) return { outcome: 'redirected', location: new URL(result.location).toString() };
     return { outcome: 'rejected' };
   }
   if (s >= 500 || s === 429 || s === 408) return retry(s === 429 || s === 503 ? result.retryAfterMs : null);

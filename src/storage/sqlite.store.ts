@@ -87,7 +87,7 @@ export class SqliteCallStore implements CallStore, CallWriter, KeyValueStore {
       appendOutbox: p('INSERT INTO outbox (call_id, message_id, change_type, resource_url, resource_data, callback_uri, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)'),
       deliverableHeads: p(`SELECT o.* FROM outbox o WHERE o.state = 'pending' AND o.next_attempt_at <= ?
         AND o.seq = (SELECT MIN(p.seq) FROM outbox p WHERE p.state = 'pending' AND p.call_id = o.call_id) ORDER BY o.seq LIMIT ?`),
-      nextDeliveryDue: p(`SELECT MIN(o.next_attempt_at) AS due FROM outbox o WHERE o.state = 'pending'
+      nextDeliveryDue: p(`SELECT MIN(o.next_attempt_at) AS due FROM outbox o WHERE o.state = 'pending' AND o.next_attempt_at > ?
         AND o.seq = (SELECT MIN(p.seq) FROM outbox p WHERE p.state = 'pending' AND p.call_id = o.call_id)`),
       settleNotification: p('UPDATE outbox SET state = ?, settled_at = ? WHERE seq = ?'),
       retryNotification: p('UPDATE outbox SET attempts = ?, next_attempt_at = ? WHERE seq = ?'),
@@ -264,8 +264,8 @@ export class SqliteCallStore implements CallStore, CallWriter, KeyValueStore {
     return (this.s.deliverableHeads.all(now, limit) as OutboxRow[]).map(toNotification);
   }
 
-  nextDeliveryDue(): number | null {
-    return (this.s.nextDeliveryDue.get() as { due: number | null }).due;
+  nextDeliveryDue(after: number): number | null {
+    return (this.s.nextDeliveryDue.get(after) as { due: number | null }).due;
   }
 
   listDeliveryAttempts(f: { callId?: string; afterSeq?: number; limit: number }): DeliveryAttempt[] {

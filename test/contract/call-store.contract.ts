@@ -130,13 +130,14 @@ export function runStoreContract(f: StoreFactory): void {
     assert.equal(heads[0]!.state, 'pending');
     await s.write((tx) => tx.retryNotification(heads[0]!.seq, 1, 500));
     assert.deepEqual(s.deliverableHeads(100, 10).map((n) => n.messageId), ['m2'], 'a call waiting for its retry holds its later notifications');
-    assert.equal(s.nextDeliveryDue(), 0);
+    assert.equal(s.nextDeliveryDue(100), 500, 'only heads due later than the given time count');
+    assert.equal(s.nextDeliveryDue(500), null);
     await s.write((tx) => {
       tx.settleNotification(heads[1]!.seq, 'delivered', 5);
       tx.rehomeNotifications(a.id, 'https://elsewhere/cb');
       tx.recordDeliveryAttempt({ notificationSeq: heads[0]!.seq, callId: a.id, messageId: 'm1', attempt: 1, at: 7, url: 'https://bot/cb', status: 503, latencyMs: 1.5, error: null, outcome: 'retry' });
     });
-    assert.equal(s.nextDeliveryDue(), 500);
+    assert.equal(s.nextDeliveryDue(0), 500);
     heads = s.deliverableHeads(600, 10);
     assert.deepEqual(heads.map((n) => [n.messageId, n.attempts, n.callbackUri]), [['m1', 1, 'https://elsewhere/cb']]);
     await s.write((tx) => tx.settleNotification(heads[0]!.seq, 'dead', 9));

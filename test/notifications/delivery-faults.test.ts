@@ -1,0 +1,327 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Config } from '../../src/config.js';
+import { CLIENT_ID, p2pCallBody, startServer, tempDataDir, waitFor, type ServerHarness } from '../support/harness.js';
+import { api, createCall, deliveries, outbox, settled, waitForState } from '../support/graph-http.js';
+import { startReceiver, type ReceivedNotification, type Receiver, type RespondHook } from '../support/webhook-receiver.js';
+
+/** Small retry delays so faults resolve in milliseconds. */
+const FAST: Partial<Config> = { deliveryRetryBaseMs: 20, deliveryRetryMaxMs: 200 };
+
+/** The three notifications of an outgoing call, in commit order. */
+const CREATE_SEQUENCE = ['updated / establishing', 'updated / established', 'updated /participants'];
+
+function line(n: Pick<ReceivedNotification, 'changeType' | 'resourceUrl' | 'resourceData' | 'callId'>): string {
+  const suffix = n.resourceUrl.replace(`/communications/calls/${n.callId}`, '') || '/';
+  const state = Array.isArray(n.resourceData) ? '' : (n.resourceData?.state ?? n.resourceData?.status ?? '');
+  return `${n.changeType} ${suffix.replace(/\/operations\/.+$/, '/operations/{op}')} ${state}`.trim();
+}
+
+/** Asserts what the bot accepted for a call is exactly the committed outbox, in commit order, each once. */
+async function assertDeliveredInCommitOrder(h: ServerHarness, bot: Receiver, callId: string): Promise<any[]> {
+  const rows = await outbox(h, callId);
+  assert.deepEqual(bot.forCall(callId).map((n) => n.messageId), rows.map((r) => r.messageId), `call ${callId}: accepted = committed, in order, once each`);
+  assert.ok(rows.every((r) => r.state === 'delivered'), `call ${callId}: all delivered`);
+  return rows;
+}
+
+describe('notification delivery under faults', () => {
+  const servers: ServerHarness[] = [];
+  const receivers: Receiver[] = [];
+  const server = async (over: Partial<Config> = {}) => {
+    const h = await startServer({ ...FAST, ...over });
+    servers.push(h);
+    return h;
+  };
+  const receiver = async (h: ServerHarness, respond?: RespondHook, port?: number) => {
+    const r = await startReceiver({ graphCallsUrl: h.url, appId: CLIENT_ID, respond, port });
+    receivers.push(r);
+    return r;
+  };
+  after(async () => {
+    for (const r of receivers) await r.close();
+    for (const h of servers) await h.close();
+  });
+
+  let h: ServerHarness;
+  before(async () => { h = await server(); });
+
+  test('a bot that answers 503 twice then 202: everything delivered in order; attempts 1..3 with one message id', async () => {
+    const bot = await receiver(h, (_req, n) => (n <= 2 ? { status: 503 } : undefined));
+    const created = await createCall(h, p2pCallBody({ callbackUri: bot.callbackUri }));
+    await bot.waitForCount(3, { callId: created.id });
+    const rows = await settled(h, created.id);
+    assert.deepEqual(bot.forCall(created.id).map(line), CREATE_SEQUENCE);
+    await assertDeliveredInCommitOrder(h, bot, created.id);
+
+    // The bot saw the first notification three times, each with the same message id.
+    assert.deepEqual(bot.requests.map((r) => r.status), [503, 503, 202, 202, 202]);
+    const first = rows[0]!.messageId;
+    assert.deepEqual(bot.requests.slice(0, 3).map((r) => r.messageId), [first, first, first]);
+
+    const journal = await deliveries(h, created.id);
+    assert.deepEqual(journal.map((a) => [a.notificationSeq, a.attempt, a.status, a.outcome]), [
+      [rows[0]!.seq, 1, 503, 'retry'],
+      [rows[0]!.seq, 2, 503, 'retry'],
+      [rows[0]!.seq, 3, 202, 'delivered'],
+      [rows[1]!.seq, 1, 202, 'delivered'],
+      [rows[2]!.seq, 1, 202, 'delivered'],
+    ]);
+    assert.deepEqual(journal.slice(0, 3).map((a) => a.messageId), [first, first, first]);
+    assert.ok(journal.every((a) => a.url === bot.callbackUri && typeof a.latencyMs === 'number'));
+    assert.deepEqual(bot.rejections, []);
+  });
+
+  for (const status of [408, 502]) test(`a ${status} answer is retried like a 503`, async () => {
+    const bot = await receiver(h, (_req, n) => (n === 1 ? { status } : undefined));
+    const created = await createCall(h, p2pCallBody({ callbackUri: bot.callbackUri }));
+    await bot.waitForCount(3, { callId: created.id });
+    const rows = await settled(h, created.id);
+    assert.deepEqual(bot.forCall(created.id).map(line), CREATE_SEQUENCE);
+    await assertDeliveredInCommitOrder(h, bot, created.id);
+    const journal = await deliveries(h, created.id);
+    assert.deepEqual(journal.slice(0, 2).map((a) => [a.notificationSeq, a.attempt, a.status, a.outcome]), [
+      [rows[0]!.seq, 1, status, 'retry'], [rows[0]!.seq, 2, 202, 'delivered'],
+    ]);
+  });
+
+  test('a bot that is down for a while (connection refused), then back on the same port: all delivered in order', async () => {
+    const hh = await server({ deliveryMaxAttempts: 100 });
+    const first = await receiver(hh);
+    const port = first.port;
+    const callbackUri = first.callbackUri;
+    await first.close();
+
+    const created = await createCall(hh, p2pCallBody({ callbackUri }));
+    await waitForState(hh, created.id, 'established');
+    // Several refused attempts are journalled before the bot comes back.
+    await waitFor(async () => (await deliveries(hh, created.id)).length >= 3, 'three failed attempts', 5000);
+    await new Promise((r) => setTimeout(r, 300));
+    const failed = await deliveries(hh, created.id);
+    assert.ok(failed.every((a) => a.status === null && a.outcome === 'retry' && /ECONNREFUSED/.test(a.error)), JSON.stringify(failed.slice(0, 2)));
+    assert.ok(failed.every((a) => a.notificationSeq === failed[0]!.notificationSeq), 'only the head notification is tried while the bot is down');
+
+    const back = await receiver(hh, undefined, port);
+    assert.equal(back.callbackUri, callbackUri);
+    await back.waitForCount(3, { callId: created.id });
+    await settled(hh, created.id);
+    assert.deepEqual(back.forCall(created.id).map(line), CREATE_SEQUENCE);
+    await assertDeliveredInCommitOrder(hh, back, created.id);
+    assert.deepEqual(back.rejections, []);
+  });
+
+  test('429 with Retry-After: 1 is honoured (the retry waits ~1 s although the backoff would be ~20 ms)', async () => {
+    const bot = await receiver(h, (_req, n) => (n === 1 ? { status: 429, headers: { 'retry-after': '1' } } : undefined));
+    const created = await createCall(h, p2pCallBody({ callbackUri: bot.callbackUri }));
+    await bot.waitForCount(3, { callId: created.id, timeoutMs: 6000 });
+    await settled(h, created.id);
+    assert.deepEqual(bot.forCall(created.id).map(line), CREATE_SEQUENCE);
+    await assertDeliveredInCommitOrder(h, bot, created.id);
+    const [r1, r2] = bot.requests;
+    assert.equal(r1!.status, 429);
+    assert.equal(r2!.messageId, r1!.messageId);
+    const gap = r2!.receivedAt - r1!.receivedAt;
+    assert.ok(gap >= 950 && gap < 3000, `retry came ${gap} ms after the 429`);
+    const journal = await deliveries(h, created.id);
+    assert.deepEqual(journal.slice(0, 2).map((a) => [a.attempt, a.status, a.outcome]), [[1, 429, 'retry'], [2, 202, 'delivered']]);
+  });
+
+  for (const status of [307, 302]) {
+    test(`a bot that redirects (${status} + absolute Location): the rest arrive at the new receiver in order, the call is re-homed`, async () => {
+      const second = await receiver(h);
+      const target = `${second.url}/callback/moved`;
+      const firstBot = await receiver(h, (_req, n) => (n === 1 ? { status, headers: { location: target } } : undefined));
+      const created = await createCall(h, p2pCallBody({ callbackUri: firstBot.callbackUri }));
+      await second.waitForCount(3, { callId: created.id });
+      const call = await waitForState(h, created.id, 'established');
+      assert.equal(call.callbackUri, target, 'GET call shows the new callbackUri');
+
+      // Later commits go to the new home too.
+      assert.equal((await api(h, 'DELETE', `/beta/communications/calls/${created.id}`)).status, 204);
+      await second.waitForCount(5, { callId: created.id });
+      const rows = await settled(h, created.id);
+      assert.deepEqual(second.forCall(created.id).map(line), [...CREATE_SEQUENCE, 'updated / terminating', 'deleted / terminated']);
+      await assertDeliveredInCommitOrder(h, second, created.id);
+      assert.ok(second.forCall(created.id).every((n) => n.path === '/callback/moved' && n.callbackUri === target));
+      assert.equal(firstBot.requests.length, 1, 'the old home saw only the redirected attempt');
+      assert.equal(firstBot.notifications.length, 0);
+      assert.ok(rows.every((r) => r.callbackUri === target));
+
+      const journal = await deliveries(h, created.id);
+      assert.deepEqual(journal.slice(0, 2).map((a) => [a.notificationSeq, a.attempt, a.url, a.status, a.outcome]), [
+        [rows[0]!.seq, 1, firstBot.callbackUri, status, 'redirected'],
+        [rows[0]!.seq, 2, target, 202, 'delivered'],
+      ]);
+      assert.ok(journal.slice(2).every((a) => a.url === target && a.outcome === 'delivered'));
+      assert.deepEqual([...firstBot.rejections, ...second.rejections], []);
+    });
+  }
+
+  for (const status of [400, 403]) test(`a ${status} answer is final (outcome rejected, no retry) and later notifications still arrive`, async () => {
+    const bot = await receiver(h, (_req, n) => (n === 1 ? { status } : undefined));
+    const created = await createCall(h, p2pCallBody({ callbackUri: bot.callbackUri }));
+    await bot.waitForCount(2, { callId: created.id });
+    const rows = await settled(h, created.id);
+    assert.deepEqual(bot.requests.map((r) => [line({ ...r.body.value[0], callId: created.id }), r.status]), [
+      ['updated / establishing', status], ['updated / established', 202], ['updated /participants', 202],
+    ]);
+    assert.deepEqual(bot.forCall(created.id).map(line), CREATE_SEQUENCE.slice(1));
+    assert.deepEqual(rows.map((r) => r.state), ['dead', 'delivered', 'delivered']);
+    const journal = await deliveries(h, created.id);
+    assert.deepEqual(journal.map((a) => [a.notificationSeq, a.attempt, a.status, a.outcome]), [
+      [rows[0]!.seq, 1, status, 'rejected'],
+      [rows[1]!.seq, 1, 202, 'delivered'],
+      [rows[2]!.seq, 1, 202, 'delivered'],
+    ]);
+  });
+
+  test('deliveryMaxAttempts exhausted: the notification is dead and the next one proceeds', async () => {
+    const hh = await server({ deliveryMaxAttempts: 3 });
+    const bot = await receiver(hh, (_req, n) => (n <= 3 ? { status: 500 } : undefined));
+    const created = await createCall(hh, p2pCallBody({ callbackUri: bot.callbackUri }));
+    await bot.waitForCount(2, { callId: created.id });
+    const rows = await settled(hh, created.id);
+    assert.deepEqual(bot.forCall(created.id).map(line), CREATE_SEQUENCE.slice(1));
+    assert.deepEqual(rows.map((r) => r.state), ['dead', 'delivered', 'delivered']);
+    assert.deepEqual(bot.requests.map((r) => r.status), [500, 500, 500, 202, 202]);
+    const journal = await deliveries(hh, created.id);
+    assert.deepEqual(journal.map((a) => [a.notificationSeq, a.attempt, a.status, a.outcome]), [
+      [rows[0]!.seq, 1, 500, 'retry'],
+      [rows[0]!.seq, 2, 500, 'retry'],
+      [rows[0]!.seq, 3, 500, 'dead'],
+      [rows[1]!.seq, 1, 202, 'delivered'],
+      [rows[2]!.seq, 1, 202, 'delivered'],
+    ]);
+  });
+
+  test('a bot slower than deliveryTimeoutMs: the attempt times out and is retried with the same message id', async () => {
+    const hh = await server({ deliveryTimeoutMs: 150 });
+    const bot = await receiver(hh, (_req, n) => (n === 1 ? { delayMs: 600 } : undefined));
+    const created = await createCall(hh, p2pCallBody({ callbackUri: bot.callbackUri }));
+    await bot.waitForCount(3, { callId: created.id });
+    const rows = await settled(hh, created.id);
+    assert.deepEqual(bot.forCall(created.id).map(line), CREATE_SEQUENCE);
+    await assertDeliveredInCommitOrder(hh, bot, created.id);
+    assert.equal(bot.requests[0]!.messageId, bot.requests[1]!.messageId);
+    const journal = await deliveries(hh, created.id);
+    assert.deepEqual(journal.slice(0, 2).map((a) => [a.notificationSeq, a.attempt, a.status, a.outcome]), [
+      [rows[0]!.seq, 1, null, 'retry'], [rows[0]!.seq, 2, 202, 'delivered'],
+    ]);
+    assert.match(journal[0]!.error, /timed out after 150 ms/);
+    assert.ok(journal[0]!.latencyMs >= 140, `latency ${journal[0]!.latencyMs}`);
+  });
+
+  test('two calls deliver in parallel: a slow bot endpoint (300 ms) for call A does not hold back call B', async () => {
+    const bot = await receiver(h, (req) => (req.path === '/slow' ? { delayMs: 300 } : undefined));
+    const t0 = Date.now();
+    const a = await createCall(h, p2pCallBody({ callbackUri: `${bot.url}/slow` }));
+    const b = await createCall(h, p2pCallBody({ callbackUri: `${bot.url}/fast` }));
+    await bot.waitForCount(3, { callId: b.id });
+    const aDoneWhenBDone = bot.forCall(a.id).length;
+    await bot.waitForCount(3, { callId: a.id });
+    await settled(h, a.id);
+    await settled(h, b.id);
+    assert.deepEqual(bot.forCall(a.id).map(line), CREATE_SEQUENCE);
+    assert.deepEqual(bot.forCall(b.id).map(line), CREATE_SEQUENCE);
+    await assertDeliveredInCommitOrder(h, bot, a.id);
+    await assertDeliveredInCommitOrder(h, bot, b.id);
+    const aLast = bot.forCall(a.id).at(-1)!.answeredAt - t0;
+    const bLast = bot.forCall(b.id).at(-1)!.answeredAt - t0;
+    assert.ok(aDoneWhenBDone < 3, `A had ${aDoneWhenBDone} delivered when B finished`);
+    assert.ok(aLast >= 900, `A's three slow answers took ${aLast} ms`);
+    assert.ok(bLast < aLast - 300, `B finished at ${bLast} ms, A at ${aLast} ms`);
+    // Per call, still one in flight: A's requests never overlapped.
+    const aReqs = bot.requests.filter((r) => r.path === '/slow');
+    for (let i = 1; i < aReqs.length; i++) assert.ok(aReqs[i]!.receivedAt >= aReqs[i - 1]!.receivedAt + 290, 'A strictly one at a time');
+  });
+
+  test('a retry of call B is not held back by call A\'s slow in-flight attempt', async () => {
+    const hh = await server();
+    let flaky = 0;
+    const bot = await receiver(hh, (req) => {
+      if (req.path === '/slow') return { delayMs: 1000 };
+      // B's third notification fails once. By then B has committed everything it will, so nothing but a
+      // retry timer can wake the worker for B while A's attempt is in flight.
+      return ++flaky === 3 ? { status: 503 } : undefined;
+    });
+    try {
+      const a = await createCall(hh, p2pCallBody({ callbackUri: `${bot.url}/slow` }));
+      await waitForState(hh, a.id, 'established');
+      await waitFor(() => bot.requests.some((r) => r.path === '/slow'), 'A in flight');
+      const b = await createCall(hh, p2pCallBody({ callbackUri: `${bot.url}/flaky` }));
+      await bot.waitForCount(3, { callId: b.id, timeoutMs: 5000 });
+      const bReqs = bot.requests.filter((r) => r.path === '/flaky');
+      assert.deepEqual(bReqs.map((r) => r.status), [202, 202, 503, 202]);
+      const gap = bReqs[3]!.receivedAt - bReqs[2]!.receivedAt;
+      // Backoff after the failure is 10-20 ms; A's attempt takes 1000 ms.
+      assert.ok(gap < 400, `B's retry came ${gap} ms after its 503 (A's slow attempt was in flight meanwhile)`);
+      assert.equal(bot.forCall(a.id).length, 0, 'B finished while A\'s first attempt was still in flight');
+    } finally {
+      await bot.close();
+    }
+  });
+
+  test('restart mid-backlog: pending notifications of two calls survive a restart and arrive exactly once, in commit order', async () => {
+    const data = tempDataDir();
+    try {
+      const opts: Partial<Config> = { inMemory: false, dataDir: data.dir, deliveryMaxAttempts: 1000 };
+      const probe = await startReceiver({ graphCallsUrl: 'http://127.0.0.1:9', appId: CLIENT_ID });
+      const { port, url } = probe;
+      await probe.close();
+
+      // First life: the bot is down; two calls change several times.
+      const first = await startServer({ ...FAST, ...opts });
+      let calls: { a: string; b: string };
+      try {
+        const a = (await createCall(first, p2pCallBody({ callbackUri: `${url}/bot/a` }))).id as string;
+        const b = (await createCall(first, p2pCallBody({ callbackUri: `${url}/bot/b` }))).id as string;
+        calls = { a, b };
+        await waitForState(first, a, 'established');
+        await waitForState(first, b, 'established');
+        const start = await api(first, 'POST', `/beta/communications/calls/${a}/startRecording`, {});
+        assert.equal(start.status, 202);
+        await waitFor(async () => (await api(first, 'GET', `/beta/communications/calls/${a}/operations/${start.body.id}`)).body.status === 'completed', 'start completed');
+        assert.equal((await api(first, 'POST', `/beta/communications/calls/${a}/stopRecording`, {})).status, 202);
+        assert.equal((await api(first, 'DELETE', `/beta/communications/calls/${b}`)).status, 204);
+        await waitFor(async () => (await api(first, 'GET', `/beta/communications/calls/${b}`)).status === 404, 'call b terminated');
+        await waitFor(async () => (await deliveries(first, a)).length >= 2 && (await deliveries(first, b)).length >= 2, 'failed attempts on both calls');
+        const pendingA = await outbox(first, a);
+        const pendingB = await outbox(first, b);
+        assert.equal(pendingA.length, 6);
+        assert.equal(pendingB.length, 5);
+        assert.ok([...pendingA, ...pendingB].every((r) => r.state === 'pending'), 'nothing delivered while the bot is down');
+      } finally {
+        await first.close();
+      }
+
+      // Second life on the same data directory, then the bot comes back on its port.
+      const second = await startServer({ ...FAST, ...opts });
+      const bot = await startReceiver({ graphCallsUrl: second.url, appId: CLIENT_ID, port });
+      try {
+        await bot.waitForCount(6, { callId: calls.a });
+        await bot.waitForCount(5, { callId: calls.b });
+        await settled(second, calls.a);
+        await settled(second, calls.b);
+        assert.deepEqual(bot.forCall(calls.a).map(line), [
+          ...CREATE_SEQUENCE, 'updated /participants', 'deleted /operations/{op} completed', 'updated /participants',
+        ]);
+        assert.deepEqual(bot.forCall(calls.b).map(line), [...CREATE_SEQUENCE, 'updated / terminating', 'deleted / terminated']);
+        await assertDeliveredInCommitOrder(second, bot, calls.a);
+        await assertDeliveredInCommitOrder(second, bot, calls.b);
+        assert.equal(new Set(bot.notifications.map((n) => n.messageId)).size, bot.notifications.length, 'no duplicates');
+        assert.ok(bot.forCall(calls.a).every((n) => n.path === '/bot/a'));
+        assert.ok(bot.forCall(calls.b).every((n) => n.path === '/bot/b'));
+        assert.deepEqual(bot.rejections, [], 'tokens from the restarted server verify (the key persisted)');
+        // The journal spans both lives: failures before the restart, then one delivered attempt each.
+        const journalA = await deliveries(second, calls.a);
+        assert.ok(journalA.some((a) => a.outcome === 'retry' && /ECONNREFUSED/.test(a.error)));
+        assert.equal(journalA.filter((a) => a.outcome === 'delivered').length, 6);
+      } finally {
+        await bot.close();
+        await second.close();
+      }
+    } finally {
+      data.cleanup();
+    }
+  });
+});
