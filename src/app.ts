@@ -9,6 +9,10 @@ import type { FarSideService } from './domain/far-side.service.js';
 import type { PolicyRegistry } from './domain/recording-policy.js';
 import { simulatorRoutes } from './control/simulator.routes.js';
 import { incomingRoutes } from './graph/incoming.routes.js';
+import { recordingsRoutes } from './graph/recordings.routes.js';
+import { mediaRoutes } from './control/media.routes.js';
+import type { MediaLibrary } from './media/media-library.js';
+import type { VirtualClock } from './shared/virtual-clock.js';
 import type { CallStore } from './domain/ports.js';
 import { bearerAuth } from './graph/auth.hook.js';
 import { callsRoutes } from './graph/calls.routes.js';
@@ -27,6 +31,9 @@ export interface AppDeps {
   tokens: TokenService;
   tokenKey: SigningKey;
   notificationKey: SigningKey;
+  library: MediaLibrary;
+  recordingsDir: string;
+  virtualClock: VirtualClock | null;
   bodyLimitBytes: number;
   logLevel: 'silent' | 'error' | 'warn' | 'info' | 'debug';
   version: string;
@@ -60,7 +67,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     bodyLimit: deps.bodyLimitBytes,
     // Graph is strict about JSON types: {"clientContext":5} is a 400, never coerced to "5".
     ajv: { customOptions: { coerceTypes: false, allErrors: false } },
-    routerOptions: { caseSensitive: false, ignoreTrailingSlash: true },
+    // Function segments such as getAllRecordings(meetingOrganizerUserId='…',startDateTime=…) are long.
+    routerOptions: { caseSensitive: false, ignoreTrailingSlash: true, maxParamLength: 1000 },
     rewriteUrl: (req) => rewriteGraphUrl(req.url ?? '/'),
   });
 
@@ -93,6 +101,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(tokenRoutes, { apps: deps.apps, tokens: deps.tokens, tokenKey: deps.tokenKey, notificationKey: deps.notificationKey });
   await app.register(emulatorRoutes, { store: deps.store, apps: deps.apps, version: deps.version });
   await app.register(simulatorRoutes, { farSide: deps.farSide, policies: deps.policies, apps: deps.apps });
+  await app.register(mediaRoutes, { farSide: deps.farSide, store: deps.store, library: deps.library, virtualClock: deps.virtualClock });
 
   const authenticate = bearerAuth(deps.tokens);
   for (const version of GRAPH_VERSIONS) {
@@ -104,6 +113,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       await graph.register(callsRoutes, { version, calls: deps.calls });
       await graph.register(recordingRoutes, { version, calls: deps.calls });
       await graph.register(incomingRoutes, { version, calls: deps.calls });
+      await graph.register(recordingsRoutes, { version, store: deps.store, recordingsDir: deps.recordingsDir });
     }, { prefix: `/${version}` });
   }
 

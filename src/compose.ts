@@ -11,6 +11,12 @@ import { FarSideService } from './domain/far-side.service.js';
 import { PolicyRegistry, policyProblems, toPolicy, type CompliancePolicy } from './domain/recording-policy.js';
 import { notificationRenderer } from './graph/call.mapper.js';
 import { systemClock, type Clock } from './shared/clock.js';
+import { VirtualClock } from './shared/virtual-clock.js';
+import { MediaLibrary, SAMPLE_RATE, espeakNg, type SpeechEngine } from './media/media-library.js';
+import { RecorderService } from './media/recorder.service.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { randomIds, type Ids } from './shared/ids.js';
 import { JobRunner } from './simulator/job-runner.js';
 import { commsNotificationsBody } from './graph/notification.mapper.js';
@@ -27,6 +33,12 @@ export interface Composition {
   delivery: DeliveryWorker;
   farSide: FarSideService;
   policies: PolicyRegistry;
+  recorder: RecorderService;
+  library: MediaLibrary;
+  clock: Clock;
+  /** Set with `--clock virtual`. */
+  virtualClock: VirtualClock | null;
+  recordingsDir: string;
   apps: AppRegistry;
   /** Starts background work (far-side jobs). */
   start(): void;
@@ -41,15 +53,20 @@ export const VERSION: string = (JSON.parse(readFileSync(new URL('../package.json
  * and wires them together. main.ts adds process concerns (argv, env, signals, listen); tests call this
  * with their own config and ports.
  */
-export async function compose(config: Config, ports: { clock?: Clock; ids?: Ids; sender?: WebhookSender; random?: () => number } = {}): Promise<Composition> {
-  const clock = ports.clock ?? systemClock;
+export async function compose(config: Config, ports: { clock?: Clock; ids?: Ids; sender?: WebhookSender; random?: () => number; speech?: SpeechEngine } = {}): Promise<Composition> {
+  const virtualClock = !ports.clock && config.clock === 'virtual' ? new VirtualClock(Date.parse(config.clockStart)) : null;
+  const clock = ports.clock ?? virtualClock ?? systemClock;
   const ids = ports.ids ?? randomIds;
   const apps = new AppRegistry([DEV_APP, ...(config.appsFile ? loadAppsFile(config.appsFile) : [])]);
   const store = new SqliteCallStore({ dataDir: config.inMemory ? null : config.dataDir, synchronous: config.sqliteSynchronous });
   try {
     const tokenKey = await loadOrCreateKey(store, 'token-signing');
     const notificationKey = await loadOrCreateKey(store, 'notification-signing');
-    const tokens = new TokenService({ apps, key: tokenKey, clock, lifetimeSeconds: config.tokenLifetimeSeconds });
+    // Tokens live in real time even on a virtual clock: clients and bots check them against their own clocks.
+    const tokens = new TokenService({ apps, key: tokenKey, clock: systemClock, lifetimeSeconds: config.tokenLifetimeSeconds });
+    const tempRecordings = config.inMemory ? mkdtempSync(join(tmpdir(), 'graph-calls-recordings-')) : null;
+    const recordingsDir = tempRecordings ?? join(config.dataDir, 'recordings');
+    const library = new MediaLibrary(recordingsDir, ports.speech ?? espeakNg());
     const policies = new PolicyRegistry(store, config.policiesFile ? loadPoliciesFile(config.policiesFile) : []);
     const effects = new CallEffects({ clock, ids, render: notificationRenderer, apps });
     const farSide = new FarSideService({
@@ -57,22 +74,23 @@ export async function compose(config: Config, ports: { clock?: Clock; ids?: Ids;
       incomingTimeoutMs: config.incomingTimeoutMs, policyInviteTimeoutMs: config.policyInviteTimeoutMs,
     });
     const calls = new CallService({ store, effects, farSide, operationDelayMs: config.operationDelayMs });
+    const recorder = new RecorderService({ store, effects, library, dir: recordingsDir, sampleRate: SAMPLE_RATE, channels: config.recordingChannels });
     const app = await buildApp({
-      calls, farSide, policies, store, apps, tokens, tokenKey, notificationKey,
+      calls, farSide, policies, store, apps, tokens, tokenKey, notificationKey, library, recordingsDir, virtualClock,
       bodyLimitBytes: config.bodyLimitBytes, logLevel: config.logLevel, version: VERSION,
     });
     const jobs = new JobRunner({
-      store, clock, run: (job) => farSide.runJob(job),
+      store, clock, run: (job) => (job.kind === 'renderRecordings' ? recorder.runJob(job) : farSide.runJob(job)),
       onError: (job, err) => app.log.error({ err, job }, 'far-side job failed'),
     });
     const delivery = new DeliveryWorker({
-      store, clock, sender: ports.sender ?? fetchSender, tokens: new NotificationTokens(notificationKey, clock),
+      store, clock, sender: ports.sender ?? fetchSender, tokens: new NotificationTokens(notificationKey, systemClock),
       render: commsNotificationsBody, timeoutMs: config.deliveryTimeoutMs, concurrency: config.deliveryConcurrency,
       policy: { maxAttempts: config.deliveryMaxAttempts, baseDelayMs: config.deliveryRetryBaseMs, maxDelayMs: config.deliveryRetryMaxMs, maxRedirects: 5 },
       random: ports.random, onError: (err) => app.log.error({ err }, 'notification delivery failed'),
     });
     return {
-      app, store, calls, tokens, apps, delivery, farSide, policies,
+      app, store, calls, tokens, apps, delivery, farSide, policies, recorder, library, clock, virtualClock, recordingsDir,
       start: () => {
         jobs.start();
         delivery.start();
@@ -83,6 +101,7 @@ export async function compose(config: Config, ports: { clock?: Clock; ids?: Ids;
         await app.close();
         await delivery.idle();
         store.close();
+        if (tempRecordings) rmSync(tempRecordings, { recursive: true, force: true });
       },
     };
   } catch (err) {

@@ -33,6 +33,12 @@ export interface Config {
   /** Unanswered incoming calls end after this long (Graph: 15 s), policy invites after policyInviteTimeoutMs (5 s). */
   readonly incomingTimeoutMs: number;
   readonly policyInviteTimeoutMs: number;
+  /** `real` (default) or `virtual`: time moves only through POST /_emulator/clock/advance. */
+  readonly clock: 'real' | 'virtual';
+  /** Where virtual time starts (ISO-8601). */
+  readonly clockStart: string;
+  /** Recording files: one mixed channel, or one channel per participant. */
+  readonly recordingChannels: 'mixed' | 'perParticipant';
   /** `--policies FILE`: compliance-recording policies (JSON array). */
   readonly policiesFile: string | null;
 }
@@ -56,6 +62,9 @@ export const DEFAULTS: Config = Object.freeze({
   deliveryConcurrency: 64,
   policiesFile: null,
   incomingTimeoutMs: 15_000,
+  clock: 'real',
+  recordingChannels: 'mixed',
+  clockStart: '2026-01-01T09:00:00.000Z',
   policyInviteTimeoutMs: 5_000,
 });
 
@@ -65,7 +74,7 @@ export class ConfigError extends Error {
   }
 }
 
-const FLAGS: Record<string, { key: keyof Config; kind: 'int' | 'string' | 'bool' | 'sync' | 'level' }> = {
+const FLAGS: Record<string, { key: keyof Config; kind: 'int' | 'string' | 'bool' | 'sync' | 'level' | 'clock' | 'channels' }> = {
   '--port': { key: 'port', kind: 'int' },
   '--host': { key: 'host', kind: 'string' },
   '--data': { key: 'dataDir', kind: 'string' },
@@ -83,6 +92,9 @@ const FLAGS: Record<string, { key: keyof Config; kind: 'int' | 'string' | 'bool'
   '--delivery-concurrency': { key: 'deliveryConcurrency', kind: 'int' },
   '--policies': { key: 'policiesFile', kind: 'string' },
   '--incoming-timeout-ms': { key: 'incomingTimeoutMs', kind: 'int' },
+  '--clock': { key: 'clock', kind: 'clock' },
+  '--clock-start': { key: 'clockStart', kind: 'string' },
+  '--recording-channels': { key: 'recordingChannels', kind: 'channels' },
   '--policy-invite-timeout-ms': { key: 'policyInviteTimeoutMs', kind: 'int' },
 };
 
@@ -94,6 +106,7 @@ const ENV: Record<string, string> = {
   GRAPH_CALLS_ANSWER_DELAY_MS: '--answer-delay-ms',
   GRAPH_CALLS_LOG_LEVEL: '--log-level',
   GRAPH_CALLS_POLICIES: '--policies',
+  GRAPH_CALLS_CLOCK: '--clock',
 };
 
 /** Builds the config from argv (flags win) and env. Throws ConfigError listing every problem. */
@@ -134,6 +147,14 @@ export function loadConfig(argv: readonly string[], env: Readonly<Record<string,
         else out[spec.key] = s;
         break;
       }
+      case 'channels':
+        if (text !== 'mixed' && text !== 'perParticipant') problems.push(`${flag} must be mixed or perParticipant, got '${text}'`);
+        else out[spec.key] = text;
+        break;
+      case 'clock':
+        if (text !== 'real' && text !== 'virtual') problems.push(`${flag} must be real or virtual, got '${text}'`);
+        else out[spec.key] = text;
+        break;
       case 'level':
         if (!['silent', 'error', 'warn', 'info', 'debug'].includes(text)) problems.push(`${flag} must be silent|error|warn|info|debug, got '${text}'`);
         else out[spec.key] = text;
@@ -145,6 +166,7 @@ export function loadConfig(argv: readonly string[], env: Readonly<Record<string,
   if (typeof out.dataDir === 'string') out.dataDir = resolve(out.dataDir);
   if (typeof out.appsFile === 'string') out.appsFile = resolve(out.appsFile);
   if (typeof out.policiesFile === 'string') out.policiesFile = resolve(out.policiesFile);
+  if (Number.isNaN(Date.parse(String(out.clockStart)))) problems.push(`--clock-start must be an ISO-8601 date-time, got '${String(out.clockStart)}'`);
   if ((out.deliveryMaxAttempts as number) < 1) problems.push('--delivery-max-attempts must be at least 1');
   if ((out.deliveryConcurrency as number) < 1) problems.push('--delivery-concurrency must be at least 1');
   if (problems.length) throw new ConfigError(problems);

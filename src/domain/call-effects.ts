@@ -1,4 +1,4 @@
-import type { Call, ChangeType, IdentitySet, JobKind, Operation, Participant, ResultInfo } from './call.js';
+import type { Call, ChangeType, IdentitySet, JobKind, Operation, Participant, Recording, ResultInfo } from './call.js';
 import { transition } from './call-state-machine.js';
 import type { AppDirectory, CallWriter, NotificationRenderer } from './ports.js';
 import { RESULT } from './result-codes.js';
@@ -49,6 +49,20 @@ export class CallEffects {
     this.notify(tx, call, 'deleted', `/communications/calls/${call.id}/operations/${op.id}`, this.o.render.operation(op));
   }
 
+  /** Closes the open recording segment and queues its rendering into a recording file. */
+  closeSegment(tx: CallWriter, call: Call, stopOperationId: string | null): void {
+    tx.closeSegment(call.id, this.now(), stopOperationId);
+    this.schedule(tx, call.id, 'renderRecordings', 0);
+  }
+
+  /**
+   * A recording is ready. Graph announces recordings through change-notification subscriptions; graph-calls
+   * also tells the call's bot directly (`created` on the recording's URL), as docs/fidelity.md explains.
+   */
+  notifyRecording(tx: CallWriter, call: Call, r: Recording, userId: string | null): void {
+    this.notify(tx, call, 'created', recordingPath(r, userId), this.o.render.recording(r, recordingPath(r, userId)));
+  }
+
   /**
    * Ends a call at once (far-side hang-up, rejection, timeout, end of a hang-up): closes an open recording
    * segment, everyone leaves, `terminated` with `resultInfo`, a `deleted` notification. Policy invites
@@ -56,7 +70,7 @@ export class CallEffects {
    */
   terminate(tx: CallWriter, call: Call, resultInfo: ResultInfo | null): Call {
     const now = this.now();
-    if (call.recordingActive) tx.closeSegment(call.id, now, null);
+    if (call.recordingActive) this.closeSegment(tx, call, null);
     for (const part of tx.listParticipants(call.id)) tx.upsertParticipant({ ...part, leftAt: now });
     const ended = tx.updateCall({
       ...call, state: transition(call.state, 'terminated'), recordingActive: false, resultInfo, updatedAt: now,
@@ -74,4 +88,11 @@ export class CallEffects {
       callId: call.id, messageId: this.o.ids.next(), changeType, resourceUrl, resourceData, callbackUri: call.callbackUri, createdAt: this.now(),
     });
   }
+}
+
+/** The Graph path of a recording: under its online meeting, or under a participant's ad hoc call. */
+export function recordingPath(r: Recording, userId: string | null): string {
+  return r.meetingId
+    ? `/communications/onlineMeetings/${r.meetingId}/recordings/${r.id}`
+    : `/users/${userId ?? 'unknown'}/adhocCalls/${r.callId}/recordings/${r.id}`;
 }

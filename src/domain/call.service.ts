@@ -131,7 +131,7 @@ export class CallService {
         return;
       }
       const now = this.fx.now();
-      if (call.recordingActive) tx.closeSegment(call.id, now, null);
+      if (call.recordingActive) this.fx.closeSegment(tx, call, null);
       const next = tx.updateCall({ ...call, state: transition(call.state, 'terminating'), recordingActive: false, updatedAt: now });
       this.fx.notifyCall(tx, next, 'updated');
       this.fx.schedule(tx, call.id, 'finishTermination', this.o.operationDelayMs);
@@ -199,7 +199,7 @@ export class CallService {
       // The doc sample answers stopRecording with `completed`: no follow-up notification for it.
       const op = this.newOperation(call.id, 'stopRecordingOperation', 'completed', clientContext, RESULT.operationSucceeded, now);
       tx.insertOperation(op);
-      tx.closeSegment(call.id, now, op.id);
+      this.fx.closeSegment(tx, call, op.id);
       tx.updateCall({ ...call, recordingActive: false, updatedAt: now });
       this.setBotRecordingStatus(tx, call, 'notRecording');
       return op;

@@ -169,8 +169,46 @@ export interface DeliveryAttempt {
   outcome: DeliveryOutcome;
 }
 
+/** What a participant sends: silence, a tone, or a clip (an uploaded WAV or synthesised speech). */
+export type AudioSource =
+  | { type: 'silence' }
+  | { type: 'tone'; frequencyHz: number; amplitude: number }
+  | { type: 'clip'; mediaId: string; amplitude: number; loop: boolean };
+
+/** One change on a call's media timeline: a participant's source from `at` on, or their mute state. */
+export interface MediaEvent {
+  callId: string;
+  participantId: string;
+  at: number;
+  kind: 'source' | 'mute';
+  source?: AudioSource;
+  muted?: boolean;
+}
+
+/** A finished recording: Graph's `callRecording`, plus where its bytes are. */
+export interface Recording {
+  id: string;
+  callId: string;
+  segmentId: string;
+  tenantId: string;
+  /** Online meeting id (meeting calls) or null (ad hoc calls). */
+  meetingId: string | null;
+  meetingOrganizer: IdentitySet | null;
+  contentCorrelationId: string;
+  createdAt: number;
+  endedAt: number;
+  /** Relative to the recordings directory. */
+  file: string;
+  contentType: string;
+  sizeBytes: number;
+  etag: string;
+  sampleRate: number;
+  channels: number;
+  sampleCount: number;
+}
+
 /** Durable far-side work: answering, completing operations, finishing a hang-up. */
-export type JobKind = 'answerCall' | 'completeOperation' | 'finishTermination' | 'incomingTimeout';
+export type JobKind = 'answerCall' | 'completeOperation' | 'finishTermination' | 'incomingTimeout' | 'renderRecordings';
 export interface Job {
   /** Assigned by the store. */
   id: number;

@@ -1,4 +1,4 @@
-import type { Call, IdentitySet, Job, Participant } from './call.js';
+import type { AudioSource, Call, IdentitySet, Job, Participant } from './call.js';
 import { transition } from './call-state-machine.js';
 import type { CallEffects } from './call-effects.js';
 import { assert } from './errors.js';
@@ -66,6 +66,8 @@ export class FarSideService {
         case 'finishTermination':
           if (call.state === 'terminating') this.fx.terminate(tx, call, RESULT.conversationEnded);
           return;
+        case 'renderRecordings':
+          throw new Error('renderRecordings jobs belong to the recorder');
         case 'incomingTimeout':
           if (call.state !== 'incoming') return;
           this.fx.terminate(tx, call, RESULT.notAnswered);
@@ -183,8 +185,20 @@ export class FarSideService {
       assert(part && part.leftAt === null, 'PARTICIPANT_NOT_FOUND', `No participant '${participantId}' in the call.`);
       const next = { ...part, isMuted };
       tx.upsertParticipant(next);
+      tx.appendMediaEvent({ callId: call.id, participantId: part.id, at: this.fx.now(), kind: 'mute', muted: isMuted });
       this.fx.notifyRoster(tx, call);
       return next;
+    });
+  }
+
+  /** What a participant (or the bot) sends from now on: kept on the call's media timeline. */
+  setAudio(callId: string, participantId: string, source: AudioSource): Promise<Participant> {
+    return this.o.store.write((tx) => {
+      const call = establishedCall(tx.getCall(callId));
+      const part = tx.getParticipant(call.id, participantId);
+      assert(part && part.leftAt === null, 'PARTICIPANT_NOT_FOUND', `No participant '${participantId}' in the call.`);
+      tx.appendMediaEvent({ callId: call.id, participantId: part.id, at: this.fx.now(), kind: 'source', source });
+      return part;
     });
   }
 

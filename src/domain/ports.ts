@@ -1,4 +1,4 @@
-import type { Call, DeliveryAttempt, DeliveryState, Job, NewNotification, Operation, OutboxNotification, Participant, RecordingSegment } from './call.js';
+import type { Call, MediaEvent, Recording, DeliveryAttempt, DeliveryState, Job, NewNotification, Operation, OutboxNotification, Participant, RecordingSegment } from './call.js';
 
 /** Reads that see only committed state. */
 export interface CallReader {
@@ -23,6 +23,12 @@ export interface CallReader {
    */
   nextDeliveryDue(after: number): number | null;
   listDeliveryAttempts(filter: { callId?: string; afterSeq?: number; limit: number }): DeliveryAttempt[];
+  listMediaEvents(callId: string): MediaEvent[];
+  /** Closed segments of a call that have no recording yet. */
+  unrenderedSegments(callId: string): RecordingSegment[];
+  getRecording(id: string): Recording | undefined;
+  /** Recordings in creation order after `afterSeq`, filtered by meeting, call, or a user (as organizer or participant). */
+  listRecordings(f: { meetingId?: string; callId?: string; userId?: string; role?: 'organizer' | 'participant'; from?: number; to?: number; afterSeq: number; limit: number }): Array<Recording & { seq: number }>;
   /** Earliest job due time, or null when there is none. */
   nextJobDue(): number | null;
   dueJobs(now: number, limit: number): Job[];
@@ -40,6 +46,9 @@ export interface CallWriter extends CallReader {
   closeSegment(callId: string, endedAt: number, stopOperationId: string | null): void;
   appendOutbox(n: NewNotification): void;
   recordDeliveryAttempt(a: Omit<DeliveryAttempt, 'seq'>): void;
+  appendMediaEvent(e: MediaEvent): void;
+  /** Stores a recording, the users it can be listed by, and marks its segment rendered. */
+  insertRecording(r: Recording, users: Array<{ userId: string; role: 'organizer' | 'participant' }>): void;
   /** Marks a notification delivered or dead. */
   settleNotification(seq: number, state: Exclude<DeliveryState, 'pending'>, at: number): void;
   /** Keeps a notification pending with its attempt count and next attempt time. */
@@ -70,6 +79,7 @@ export interface NotificationRenderer {
   call(call: Call): unknown;
   participants(participants: Participant[]): unknown;
   operation(op: Operation): unknown;
+  recording(r: Recording, resourcePath: string): unknown;
 }
 
 /** What the domain needs to know about registered apps. */

@@ -1,5 +1,5 @@
 import type {
-  Call, IdentitySet, InvitationParticipantInfo, Operation, Participant, ParticipantInfo, ResultInfo, TypedValue,
+  Call, IdentitySet, InvitationParticipantInfo, Operation, Participant, ParticipantInfo, Recording, ResultInfo, TypedValue,
 } from '../domain/call.js';
 import type { NotificationRenderer } from '../domain/ports.js';
 import type { GraphVersion } from './wire.js';
@@ -123,9 +123,26 @@ export function operationToWire(op: Operation): Record<string, unknown> {
   };
 }
 
+/** Graph `callRecording` (callrecording resource docs). `contentUrl` is where its bytes are served. */
+export function recordingToWire(r: Recording, contentUrl: string): Record<string, unknown> {
+  return {
+    '@odata.type': T('callRecording'),
+    id: r.id,
+    callId: r.callId,
+    meetingId: r.meetingId,
+    contentCorrelationId: r.contentCorrelationId,
+    createdDateTime: new Date(r.createdAt).toISOString(),
+    endDateTime: new Date(r.endedAt).toISOString(),
+    meetingOrganizer: identitySetToWire(r.meetingOrganizer),
+    recordingContentUrl: contentUrl,
+  };
+}
+
 /** resourceData of commsNotifications: beta shapes, with `@odata.id` as real notifications carry. */
 export const notificationRenderer: NotificationRenderer = {
   call: (c) => ({ ...callToWire(c, 'beta'), '@odata.id': `/communications/calls/${c.id}`, '@odata.etag': `W/"${c.version}"` }),
   participants: (ps) => ps.map(participantToWire),
   operation: (op) => ({ ...operationToWire(op), '@odata.id': `/communications/calls/${op.callId}/operations/${op.id}` }),
+  // No host is known when a job renders: the content URL is relative to the Graph version root.
+  recording: (r, path) => ({ ...recordingToWire(r, `${path}/content`), '@odata.id': path }),
 };

@@ -35,6 +35,9 @@ export const GRAPH_ERRORS = {
   PAYLOAD_TOO_LARGE: { status: 413, code: 'RequestEntityTooLarge', message: 'The request body is too large.' },
   INVALID_AUTHENTICATION_TOKEN: { status: 401, code: 'InvalidAuthenticationToken', message: 'Access token validation failure.' },
   NOT_FOUND: { status: 404, code: 'NotFound', message: 'The resource was not found.' },
+  SERVICE_UNAVAILABLE: { status: 503, code: 'serviceNotAvailable', message: 'The service is not available.' },
+  CLOCK_NOT_VIRTUAL: { status: 409, code: 'Conflict', message: 'The clock is real: start graph-calls with --clock virtual to move time by hand.' },
+  NOT_FOUND_ITEM: { status: 404, code: 'itemNotFound', message: 'The item was not found.' },
   GENERAL_EXCEPTION: { status: 500, code: 'generalException', message: 'An unexpected error occurred while processing the request.' },
 } as const satisfies Record<string, { status: number; code: string; message: string }>;
 

@@ -15,6 +15,8 @@ export const PERMISSIONS = {
   updateRecordingStatus: ['Calls.AccessMedia.All', 'Calls.JoinGroupCall.All'],
   answer: ['Calls.JoinGroupCall.All', 'Calls.JoinGroupCallAsGuest.All', 'Calls.AccessMedia.All'],
   redirect: ['Calls.Initiate.All'],
+  meetingRecordings: ['OnlineMeetingRecording.Read.All'],
+  adhocCallRecordings: ['CallRecordings.Read.All'],
 } as const satisfies Record<string, readonly string[]>;
 
 export function requireAnyRole(p: Principal, accepted: readonly string[]): void {

@@ -106,4 +106,37 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE calls ADD COLUMN observed_call_id TEXT;
   CREATE INDEX calls_observed ON calls (observed_call_id) WHERE observed_call_id IS NOT NULL;
   `,
+  `
+  -- What each participant sent, over time: the media timeline recordings are rendered from.
+  CREATE TABLE media_events (
+    seq INTEGER PRIMARY KEY,
+    call_id TEXT NOT NULL,
+    participant_id TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    data TEXT NOT NULL
+  );
+  CREATE INDEX media_events_by_call ON media_events (call_id, seq);
+
+  -- Finished recordings (callRecording resources) and the users they can be listed by.
+  ALTER TABLE recording_segments ADD COLUMN recording_id TEXT;
+  CREATE TABLE recordings (
+    seq INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    call_id TEXT NOT NULL,
+    tenant_id TEXT NOT NULL,
+    meeting_id TEXT,
+    created_at INTEGER NOT NULL,
+    data TEXT NOT NULL
+  );
+  CREATE INDEX recordings_by_call ON recordings (call_id, seq);
+  CREATE INDEX recordings_by_meeting ON recordings (meeting_id, seq);
+  CREATE TABLE recording_users (
+    recording_seq INTEGER NOT NULL,
+    user_id TEXT NOT NULL,
+    role TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (user_id, role, recording_seq)
+  );
+  `,
 ];

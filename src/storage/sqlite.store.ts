@@ -2,7 +2,7 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import type { Call, DeliveryAttempt, Job, NewNotification, Operation, OutboxNotification, Participant, RecordingSegment } from '../domain/call.js';
+import type { Call, MediaEvent, Recording, DeliveryAttempt, Job, NewNotification, Operation, OutboxNotification, Participant, RecordingSegment } from '../domain/call.js';
 import { DomainError } from '../domain/errors.js';
 import type { CallStore, CallWriter } from '../domain/ports.js';
 import type { KeyValueStore } from '../auth/keys.js';
@@ -96,6 +96,17 @@ export class SqliteCallStore implements CallStore, CallWriter, KeyValueStore {
         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
       listAttemptsByCall: p('SELECT * FROM delivery_attempts WHERE call_id = ? AND seq > ? ORDER BY seq LIMIT ?'),
       listAttempts: p('SELECT * FROM delivery_attempts WHERE seq > ? ORDER BY seq LIMIT ?'),
+      appendMediaEvent: p('INSERT INTO media_events (call_id, participant_id, at, kind, data) VALUES (?, ?, ?, ?, ?)'),
+      listMediaEvents: p('SELECT data FROM media_events WHERE call_id = ? ORDER BY seq'),
+      unrenderedSegments: p('SELECT * FROM recording_segments WHERE call_id = ? AND ended_at IS NOT NULL AND recording_id IS NULL ORDER BY seq'),
+      markRendered: p('UPDATE recording_segments SET recording_id = ? WHERE call_id = ? AND id = ?'),
+      insertRecording: p('INSERT INTO recordings (id, call_id, tenant_id, meeting_id, created_at, data) VALUES (?, ?, ?, ?, ?, ?)'),
+      insertRecordingUser: p('INSERT OR IGNORE INTO recording_users (recording_seq, user_id, role, created_at) VALUES (?, ?, ?, ?)'),
+      getRecording: p('SELECT seq, data FROM recordings WHERE id = ?'),
+      recordingsByMeeting: p('SELECT seq, data FROM recordings WHERE meeting_id = ? AND seq > ? ORDER BY seq LIMIT ?'),
+      recordingsByCall: p('SELECT seq, data FROM recordings WHERE call_id = ? AND seq > ? ORDER BY seq LIMIT ?'),
+      recordingsByUser: p(`SELECT r.seq, r.data FROM recording_users u JOIN recordings r ON r.seq = u.recording_seq
+        WHERE u.user_id = ? AND u.role = ? AND u.created_at >= ? AND u.created_at <= ? AND u.recording_seq > ? ORDER BY u.recording_seq LIMIT ?`),
       listOutboxByCall: p('SELECT * FROM outbox WHERE call_id = ? AND seq > ? ORDER BY seq LIMIT ?'),
       listOutbox: p('SELECT * FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?'),
       scheduleJob: p('INSERT INTO jobs (call_id, kind, due_at, payload) VALUES (?, ?, ?, ?)'),
@@ -247,10 +258,7 @@ export class SqliteCallStore implements CallStore, CallWriter, KeyValueStore {
   }
 
   listSegments(callId: string): RecordingSegment[] {
-    return (this.s.listSegments.all(callId) as Array<Record<string, unknown>>).map((r) => ({
-      id: r.id as string, callId: r.call_id as string, startedAt: r.started_at as number, endedAt: (r.ended_at as number | null) ?? null,
-      startOperationId: (r.start_operation_id as string | null) ?? null, stopOperationId: (r.stop_operation_id as string | null) ?? null,
-    }));
+    return (this.s.listSegments.all(callId) as Array<Record<string, unknown>>).map(toSegment);
   }
 
   listOutbox(f: { callId?: string; afterSeq?: number; limit: number }): OutboxNotification[] {
@@ -277,6 +285,28 @@ export class SqliteCallStore implements CallStore, CallWriter, KeyValueStore {
       attempt: r.attempt as number, at: r.at as number, url: r.url as string, status: (r.status as number | null) ?? null,
       latencyMs: (r.latency_ms as number | null) ?? null, error: (r.error as string | null) ?? null, outcome: r.outcome as DeliveryAttempt['outcome'],
     }));
+  }
+
+  listMediaEvents(callId: string): MediaEvent[] {
+    return (this.s.listMediaEvents.all(callId) as Array<{ data: string }>).map((r) => JSON.parse(r.data) as MediaEvent);
+  }
+
+  unrenderedSegments(callId: string): RecordingSegment[] {
+    return (this.s.unrenderedSegments.all(callId) as Array<Record<string, unknown>>).map(toSegment);
+  }
+
+  getRecording(id: string): Recording | undefined {
+    const row = this.s.getRecording.get(id) as { data: string } | undefined;
+    return row ? (JSON.parse(row.data) as Recording) : undefined;
+  }
+
+  listRecordings(f: { meetingId?: string; callId?: string; userId?: string; role?: 'organizer' | 'participant'; from?: number; to?: number; afterSeq: number; limit: number }): Array<Recording & { seq: number }> {
+    const rows = (f.userId
+      ? this.s.recordingsByUser.all(f.userId.toLowerCase(), f.role ?? 'organizer', f.from ?? 0, f.to ?? Number.MAX_SAFE_INTEGER, f.afterSeq, f.limit)
+      : f.meetingId
+        ? this.s.recordingsByMeeting.all(f.meetingId, f.afterSeq, f.limit)
+        : this.s.recordingsByCall.all(f.callId ?? '', f.afterSeq, f.limit)) as Array<{ seq: number; data: string }>;
+    return rows.map((r) => ({ ...(JSON.parse(r.data) as Recording), seq: r.seq }));
   }
 
   nextJobDue(): number | null {
@@ -328,6 +358,16 @@ export class SqliteCallStore implements CallStore, CallWriter, KeyValueStore {
     this.notificationsAppended = true;
   }
 
+  appendMediaEvent(e: MediaEvent): void {
+    this.s.appendMediaEvent.run(e.callId, e.participantId, e.at, e.kind, JSON.stringify(e));
+  }
+
+  insertRecording(r: Recording, users: Array<{ userId: string; role: 'organizer' | 'participant' }>): void {
+    const seq = this.s.insertRecording.run(r.id, r.callId, r.tenantId, r.meetingId, r.createdAt, JSON.stringify(r)).lastInsertRowid as number;
+    for (const u of users) this.s.insertRecordingUser.run(seq, u.userId.toLowerCase(), u.role, r.createdAt);
+    this.s.markRendered.run(r.id, r.callId, r.segmentId);
+  }
+
   recordDeliveryAttempt(a: Omit<DeliveryAttempt, 'seq'>): void {
     this.s.recordAttempt.run(a.notificationSeq, a.callId, a.messageId, a.attempt, a.at, a.url, a.status, a.latencyMs, a.error, a.outcome);
   }
@@ -372,5 +412,12 @@ function toNotification(r: OutboxRow): OutboxNotification {
     changeType: r.change_type as OutboxNotification['changeType'], resourceUrl: r.resource_url as string,
     resourceData: JSON.parse(r.resource_data as string), callbackUri: r.callback_uri as string, createdAt: r.created_at as number,
     state: r.state as OutboxNotification['state'], attempts: r.attempts as number, nextAttemptAt: r.next_attempt_at as number,
+  };
+}
+
+function toSegment(r: Record<string, unknown>): RecordingSegment {
+  return {
+    id: r.id as string, callId: r.call_id as string, startedAt: r.started_at as number, endedAt: (r.ended_at as number | null) ?? null,
+    startOperationId: (r.start_operation_id as string | null) ?? null, stopOperationId: (r.stop_operation_id as string | null) ?? null,
   };
 }

@@ -12,6 +12,7 @@ const FAST: Partial<Config> = { deliveryRetryBaseMs: 20, deliveryRetryMaxMs: 200
 const CREATE_SEQUENCE = ['updated / establishing', 'updated / established', 'updated /participants'];
 
 function line(n: Pick<ReceivedNotification, 'changeType' | 'resourceUrl' | 'resourceData' | 'callId'>): string {
+  if (n.resourceUrl.includes('/recordings/')) return `${n.changeType} recording`;
   const suffix = n.resourceUrl.replace(`/communications/calls/${n.callId}`, '') || '/';
   const state = Array.isArray(n.resourceData) ? '' : (n.resourceData?.state ?? n.resourceData?.status ?? '');
   return `${n.changeType} ${suffix.replace(/\/operations\/.+$/, '/operations/{op}')} ${state}`.trim();
@@ -285,7 +286,7 @@ describe('notification delivery under faults', () => {
         assert.equal((await api(first, 'DELETE', `/beta/communications/calls/${b}`)).status, 204);
         await waitFor(async () => (await api(first, 'GET', `/beta/communications/calls/${b}`)).status === 404, 'call b terminated');
         await waitFor(async () => (await deliveries(first, a)).length >= 2 && (await deliveries(first, b)).length >= 2, 'failed attempts on both calls');
-        const pendingA = await outbox(first, a);
+        const pendingA = (await outbox(first, a)).filter((r) => r.resourceUrl.startsWith('/communications/calls/'));
         const pendingB = await outbox(first, b);
         assert.equal(pendingA.length, 6);
         assert.equal(pendingB.length, 5);
@@ -298,12 +299,12 @@ describe('notification delivery under faults', () => {
       const second = await startServer({ ...FAST, ...opts });
       const bot = await startReceiver({ graphCallsUrl: second.url, appId: CLIENT_ID, port });
       try {
-        await bot.waitForCount(6, { callId: calls.a });
+        await bot.waitForCount(7, { callId: calls.a });
         await bot.waitForCount(5, { callId: calls.b });
         await settled(second, calls.a);
         await settled(second, calls.b);
         assert.deepEqual(bot.forCall(calls.a).map(line), [
-          ...CREATE_SEQUENCE, 'updated /participants', 'deleted /operations/{op} completed', 'updated /participants',
+          ...CREATE_SEQUENCE, 'updated /participants', 'deleted /operations/{op} completed', 'updated /participants', 'created recording',
         ]);
         assert.deepEqual(bot.forCall(calls.b).map(line), [...CREATE_SEQUENCE, 'updated / terminating', 'deleted / terminated']);
         await assertDeliveredInCommitOrder(second, bot, calls.a);
@@ -315,7 +316,9 @@ describe('notification delivery under faults', () => {
         // The journal spans both lives: failures before the restart, then one delivered attempt each.
         const journalA = await deliveries(second, calls.a);
         assert.ok(journalA.some((a) => a.outcome === 'retry' && /ECONNREFUSED/.test(a.error)));
-        assert.equal(journalA.filter((a) => a.outcome === 'delivered').length, 6);
+        // Six call notifications plus the recording the stopped segment became.
+        assert.equal(journalA.filter((a) => a.outcome === 'delivered').length, (await outbox(second, calls.a)).length);
+        assert.equal((await outbox(second, calls.a)).length, 7);
       } finally {
         await bot.close();
         await second.close();

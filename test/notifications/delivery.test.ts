@@ -12,6 +12,7 @@ const ORGANIZER = '5810cede-f3cc-42eb-b2c1-e9bd5d53ec96';
 
 /** `changeType resourceUrl-suffix [state]`: a notification in one line, for exact sequence checks. */
 function line(n: ReceivedNotification): string {
+  if (n.resourceUrl.includes('/recordings/')) return `${n.changeType} recording`;
   const suffix = n.resourceUrl.replace(`/communications/calls/${n.callId}`, '') || '/';
   const state = Array.isArray(n.resourceData) ? `[${n.resourceData.length}]` : (n.resourceData?.state ?? n.resourceData?.status ?? '');
   return `${n.changeType} ${suffix.replace(/\/operations\/.+$/, '/operations/{op}')} ${state}`.trim();
@@ -185,12 +186,15 @@ describe('notification delivery to a validating bot', () => {
     const stop = await api(h, 'POST', `/beta/communications/calls/${call.id}/stopRecording`, { clientContext: 'stop-ctx' });
     assert.equal(stop.status, 202);
     assert.equal(stop.body.status, 'completed');
-    await bot.waitForCount(6, { callId: call.id });
+    // The stopped segment becomes a recording, announced to the call's bot on the recording's URL.
+    await bot.waitForCount(7, { callId: call.id });
     // End the call so anything the stop could still have produced is in the outbox before the final check.
     assert.equal((await api(h, 'DELETE', `/beta/communications/calls/${call.id}`)).status, 204);
-    const list = await bot.waitForCount(8, { callId: call.id });
+    const list = await bot.waitForCount(9, { callId: call.id });
     const rows = await settled(h, call.id);
-    assert.equal(rows.length, 8);
+    assert.equal(rows.length, 9);
+    assert.match(list[6]!.resourceUrl, /^\/users\/[^/]+\/adhocCalls\/[^/]+\/recordings\/[^/]+$/);
+    assert.equal(list[6]!.resourceData['@odata.type'], '#microsoft.graph.callRecording');
     assert.ok(afterStart.length === 5);
 
     assert.deepEqual(bot.forCall(call.id).map(line), [
@@ -200,10 +204,11 @@ describe('notification delivery to a validating bot', () => {
       'updated /participants [2]',
       'deleted /operations/{op} completed',
       'updated /participants [2]',
+      'created recording',
       'updated / terminating',
       'deleted / terminated',
     ]);
-    for (const n of list) assertEnvelope(n, call, bot.callbackUri);
+    for (const n of list.filter((x) => !x.resourceUrl.includes('/recordings/'))) assertEnvelope(n, call, bot.callbackUri);
     assert.equal(botOf(list[3]!.resourceData).recordingInfo.recordingStatus, 'recording');
     assert.equal(botOf(list[3]!.resourceData).recordingInfo.initiator.application.id, CLIENT_ID);
     const opDone = list[4]!;

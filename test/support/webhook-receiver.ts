@@ -111,8 +111,11 @@ export interface Receiver {
 
 const CALL_ID = /^\/communications\/calls\/([^/]+)/;
 
-export function callIdOf(resourceUrl: string | undefined): string | undefined {
-  return resourceUrl ? CALL_ID.exec(resourceUrl)?.[1] : undefined;
+/** The call a notification is about: from its URL, or, for a finished recording, from the recording's callId. */
+export function callIdOf(resourceUrl: string | undefined, resourceData?: { callId?: unknown } | null): string | undefined {
+  const fromUrl = resourceUrl ? CALL_ID.exec(resourceUrl)?.[1] : undefined;
+  if (fromUrl) return fromUrl;
+  return resourceUrl?.includes('/recordings/') && typeof resourceData?.callId === 'string' ? resourceData.callId : undefined;
 }
 
 function readBody(req: IncomingMessage): Promise<string> {
@@ -186,7 +189,7 @@ export async function startReceiver(o: ReceiverOptions): Promise<Receiver> {
 
     const messageId = String(req.headers['x-microsoft-skype-message-id'] ?? '');
     const n = requests.length + 1;
-    const seen: ReceivedRequest = { method: req.method, path, headers: req.headers, body, messageId, callId: callIdOf(body.value[0]?.resourceUrl), receivedAt };
+    const seen: ReceivedRequest = { method: req.method, path, headers: req.headers, body, messageId, callId: callIdOf(body.value[0]?.resourceUrl, body.value[0]?.resourceData), receivedAt };
     const answered: AnsweredRequest = { ...seen, n, status: 0, aborted: false };
     requests.push(answered);
     let aborted = false;
@@ -207,7 +210,7 @@ export async function startReceiver(o: ReceiverOptions): Promise<Receiver> {
       for (const v of body.value as any[]) {
         notifications.push({
           changeType: v.changeType, resourceUrl: v.resourceUrl, resource: v.resource, resourceData: v.resourceData,
-          callbackUri: v.callbackUri, callId: callIdOf(v.resourceUrl) ?? '', messageId, headers: req.headers, body,
+          callbackUri: v.callbackUri, callId: callIdOf(v.resourceUrl, v.resourceData) ?? '', messageId, headers: req.headers, body,
           claims: verified.payload, tokenHeader: verified.protectedHeader, path, request: n, receivedAt, answeredAt, status,
         });
       }

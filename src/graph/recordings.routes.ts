@@ -1,0 +1,169 @@
+import { createReadStream } from 'node:fs';
+import { join } from 'node:path';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Principal, Recording } from '../domain/call.js';
+import type { CallStore } from '../domain/ports.js';
+import { principalOf } from './auth.hook.js';
+import { recordingToWire } from './call.mapper.js';
+import { GraphError } from './graph-errors.js';
+import { nextLink, pageParams } from './paging.js';
+import { PERMISSIONS, requireAnyRole } from './permissions.js';
+import { sendJson, versionBase, type GraphVersion } from './wire.js';
+
+export interface RecordingRoutesOptions {
+  version: GraphVersion;
+  store: CallStore;
+  recordingsDir: string;
+}
+
+type Params = Record<string, string>;
+const notFound = () => new GraphError('NOT_FOUND_ITEM', 'The recording was not found.');
+
+/** Apps read recordings tenant-wide (application permission); another tenant's are simply not found. */
+function visible(r: Recording | undefined, p: Principal, check: (r: Recording) => boolean): Recording {
+  if (!r || r.tenantId !== p.tenantId || !check(r)) throw notFound();
+  return r;
+}
+
+/** `name(key='v',key2=2026-01-01T00:00:00Z)` -> {key: 'v', key2: '2026-…'}; null when the segment is not `name(...)`. */
+export function functionParams(segment: string, name: string): Record<string, string> | null {
+  const m = new RegExp(`^${name}\\((.*)\\)$`, 'i').exec(decodeURIComponent(segment));
+  if (!m) return null;
+  const out: Record<string, string> = {};
+  for (const part of m[1]!.split(',').map((x) => x.trim()).filter(Boolean)) {
+    const eq = part.indexOf('=');
+    if (eq < 0) throw new GraphError('INVALID_REQUEST', `Invalid function parameter '${part}' in '${name}'.`);
+    out[part.slice(0, eq).trim()] = part.slice(eq + 1).trim().replace(/^'(.*)'$/, '$1');
+  }
+  return out;
+}
+
+function dateParam(v: string | undefined, name: string): number | undefined {
+  if (v === undefined) return undefined;
+  const t = Date.parse(v);
+  if (Number.isNaN(t)) throw new GraphError('INVALID_REQUEST', `Invalid value '${v}' for parameter '${name}': expected a DateTimeOffset.`);
+  return t;
+}
+
+/**
+ * Finished recordings where Graph lists them (spec §2.6): under online meetings (beta
+ * /communications/onlineMeetings, and /users/{id}/onlineMeetings) and under users' ad hoc calls, each
+ * with `/{id}` and `/{id}/content`, plus the getAllRecordings functions.
+ */
+export async function recordingsRoutes(app: FastifyInstance, o: RecordingRoutesOptions): Promise<void> {
+  const base = (r: FastifyRequest) => versionBase(r, o.version);
+
+  const page = (request: FastifyRequest, reply: FastifyReply, listUrl: string, rows: Array<Recording & { seq: number }>, top: number, itemBase: (r: Recording) => string) => {
+    const body: Record<string, unknown> = {
+      '@odata.context': `${base(request)}/$metadata#Collection(microsoft.graph.callRecording)`,
+      value: rows.slice(0, top).map((r) => recordingToWire(r, `${itemBase(r)}/${r.id}/content`)),
+    };
+    if (rows.length > top) body['@odata.nextLink'] = nextLink(listUrl, top, rows[top - 1]!.seq);
+    return sendJson(reply, 200, body);
+  };
+
+  const one = (request: FastifyRequest, reply: FastifyReply, r: Recording, itemBase: string) =>
+    sendJson(reply, 200, { '@odata.context': `${base(request)}/$metadata#callRecording/$entity`, ...recordingToWire(r, `${itemBase}/${r.id}/content`) });
+
+  /** Bytes with Range (206/416) and conditional requests (ETag, If-None-Match -> 304). */
+  const content = (request: FastifyRequest, reply: FastifyReply, r: Recording) => {
+    reply.header('etag', r.etag).header('accept-ranges', 'bytes').header('content-type', r.contentType);
+    const inm = request.headers['if-none-match'];
+    if (inm && inm.split(',').map((x) => x.trim()).some((t) => t === r.etag || t === '*' || t === `W/${r.etag}`)) return reply.code(304).send();
+    const size = r.sizeBytes;
+    const range = request.headers.range;
+    const m = range ? /^bytes=(\d*)-(\d*)$/.exec(range.trim()) : null;
+    if (range && m && (m[1] || m[2])) {
+      let start: number, end: number;
+      if (m[1] === '') { start = Math.max(0, size - Number(m[2])); end = size - 1; } else { start = Number(m[1]); end = m[2] ? Math.min(Number(m[2]), size - 1) : size - 1; }
+      if (start >= size || start > end) {
+        return reply.code(416).header('content-range', `bytes */${size}`).type('application/json').send(JSON.stringify({
+          error: { code: 'invalidRange', message: `The range '${range}' cannot be satisfied: the recording has ${size} bytes.` },
+        }));
+      }
+      reply.code(206).header('content-range', `bytes ${start}-${end}/${size}`).header('content-length', String(end - start + 1));
+      return reply.send(createReadStream(join(o.recordingsDir, r.file), { start, end }));
+    }
+    reply.code(200).header('content-length', String(size));
+    return reply.send(createReadStream(join(o.recordingsDir, r.file)));
+  };
+
+  // ---- online meetings ---------------------------------------------------------------------------
+  const meeting = (prefix: string, userScoped: boolean) => {
+    const itemBase = (request: FastifyRequest) => `${base(request)}${prefix.replace(':userId', (request.params as Params).userId ?? '')}/${(request.params as Params).meetingId}/recordings`;
+    const inMeeting = (request: FastifyRequest) => {
+      const { meetingId, userId } = request.params as Params;
+      return (r: Recording) => r.meetingId === meetingId && (!userScoped || r.meetingOrganizer?.user?.id?.toString().toLowerCase() === userId!.toLowerCase());
+    };
+    app.get(`${prefix}/:meetingId/recordings`, async (request, reply) => {
+      const p = principalOf(request);
+      requireAnyRole(p, PERMISSIONS.meetingRecordings);
+      const { top, after } = pageParams(request);
+      const check = inMeeting(request);
+      const rows = o.store.listRecordings({ meetingId: (request.params as Params).meetingId, afterSeq: after, limit: top + 1 })
+        .filter((r) => r.tenantId === p.tenantId && check(r));
+      return page(request, reply, itemBase(request), rows, top, () => itemBase(request));
+    });
+    app.get(`${prefix}/:meetingId/recordings/:recordingId`, async (request, reply) => {
+      const p = principalOf(request);
+      requireAnyRole(p, PERMISSIONS.meetingRecordings);
+      return one(request, reply, visible(o.store.getRecording((request.params as Params).recordingId!), p, inMeeting(request)), itemBase(request));
+    });
+    app.get(`${prefix}/:meetingId/recordings/:recordingId/content`, async (request, reply) => {
+      const p = principalOf(request);
+      requireAnyRole(p, PERMISSIONS.meetingRecordings);
+      return content(request, reply, visible(o.store.getRecording((request.params as Params).recordingId!), p, inMeeting(request)));
+    });
+  };
+  if (o.version === 'beta') meeting('/communications/onlineMeetings', false);
+  meeting('/users/:userId/onlineMeetings', true);
+
+  // ---- ad hoc calls -------------------------------------------------------------------------------
+  const adhocBase = (request: FastifyRequest) => { const { userId, callId } = request.params as Params; return `${base(request)}/users/${userId}/adhocCalls/${callId}/recordings`; };
+  const participantOf = (request: FastifyRequest) => {
+    const { userId, callId } = request.params as Params;
+    const ids = new Set(o.store.listRecordings({ userId: userId!, role: 'participant', afterSeq: 0, limit: 10_000 }).map((r) => r.id));
+    return (r: Recording) => r.callId === callId!.toLowerCase() && r.meetingId === null && ids.has(r.id);
+  };
+  app.get('/users/:userId/adhocCalls/:callId/recordings', async (request, reply) => {
+    const p = principalOf(request);
+    requireAnyRole(p, PERMISSIONS.adhocCallRecordings);
+    const { top, after } = pageParams(request);
+    const check = participantOf(request);
+    const rows = o.store.listRecordings({ callId: (request.params as Params).callId!.toLowerCase(), afterSeq: after, limit: top + 1 })
+      .filter((r) => r.tenantId === p.tenantId && check(r));
+    return page(request, reply, adhocBase(request), rows, top, () => adhocBase(request));
+  });
+  app.get('/users/:userId/adhocCalls/:callId/recordings/:recordingId', async (request, reply) => {
+    const p = principalOf(request);
+    requireAnyRole(p, PERMISSIONS.adhocCallRecordings);
+    return one(request, reply, visible(o.store.getRecording((request.params as Params).recordingId!), p, participantOf(request)), adhocBase(request));
+  });
+  app.get('/users/:userId/adhocCalls/:callId/recordings/:recordingId/content', async (request, reply) => {
+    const p = principalOf(request);
+    requireAnyRole(p, PERMISSIONS.adhocCallRecordings);
+    return content(request, reply, visible(o.store.getRecording((request.params as Params).recordingId!), p, participantOf(request)));
+  });
+
+  // ---- getAllRecordings -----------------------------------------------------------------------------
+  const getAll = (collection: 'onlineMeetings' | 'adhocCalls') => async (request: FastifyRequest, reply: FastifyReply) => {
+    const p = principalOf(request);
+    requireAnyRole(p, collection === 'onlineMeetings' ? PERMISSIONS.meetingRecordings : PERMISSIONS.adhocCallRecordings);
+    const { userId, fn } = request.params as Params;
+    const params = functionParams(fn!, 'getAllRecordings');
+    if (!params) throw new GraphError('UNKNOWN_SEGMENT', `Resource not found for the segment '${fn}'.`);
+    const who = collection === 'onlineMeetings' ? params.meetingOrganizerUserId ?? userId! : params.userId ?? userId!;
+    const { top, after } = pageParams(request);
+    const rows = o.store.listRecordings({
+      userId: who, role: collection === 'onlineMeetings' ? 'organizer' : 'participant',
+      from: dateParam(params.startDateTime, 'startDateTime'), to: dateParam(params.endDateTime, 'endDateTime'),
+      afterSeq: after, limit: top + 1,
+    }).filter((r) => r.tenantId === p.tenantId && (collection === 'onlineMeetings' ? r.meetingId !== null : r.meetingId === null));
+    const listUrl = `${base(request)}/users/${userId}/${collection}/${fn}`;
+    return page(request, reply, listUrl, rows, top, (r) => collection === 'onlineMeetings'
+      ? `${base(request)}/users/${who}/onlineMeetings/${r.meetingId}/recordings`
+      : `${base(request)}/users/${who}/adhocCalls/${r.callId}/recordings`);
+  };
+  app.get('/users/:userId/onlineMeetings/:fn', getAll('onlineMeetings'));
+  app.get('/users/:userId/adhocCalls/:fn', getAll('adhocCalls'));
+}

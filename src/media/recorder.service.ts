@@ -1,0 +1,67 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Job, Recording } from '../domain/call.js';
+import type { CallEffects } from '../domain/call-effects.js';
+import { meetingIdOf, meetingOrganizer } from '../domain/online-meeting.js';
+import type { CallStore } from '../domain/ports.js';
+import type { MediaLibrary } from './media-library.js';
+import { renderSegment } from './renderer.js';
+
+export interface RecorderOptions {
+  store: CallStore;
+  effects: CallEffects;
+  library: MediaLibrary;
+  /** Directory the recording files go in. */
+  dir: string;
+  sampleRate: number;
+  channels: 'mixed' | 'perParticipant';
+}
+
+/**
+ * Turns closed recording segments into recording files and `callRecording` resources. Rendering runs
+ * outside any transaction; the job row is deleted, and the recording stored, in the transaction that
+ * follows, so a crash mid-render simply renders again after the restart.
+ */
+export class RecorderService {
+  constructor(private readonly o: RecorderOptions) {
+    mkdirSync(o.dir, { recursive: true });
+  }
+
+  async runJob(job: Job): Promise<void> {
+    const call = this.o.store.getCall(job.callId);
+    const segments = call ? this.o.store.unrenderedSegments(call.id) : [];
+    const rendered: Recording[] = [];
+    if (call) {
+      const roster = this.o.store.listParticipants(call.id, { includeLeft: true });
+      const events = this.o.store.listMediaEvents(call.id);
+      for (const seg of segments) {
+        const id = this.o.effects.newId();
+        const file = `${id}.wav`;
+        const r = await renderSegment({
+          startMs: seg.startedAt, endMs: seg.endedAt!, participants: roster, events, sampleRate: this.o.sampleRate,
+          channels: this.o.channels, clip: (m) => this.o.library.read(m), outPath: join(this.o.dir, file),
+          yieldEvery: () => new Promise((res) => setImmediate(res)),
+        });
+        rendered.push({
+          id, callId: call.id, segmentId: seg.id, tenantId: call.tenantId, meetingId: meetingIdOf(call, roster),
+          meetingOrganizer: meetingOrganizer(call, roster), contentCorrelationId: this.o.effects.newId(),
+          createdAt: seg.startedAt, endedAt: seg.endedAt!, file, contentType: 'audio/wav', sizeBytes: r.sizeBytes,
+          etag: r.etag, sampleRate: this.o.sampleRate, channels: r.channels, sampleCount: r.sampleCount,
+        });
+      }
+    }
+    await this.o.store.write((tx) => {
+      if (!tx.deleteJob(job.id) || !call) return;
+      const roster = tx.listParticipants(call.id, { includeLeft: true });
+      const users = [...new Set(roster.filter((p) => !p.isBot).map((p) => p.info.identity.user?.id).filter((u): u is string => typeof u === 'string'))];
+      for (const rec of rendered) {
+        const organizerId = rec.meetingOrganizer?.user?.id;
+        tx.insertRecording(rec, [
+          ...(typeof organizerId === 'string' ? [{ userId: organizerId, role: 'organizer' as const }] : []),
+          ...users.map((userId) => ({ userId, role: 'participant' as const })),
+        ]);
+        this.o.effects.notifyRecording(tx, tx.getCall(call.id) ?? call, rec, users[0] ?? null);
+      }
+    });
+  }
+}
