@@ -100,7 +100,7 @@ export async function compose(config: Config, ports: { clock?: Clock; ids?: Ids;
         delivery.stop();
         await app.close();
         await delivery.idle();
-        store.close();
+        await store.shutdown();
         if (tempRecordings) rmSync(tempRecordings, { recursive: true, force: true });
       },
     };

@@ -215,6 +215,12 @@ export class SqliteCallStore implements CallStore, CallWriter, KeyValueStore {
     return out;
   }
 
+  /** Waits for the checkpoint thread to let go of the database, then closes it. */
+  async shutdown(): Promise<void> {
+    await this.checkpointer?.stop();
+    this.close();
+  }
+
   close(): void {
     void this.checkpointer?.stop();
     if (this.db.open) {

@@ -18,7 +18,7 @@ try {
 const run = () => { try { db && db.open && db.pragma('wal_checkpoint(PASSIVE)'); } catch {} };
 const timer = setInterval(run, workerData.intervalMs);
 parentPort.on('message', (m) => {
-  if (m === 'stop') { clearInterval(timer); run(); try { db && db.close(); } catch {} parentPort.postMessage('stopped'); }
+  if (m === 'stop') { clearInterval(timer); try { db && db.close(); } catch {} parentPort.postMessage('stopped'); }
 });
 `;
 
@@ -32,7 +32,7 @@ export class WalCheckpointer {
     this.worker.on('error', () => {});
   }
 
-  /** Runs a last checkpoint and stops the thread. */
+  /** Closes the thread's connection and stops it (the owner runs the final checkpoint). */
   async stop(): Promise<void> {
     await new Promise<void>((resolve) => {
       const t = setTimeout(resolve, 2000);

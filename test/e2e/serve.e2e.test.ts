@@ -83,7 +83,8 @@ describe('graph-calls as a process', () => {
       const segs = store.listSegments(created.id);
       assert.equal(segs.length, 1);
       assert.ok(segs[0]!.endedAt! > segs[0]!.startedAt);
-      const urls = store.listOutbox({ callId: created.id, limit: 100 }).map((n) => `${n.changeType} ${n.resourceUrl.replace(created.id, 'ID').replace(op.id, 'OP')}`);
+      // (A 'created' recording notification follows once the stopped segment is rendered; not checked here.)
+      const urls = store.listOutbox({ callId: created.id, limit: 100 }).filter((n) => n.resourceUrl.startsWith('/communications/calls/')).map((n) => `${n.changeType} ${n.resourceUrl.replace(created.id, 'ID').replace(op.id, 'OP')}`);
       assert.deepEqual(urls, [
         'updated /communications/calls/ID',
         'updated /communications/calls/ID',
