@@ -74,7 +74,7 @@ export async function compose(config: Config, ports: { clock?: Clock; ids?: Ids;
       incomingTimeoutMs: config.incomingTimeoutMs, policyInviteTimeoutMs: config.policyInviteTimeoutMs,
     });
     const calls = new CallService({ store, effects, farSide, operationDelayMs: config.operationDelayMs });
-    const recorder = new RecorderService({ store, effects, library, dir: recordingsDir, sampleRate: SAMPLE_RATE, channels: config.recordingChannels });
+    const recorder = new RecorderService({ store, effects, library, dir: recordingsDir, sampleRate: SAMPLE_RATE, channels: config.recordingChannels, format: config.recordingFormat });
     const app = await buildApp({
       calls, farSide, policies, store, apps, tokens, tokenKey, notificationKey, library, recordingsDir, virtualClock,
       bodyLimitBytes: config.bodyLimitBytes, logLevel: config.logLevel, version: VERSION,

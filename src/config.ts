@@ -39,6 +39,8 @@ export interface Config {
   readonly clockStart: string;
   /** Recording files: one mixed channel, or one channel per participant. */
   readonly recordingChannels: 'mixed' | 'perParticipant';
+  /** Recording files: 16-bit PCM WAV, or MP3 (mono, 32 kbit/s, LAME in WebAssembly). */
+  readonly recordingFormat: 'wav' | 'mp3';
   /** `--policies FILE`: compliance-recording policies (JSON array). */
   readonly policiesFile: string | null;
 }
@@ -64,6 +66,7 @@ export const DEFAULTS: Config = Object.freeze({
   incomingTimeoutMs: 15_000,
   clock: 'real',
   recordingChannels: 'mixed',
+  recordingFormat: 'wav',
   clockStart: '2026-01-01T09:00:00.000Z',
   policyInviteTimeoutMs: 5_000,
 });
@@ -74,7 +77,7 @@ export class ConfigError extends Error {
   }
 }
 
-const FLAGS: Record<string, { key: keyof Config; kind: 'int' | 'string' | 'bool' | 'sync' | 'level' | 'clock' | 'channels' }> = {
+const FLAGS: Record<string, { key: keyof Config; kind: 'int' | 'string' | 'bool' | 'sync' | 'level' | 'clock' | 'channels' | 'format' }> = {
   '--port': { key: 'port', kind: 'int' },
   '--host': { key: 'host', kind: 'string' },
   '--data': { key: 'dataDir', kind: 'string' },
@@ -95,6 +98,7 @@ const FLAGS: Record<string, { key: keyof Config; kind: 'int' | 'string' | 'bool'
   '--clock': { key: 'clock', kind: 'clock' },
   '--clock-start': { key: 'clockStart', kind: 'string' },
   '--recording-channels': { key: 'recordingChannels', kind: 'channels' },
+  '--recording-format': { key: 'recordingFormat', kind: 'format' },
   '--policy-invite-timeout-ms': { key: 'policyInviteTimeoutMs', kind: 'int' },
 };
 
@@ -151,6 +155,10 @@ export function loadConfig(argv: readonly string[], env: Readonly<Record<string,
         if (text !== 'mixed' && text !== 'perParticipant') problems.push(`${flag} must be mixed or perParticipant, got '${text}'`);
         else out[spec.key] = text;
         break;
+      case 'format':
+        if (text !== 'wav' && text !== 'mp3') problems.push(`${flag} must be wav or mp3, got '${text}'`);
+        else out[spec.key] = text;
+        break;
       case 'clock':
         if (text !== 'real' && text !== 'virtual') problems.push(`${flag} must be real or virtual, got '${text}'`);
         else out[spec.key] = text;
@@ -167,6 +175,7 @@ export function loadConfig(argv: readonly string[], env: Readonly<Record<string,
   if (typeof out.appsFile === 'string') out.appsFile = resolve(out.appsFile);
   if (typeof out.policiesFile === 'string') out.policiesFile = resolve(out.policiesFile);
   if (Number.isNaN(Date.parse(String(out.clockStart)))) problems.push(`--clock-start must be an ISO-8601 date-time, got '${String(out.clockStart)}'`);
+  if (out.recordingFormat === 'mp3' && out.recordingChannels === 'perParticipant') problems.push('--recording-format mp3 records one mixed channel: drop --recording-channels perParticipant');
   if ((out.deliveryMaxAttempts as number) < 1) problems.push('--delivery-max-attempts must be at least 1');
   if ((out.deliveryConcurrency as number) < 1) problems.push('--delivery-concurrency must be at least 1');
   if (problems.length) throw new ConfigError(problems);

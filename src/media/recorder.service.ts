@@ -5,7 +5,7 @@ import type { CallEffects } from '../domain/call-effects.js';
 import { meetingIdOf, meetingOrganizer } from '../domain/online-meeting.js';
 import type { CallStore } from '../domain/ports.js';
 import type { MediaLibrary } from './media-library.js';
-import { renderSegment } from './renderer.js';
+import { renderSegment, type RecordingFormat } from './renderer.js';
 
 export interface RecorderOptions {
   store: CallStore;
@@ -15,7 +15,10 @@ export interface RecorderOptions {
   dir: string;
   sampleRate: number;
   channels: 'mixed' | 'perParticipant';
+  format: RecordingFormat;
 }
+
+const CONTENT_TYPES: Record<RecordingFormat, string> = { wav: 'audio/wav', mp3: 'audio/mpeg' };
 
 /**
  * Turns closed recording segments into recording files and `callRecording` resources. Rendering runs
@@ -36,16 +39,16 @@ export class RecorderService {
       const events = this.o.store.listMediaEvents(call.id);
       for (const seg of segments) {
         const id = this.o.effects.newId();
-        const file = `${id}.wav`;
+        const file = `${id}.${this.o.format}`;
         const r = await renderSegment({
           startMs: seg.startedAt, endMs: seg.endedAt!, participants: roster, events, sampleRate: this.o.sampleRate,
-          channels: this.o.channels, clip: (m) => this.o.library.read(m), outPath: join(this.o.dir, file),
+          channels: this.o.channels, format: this.o.format, clip: (m) => this.o.library.read(m), outPath: join(this.o.dir, file),
           yieldEvery: () => new Promise((res) => setImmediate(res)),
         });
         rendered.push({
           id, callId: call.id, segmentId: seg.id, tenantId: call.tenantId, meetingId: meetingIdOf(call, roster),
           meetingOrganizer: meetingOrganizer(call, roster), contentCorrelationId: this.o.effects.newId(),
-          createdAt: seg.startedAt, endedAt: seg.endedAt!, file, contentType: 'audio/wav', sizeBytes: r.sizeBytes,
+          createdAt: seg.startedAt, endedAt: seg.endedAt!, file, contentType: CONTENT_TYPES[this.o.format], sizeBytes: r.sizeBytes,
           etag: r.etag, sampleRate: this.o.sampleRate, channels: r.channels, sampleCount: r.sampleCount,
         });
       }

@@ -2,6 +2,16 @@ import { closeSync, fsyncSync, openSync, renameSync, writeSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import type { AudioSource, MediaEvent, Participant } from '../domain/call.js';
 import { wavHeader } from './wav.js';
+import { createMp3Encoder } from 'wasm-media-encoders';
+
+export type RecordingFormat = 'wav' | 'mp3';
+
+/** Where rendered blocks go: PCM WAV, or MP3 through LAME compiled to WebAssembly (wasm-media-encoders). */
+interface Sink {
+  /** `mix` holds `n` frames of `channels` interleaved floats in -1..1. */
+  write(mix: Float32Array, n: number): void;
+  finish(): void;
+}
 
 /** One participant's audio over time, as pieces [from, to) in absolute sample indexes. */
 interface Piece { from: number; to: number; source: AudioSource; sourceStart: number }
@@ -15,6 +25,8 @@ export interface RenderInput {
   sampleRate: number;
   /** Mixed (one channel) or one channel per participant, in roster order. */
   channels: 'mixed' | 'perParticipant';
+  /** wav (default) or mp3 (mixed only: MP3 carries at most two channels). */
+  format?: RecordingFormat;
   clip(mediaId: string): Int16Array;
   /** Final path; the file appears there only when complete. */
   outPath: string;
@@ -40,16 +52,20 @@ export async function renderSegment(o: RenderInput): Promise<RenderResult> {
   const toSample = (ms: number) => Math.round(((ms - o.startMs) * o.sampleRate) / 1000);
   const total = Math.max(0, toSample(o.endMs));
   const tracks = o.participants.map((p) => piecesFor(p, o.events.filter((e) => e.participantId === p.id), toSample, total));
-  const channels = o.channels === 'mixed' ? 1 : Math.max(1, tracks.length);
+  const format = o.format ?? 'wav';
+  const channels = o.channels === 'mixed' || format === 'mp3' ? 1 : Math.max(1, tracks.length);
   const tmp = `${o.outPath}.tmp`;
   const fd = openSync(tmp, 'w');
   const hash = createHash('sha256');
+  let size = 0;
+  const emit = (bytes: Uint8Array) => {
+    writeSync(fd, bytes);
+    hash.update(bytes);
+    size += bytes.length;
+  };
   try {
-    const header = wavHeader(o.sampleRate, channels, total);
-    writeSync(fd, header);
-    hash.update(header);
+    const sink = format === 'mp3' ? await mp3Sink(o.sampleRate, emit) : wavSink(o.sampleRate, channels, total, emit);
     const mix = new Float32Array(BLOCK * channels);
-    const out = Buffer.alloc(BLOCK * channels * 2);
     for (let b0 = 0; b0 < total; b0 += BLOCK) {
       const n = Math.min(BLOCK, total - b0);
       mix.fill(0, 0, n * channels);
@@ -57,21 +73,41 @@ export async function renderSegment(o: RenderInput): Promise<RenderResult> {
         const ch = channels === 1 ? 0 : ti;
         for (const piece of pieces) addPiece(mix, piece, b0, n, channels, ch, o.sampleRate, o.clip);
       });
-      for (let i = 0; i < n * channels; i++) {
-        const v = Math.round(mix[i]! * 32767);
-        out.writeInt16LE(v > 32767 ? 32767 : v < -32768 ? -32768 : v, i * 2);
-      }
-      const chunk = out.subarray(0, n * channels * 2);
-      writeSync(fd, chunk);
-      hash.update(chunk);
+      sink.write(mix, n);
       if (o.yieldEvery && (b0 / BLOCK) % 60 === 59) await o.yieldEvery();
     }
+    sink.finish();
     fsyncSync(fd);
   } finally {
     closeSync(fd);
   }
   renameSync(tmp, o.outPath);
-  return { sampleCount: total, channels, sizeBytes: 44 + total * channels * 2, etag: `"${hash.digest('hex').slice(0, 32)}"` };
+  return { sampleCount: total, channels, sizeBytes: size, etag: `"${hash.digest('hex').slice(0, 32)}"` };
+}
+
+function wavSink(rate: number, channels: number, frames: number, emit: (b: Uint8Array) => void): Sink {
+  emit(wavHeader(rate, channels, frames));
+  const out = Buffer.alloc(BLOCK * channels * 2);
+  return {
+    write(mix, n) {
+      for (let i = 0; i < n * channels; i++) {
+        const v = Math.round(mix[i]! * 32767);
+        out.writeInt16LE(v > 32767 ? 32767 : v < -32768 ? -32768 : v, i * 2);
+      }
+      emit(out.subarray(0, n * channels * 2));
+    },
+    finish() {},
+  };
+}
+
+async function mp3Sink(rate: number, emit: (b: Uint8Array) => void): Promise<Sink> {
+  const encoder = await createMp3Encoder();
+  encoder.configure({ sampleRate: rate, channels: 1, bitrate: 32 });
+  return {
+    // The encoder owns the returned buffer until the next call: emit copies it out at once.
+    write(mix, n) { emit(encoder.encode([mix.subarray(0, n)])); },
+    finish() { emit(encoder.finalize()); },
+  };
 }
 
 /** Presence (joined..left), sources and mutes → audible pieces in segment samples. */

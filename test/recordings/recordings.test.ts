@@ -305,6 +305,34 @@ describe('media sources and files', () => {
     }
   });
 
+  test('--recording-format mp3: an MPEG audio file of the right length', async () => {
+    const h = await buildHarness({ clock: 'virtual', answerDelayMs: 10, operationDelayMs: 10, recordingFormat: 'mp3' });
+    try {
+      const id = (await call(h, 'POST', '/beta/communications/calls', { body: p2pCallBody() })).body.id;
+      await advance(h, 100);
+      const [, alice] = (await call(h, 'GET', `/beta/communications/calls/${id}/participants`)).body.value;
+      await control(h, 'POST', `/_emulator/calls/${id}/participants/${alice.id}/audio`, { type: 'tone', frequencyHz: 440 });
+      await call(h, 'POST', `/beta/communications/calls/${id}/startRecording`);
+      await advance(h, 10_000);
+      await call(h, 'POST', `/beta/communications/calls/${id}/stopRecording`);
+      const [rec] = await recordingsOf(h, id, 1);
+      assert.equal(rec.contentType, 'audio/mpeg');
+      assert.equal(rec.sampleCount, 10 * RATE);
+      const res = await h.comp.app.inject({ method: 'GET', url: `/beta/users/8d4a0c7e-1b3f-4e5a-9c2d-6f7e8a9b0c1d/adhocCalls/${id}/recordings/${rec.id}/content`, headers: { authorization: h.auth } });
+      assert.equal(res.headers['content-type'], 'audio/mpeg');
+      const b = res.rawPayload;
+      assert.equal(b.length, rec.sizeBytes);
+      // An MPEG-1/2 Layer III frame header: 11 sync bits, then layer bits 01.
+      assert.equal(b[0], 0xff);
+      assert.equal(b[1]! & 0xe0, 0xe0);
+      assert.equal((b[1]! >> 1) & 0x3, 0x1);
+      // 32 kbit/s for 10 s is about 40 kB.
+      assert.ok(b.length > 30_000 && b.length < 60_000, `${b.length} bytes`);
+    } finally {
+      await h.close();
+    }
+  });
+
   test('recordings and their files survive a restart; the real clock refuses to be advanced', async () => {
     const data = tempDataDir();
     try {
