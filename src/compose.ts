@@ -71,7 +71,7 @@ export async function compose(config: Config, ports: { clock?: Clock; ids?: Ids;
     const effects = new CallEffects({ clock, ids, render: notificationRenderer, apps });
     const farSide = new FarSideService({
       store, effects, apps, policies, answerDelayMs: config.answerDelayMs,
-      incomingTimeoutMs: config.incomingTimeoutMs, policyInviteTimeoutMs: config.policyInviteTimeoutMs,
+      incomingTimeoutMs: config.incomingTimeoutMs, policyInviteTimeoutMs: config.policyInviteTimeoutMs, keepAliveTimeoutMs: config.keepAliveTimeoutMs,
     });
     const calls = new CallService({ store, effects, farSide, operationDelayMs: config.operationDelayMs });
     const recorder = new RecorderService({ store, effects, library, dir: recordingsDir, sampleRate: SAMPLE_RATE, channels: config.recordingChannels, format: config.recordingFormat });

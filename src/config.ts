@@ -33,6 +33,8 @@ export interface Config {
   /** Unanswered incoming calls end after this long (Graph: 15 s), policy invites after policyInviteTimeoutMs (5 s). */
   readonly incomingTimeoutMs: number;
   readonly policyInviteTimeoutMs: number;
+  /** Calls without keepAlive for this long end (Graph: 45 minutes). */
+  readonly keepAliveTimeoutMs: number;
   /** `real` (default) or `virtual`: time moves only through POST /_emulator/clock/advance. */
   readonly clock: 'real' | 'virtual';
   /** Where virtual time starts (ISO-8601). */
@@ -69,6 +71,7 @@ export const DEFAULTS: Config = Object.freeze({
   recordingFormat: 'wav',
   clockStart: '2026-01-01T09:00:00.000Z',
   policyInviteTimeoutMs: 5_000,
+  keepAliveTimeoutMs: 45 * 60_000,
 });
 
 export class ConfigError extends Error {
@@ -100,6 +103,7 @@ const FLAGS: Record<string, { key: keyof Config; kind: 'int' | 'string' | 'bool'
   '--recording-channels': { key: 'recordingChannels', kind: 'channels' },
   '--recording-format': { key: 'recordingFormat', kind: 'format' },
   '--policy-invite-timeout-ms': { key: 'policyInviteTimeoutMs', kind: 'int' },
+  '--keep-alive-timeout-ms': { key: 'keepAliveTimeoutMs', kind: 'int' },
 };
 
 const ENV: Record<string, string> = {

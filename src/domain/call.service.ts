@@ -138,6 +138,16 @@ export class CallService {
     });
   }
 
+  /** POST /calls/{id}/keepAlive (call-keepalive docs): 200; the 45-minute expiry starts again. */
+  keepAlive(p: Principal, id: string): Promise<void> {
+    return this.o.store.write((tx) => {
+      const call = ownedCall(tx.getCall(id), p);
+      // A call that is ending is as good as gone for keepAlive (the docs: 404 once the call has ended).
+      assert(call.state !== 'terminating', 'CALL_NOT_FOUND');
+      tx.updateCall({ ...call, keepAliveAt: this.fx.now(), updatedAt: this.fx.now() });
+    });
+  }
+
   /** POST /calls/{id}/answer (call-answer docs): 202; establishing now, established when media connects. */
   answer(p: Principal, id: string, cmd: AnswerCommand): Promise<void> {
     return this.o.store.write((tx) => {

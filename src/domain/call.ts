@@ -84,6 +84,8 @@ export interface Call {
   incomingContext: Record<string, unknown> | null;
   /** Open-type members Teams adds to some incoming calls (policy invites: `applicationMetadata`). */
   extras: Record<string, unknown>;
+  /** Last keepAlive (or when the call became established): Graph ends calls silent for 45 minutes. */
+  keepAliveAt?: number;
   /** Whether a recording segment is open right now. */
   recordingActive: boolean;
   createdAt: number;
@@ -208,7 +210,7 @@ export interface Recording {
 }
 
 /** Durable far-side work: answering, completing operations, finishing a hang-up. */
-export type JobKind = 'answerCall' | 'completeOperation' | 'finishTermination' | 'incomingTimeout' | 'renderRecordings';
+export type JobKind = 'answerCall' | 'completeOperation' | 'finishTermination' | 'incomingTimeout' | 'renderRecordings' | 'keepAliveExpiry';
 export interface Job {
   /** Assigned by the store. */
   id: number;

@@ -13,6 +13,8 @@ export interface FarSideOptions {
   policies: PolicyRegistry;
   /** How long the callee takes to answer, the meeting to admit the bot, or media to connect after answer. */
   answerDelayMs: number;
+  /** Calls without keepAlive for this long end with 408/8537 (call-keepalive docs: 45 minutes). */
+  keepAliveTimeoutMs: number;
   /** Bots must answer within 15 s, or 5 s for compliance-recording invites (call-answer docs). */
   incomingTimeoutMs: number;
   policyInviteTimeoutMs: number;
@@ -66,6 +68,13 @@ export class FarSideService {
         case 'finishTermination':
           if (call.state === 'terminating') this.fx.terminate(tx, call, RESULT.conversationEnded);
           return;
+        case 'keepAliveExpiry': {
+          if (call.state !== 'established') return;
+          const expires = (call.keepAliveAt ?? call.updatedAt) + this.o.keepAliveTimeoutMs;
+          if (expires <= this.fx.now()) this.fx.terminate(tx, call, RESULT.keepAliveTimeout);
+          else this.fx.schedule(tx, call.id, 'keepAliveExpiry', expires - this.fx.now());
+          return;
+        }
         case 'renderRecordings':
           throw new Error('renderRecordings jobs belong to the recorder');
         case 'incomingTimeout':
@@ -84,8 +93,9 @@ export class FarSideService {
   /** establishing -> established: the roster forms, and policy recorders of anyone in it are invited. */
   private establish(tx: CallWriter, call: Call): void {
     if (call.state !== 'establishing') return; // hung up before the far side answered
-    const next = tx.updateCall({ ...call, state: transition(call.state, 'established'), updatedAt: this.fx.now() });
+    const next = tx.updateCall({ ...call, state: transition(call.state, 'established'), keepAliveAt: this.fx.now(), updatedAt: this.fx.now() });
     this.fx.notifyCall(tx, next, 'updated');
+    this.fx.schedule(tx, call.id, 'keepAliveExpiry', this.o.keepAliveTimeoutMs);
     const roster = this.initialRoster(next);
     for (const part of roster) tx.upsertParticipant(part);
     this.fx.notifyRoster(tx, next, roster);

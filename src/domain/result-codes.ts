@@ -16,6 +16,8 @@ export const RESULT = {
   meetingEnded: { code: 200, subcode: 5001, message: 'The conversation has ended.' },
   /** An incoming call nobody answered in time (10057, "no signalling from callee"). */
   notAnswered: { code: 408, subcode: 10057, message: 'The call was not answered in time.' },
+  /** No keepAlive for 45 minutes (408/8537, "keepAlive timeout"). */
+  keepAliveTimeout: { code: 408, subcode: 8537, message: 'The call was ended because the application did not send keepAlive in time.' },
   /** A redirected incoming call leaves the bot (spec §3.3: deleted, state terminated). */
   redirected: { code: 200, subcode: 7000, message: 'The call was redirected by the application.' },
   /** INFERRED: a required compliance recorder could not be reached, so Teams ends the user's call. */

@@ -9,7 +9,7 @@ import { AnswerBody, RedirectBody, REJECT_REASONS, RejectBody } from './schemas.
 const callId = (r: FastifyRequest) => normaliseId((r.params as { id: string }).id);
 const REASONS = new Map(REJECT_REASONS.map((r) => [r, r]));
 
-/** What a bot does with an incoming call: answer, reject or redirect it (202, no body; notifications follow). */
+/** What a bot does with an incoming call (answer, reject, redirect: 202, no body; notifications follow), and keepAlive. */
 export async function incomingRoutes(app: FastifyInstance, { calls }: GraphRouteOptions): Promise<void> {
   /** https://learn.microsoft.com/graph/api/call-answer */
   app.post('/communications/calls/:id/answer', { schema: { body: AnswerBody } }, async (request, reply) => {
@@ -22,6 +22,14 @@ export async function incomingRoutes(app: FastifyInstance, { calls }: GraphRoute
       mediaConfig: mediaConfigOf(b.mediaConfig as Record<string, unknown>),
     });
     return reply.code(202).send();
+  });
+
+  /** https://learn.microsoft.com/graph/api/call-keepalive — 200, no body; 404 once the call has ended. */
+  app.post('/communications/calls/:id/keepAlive', async (request, reply) => {
+    const p = principalOf(request);
+    requireAnyRole(p, PERMISSIONS.readCall);
+    await calls.keepAlive(p, callId(request));
+    return reply.code(200).send();
   });
 
   /** https://learn.microsoft.com/graph/api/call-reject */

@@ -8,8 +8,14 @@ export interface Clock {
 export const systemClock: Clock = {
   now: () => Date.now(),
   setTimer(ms, fn) {
-    const t = setTimeout(fn, Math.max(0, ms));
-    t.unref?.();
+    // setTimeout fires at once for delays past 2^31-1 ms (~24.8 days): re-arm in steps instead.
+    const MAX = 2 ** 31 - 1;
+    let t: NodeJS.Timeout;
+    const arm = (left: number) => {
+      t = setTimeout(() => (left > MAX ? arm(left - MAX) : fn()), Math.min(MAX, Math.max(0, left)));
+      t.unref?.();
+    };
+    arm(ms);
     return () => clearTimeout(t);
   },
 };

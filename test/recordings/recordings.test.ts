@@ -52,6 +52,8 @@ describe('recordings on the virtual clock', () => {
     const t0 = Date.now();
     assert.equal((await call(h, 'POST', `/beta/communications/calls/${id}/startRecording`)).status, 202);
     await advance(h, 30 * 60_000);
+    // A bot sends keepAlive every 15-45 minutes, or Graph ends the call.
+    assert.equal((await call(h, 'POST', `/v1.0/communications/calls/${id}/keepAlive`)).status, 200);
     await control(h, 'POST', `/_emulator/calls/${id}/participants/${dave.id}/mute`, { isMuted: true });
     await advance(h, 10 * 60_000);
     await control(h, 'POST', `/_emulator/calls/${id}/participants/${dave.id}/mute`, { isMuted: false });
@@ -113,6 +115,24 @@ describe('recordings on the virtual clock', () => {
     assert.equal((await call(h, 'DELETE', `/beta/communications/calls/${id}`)).status, 204);
     const [rec] = await recordingsOf(h, id, 1);
     assert.equal(rec.sampleCount, 1.5 * RATE);
+  });
+
+  test('keepAlive: a call silent for 45 minutes ends with {408, 8537}; keepAlive keeps it; a gone call is 404', async () => {
+    const kept = (await call(h, 'POST', '/beta/communications/calls', { body: p2pCallBody() })).body.id;
+    const dropped = (await call(h, 'POST', '/beta/communications/calls', { body: p2pCallBody() })).body.id;
+    await advance(h, 1000);
+    await advance(h, 40 * 60_000);
+    const ok = await call(h, 'POST', `/beta/communications/calls/${kept}/keepAlive`);
+    assert.equal(ok.status, 200);
+    assert.equal(ok.raw, '');
+    await advance(h, 10 * 60_000);
+    assert.equal((await call(h, 'GET', `/beta/communications/calls/${kept}`)).body.state, 'established');
+    assert.equal((await call(h, 'GET', `/beta/communications/calls/${dropped}`)).status, 404);
+    const last = h.comp.store.listOutbox({ callId: dropped, limit: 100 }).filter((n) => n.changeType === 'deleted').at(-1)!;
+    assert.deepEqual([(last.resourceData as any).resultInfo.code, (last.resourceData as any).resultInfo.subcode], [408, 8537]);
+    const gone = await call(h, 'POST', `/beta/communications/calls/${dropped}/keepAlive`);
+    assert.deepEqual([gone.status, gone.body.error.code], [404, '8522']);
+    await call(h, 'DELETE', `/beta/communications/calls/${kept}`);
   });
 
   test('the clock: GET shows virtual time; `to` and bad bodies', async () => {
