@@ -1,11 +1,11 @@
 import { compose } from './compose.js';
 import { ConfigError, loadConfig } from './config.js';
 
-/** `npm start`: the only file that reads process.argv/env and exits the process. */
-async function main(): Promise<void> {
+/** `npm start` and `graph-calls serve`: the only code that reads process env and exits the process. */
+export async function runServer(argv: string[]): Promise<void> {
   let config;
   try {
-    config = loadConfig(process.argv.slice(2), process.env);
+    config = loadConfig(argv, process.env);
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`graph-calls: ${err.message}\n`);
@@ -27,7 +27,10 @@ async function main(): Promise<void> {
   process.once('SIGTERM', shutdown);
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`graph-calls: ${err instanceof Error ? err.message : String(err)}\n`);
-  process.exit(1);
-});
+// Run when started as a program (npm start), not when imported by the CLI.
+if (process.argv[1] && /[/\\]main\.ts$/.test(process.argv[1])) {
+  runServer(process.argv.slice(2)).catch((err: unknown) => {
+    process.stderr.write(`graph-calls: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  });
+}

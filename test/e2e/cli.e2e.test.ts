@@ -1,0 +1,65 @@
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import * as jose from 'jose';
+import { CLIENT_ID } from '../support/harness.js';
+
+const BIN = 'bin/graph-calls.js';
+const run = (...args: string[]) => spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 30_000 });
+
+describe('the graph-calls CLI', () => {
+  let server: ChildProcess;
+  let url: string;
+
+  before(async () => {
+    server = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--in-memory'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    url = await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('no ready line')), 20_000);
+      createInterface({ input: server.stdout! }).on('line', (line) => {
+        const m = /^graph-calls listening on (\S+)$/.exec(line);
+        if (m) { clearTimeout(timer); resolve(m[1]!); }
+      });
+    });
+  });
+  after(() => { server.kill('SIGTERM'); });
+
+  test('token prints a Graph access token for the development app', () => {
+    const r = run('token', '--url', url);
+    assert.equal(r.status, 0, r.stderr);
+    const claims = jose.decodeJwt(r.stdout.trim());
+    assert.equal(claims.appid, CLIENT_ID);
+    assert.equal(claims.aud, 'https://graph.microsoft.com');
+  });
+
+  test('call incoming places a call and journal shows its delivery attempts', async () => {
+    const r = run('call', 'incoming', '--url', url, '--from', 'Carol', '--callback-uri', 'http://127.0.0.1:1/cb');
+    assert.equal(r.status, 0, r.stderr);
+    const id = r.stdout.trim();
+    assert.match(id, /^[0-9a-f-]{36}$/);
+    await new Promise((res) => setTimeout(res, 300));
+    const j = run('journal', '--url', url, '--call', id);
+    assert.equal(j.status, 0, j.stderr);
+    assert.match(j.stdout, new RegExp(`${id.slice(0, 8)}\\s+#1\\s+---.*retry\\s+http://127\\.0\\.0\\.1:1/cb`));
+  });
+
+  test('--help on every command; clear one-line errors with a non-zero exit', () => {
+    for (const args of [['--help'], ['serve', '--help'], ['token', '--help'], ['call', 'incoming', '--help'], ['journal', '--help']]) {
+      const r = run(...args);
+      assert.equal(r.status, 0, args.join(' '));
+      assert.match(r.stdout, /usage: graph-calls/);
+    }
+    for (const [args, message] of [
+      [['frob'], /unknown command 'frob'/],
+      [['token', '--bogus'], /unknown option --bogus/],
+      [['journal', '--top', '0', '--url', url], /--top must be/],
+      [['token', '--url', 'http://127.0.0.1:1'], /cannot reach graph-calls/],
+      [['token', '--app', '99999999-9999-4999-8999-999999999999', '--secret', 'x', '--url', url], /AADSTS700016/],
+    ] as const) {
+      const r = run(...args);
+      assert.notEqual(r.status, 0, args.join(' '));
+      assert.equal(r.stderr.trim().split('\n').length, 1, `one line: ${r.stderr}`);
+      assert.match(r.stderr, message);
+    }
+  });
+});
