@@ -35,6 +35,8 @@ export interface AppDeps {
   recordingsDir: string;
   virtualClock: VirtualClock | null;
   bodyLimitBytes: number;
+  /** TLS key and certificate (PEM) to serve https, or null for http. */
+  tls: { key: string; cert: string } | null;
   logLevel: 'silent' | 'error' | 'warn' | 'info' | 'debug';
   version: string;
 }
@@ -63,6 +65,7 @@ export function rewriteGraphUrl(url: string): string {
 /** Builds the HTTP application; `listen` is the caller's business (main.ts, tests use inject()). */
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
+    ...(deps.tls ? { https: { key: deps.tls.key, cert: deps.tls.cert } } : {}),
     logger: deps.logLevel === 'silent' ? false : { level: deps.logLevel },
     bodyLimit: deps.bodyLimitBytes,
     // Graph is strict about JSON types: {"clientContext":5} is a 400, never coerced to "5".

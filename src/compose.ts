@@ -17,6 +17,8 @@ import { RecorderService } from './media/recorder.service.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { readFileSync as readFile } from 'node:fs';
+import { ensureLocalCa } from './tls/local-ca.js';
 import { randomIds, type Ids } from './shared/ids.js';
 import { JobRunner } from './simulator/job-runner.js';
 import { commsNotificationsBody } from './graph/notification.mapper.js';
@@ -39,6 +41,8 @@ export interface Composition {
   /** Set with `--clock virtual`. */
   virtualClock: VirtualClock | null;
   recordingsDir: string;
+  /** With --https: the CA certificate clients trust (null with --cert/--key or http). */
+  caCertPath: string | null;
   apps: AppRegistry;
   /** Starts background work (far-side jobs). */
   start(): void;
@@ -75,7 +79,16 @@ export async function compose(config: Config, ports: { clock?: Clock; ids?: Ids;
     });
     const calls = new CallService({ store, effects, farSide, operationDelayMs: config.operationDelayMs });
     const recorder = new RecorderService({ store, effects, library, dir: recordingsDir, sampleRate: SAMPLE_RATE, channels: config.recordingChannels, format: config.recordingFormat });
+    let tls: { key: string; cert: string } | null = null;
+    let caCertPath: string | null = null;
+    if (config.certFile && config.keyFile) tls = { cert: readFile(config.certFile, 'utf8'), key: readFile(config.keyFile, 'utf8') };
+    else if (config.https) {
+      const made = ensureLocalCa(config.dataDir);
+      tls = { cert: made.cert, key: made.key };
+      caCertPath = made.caCertPath;
+    }
     const app = await buildApp({
+      tls,
       calls, farSide, policies, store, apps, tokens, tokenKey, notificationKey, library, recordingsDir, virtualClock,
       bodyLimitBytes: config.bodyLimitBytes, logLevel: config.logLevel, version: VERSION,
     });
@@ -90,7 +103,7 @@ export async function compose(config: Config, ports: { clock?: Clock; ids?: Ids;
       random: ports.random, onError: (err) => app.log.error({ err }, 'notification delivery failed'),
     });
     return {
-      app, store, calls, tokens, apps, delivery, farSide, policies, recorder, library, clock, virtualClock, recordingsDir,
+      app, store, calls, tokens, apps, delivery, farSide, policies, recorder, library, clock, virtualClock, recordingsDir, caCertPath,
       start: () => {
         jobs.start();
         delivery.start();

@@ -39,6 +39,10 @@ export interface Config {
   readonly clock: 'real' | 'virtual';
   /** Where virtual time starts (ISO-8601). */
   readonly clockStart: string;
+  /** `--https`: serve TLS with a local CA made in `<data>/tls/` (or `--cert`/`--key` files). */
+  readonly https: boolean;
+  readonly certFile: string | null;
+  readonly keyFile: string | null;
   /** Recording files: one mixed channel, or one channel per participant. */
   readonly recordingChannels: 'mixed' | 'perParticipant';
   /** Recording files: 16-bit PCM WAV, or MP3 (mono, 32 kbit/s, LAME in WebAssembly). */
@@ -68,6 +72,9 @@ export const DEFAULTS: Config = Object.freeze({
   incomingTimeoutMs: 15_000,
   clock: 'real',
   recordingChannels: 'mixed',
+  https: false,
+  certFile: null,
+  keyFile: null,
   recordingFormat: 'wav',
   clockStart: '2026-01-01T09:00:00.000Z',
   policyInviteTimeoutMs: 5_000,
@@ -101,6 +108,9 @@ const FLAGS: Record<string, { key: keyof Config; kind: 'int' | 'string' | 'bool'
   '--clock': { key: 'clock', kind: 'clock' },
   '--clock-start': { key: 'clockStart', kind: 'string' },
   '--recording-channels': { key: 'recordingChannels', kind: 'channels' },
+  '--https': { key: 'https', kind: 'bool' },
+  '--cert': { key: 'certFile', kind: 'string' },
+  '--key': { key: 'keyFile', kind: 'string' },
   '--recording-format': { key: 'recordingFormat', kind: 'format' },
   '--policy-invite-timeout-ms': { key: 'policyInviteTimeoutMs', kind: 'int' },
   '--keep-alive-timeout-ms': { key: 'keepAliveTimeoutMs', kind: 'int' },
@@ -179,6 +189,8 @@ export function loadConfig(argv: readonly string[], env: Readonly<Record<string,
   if (typeof out.appsFile === 'string') out.appsFile = resolve(out.appsFile);
   if (typeof out.policiesFile === 'string') out.policiesFile = resolve(out.policiesFile);
   if (Number.isNaN(Date.parse(String(out.clockStart)))) problems.push(`--clock-start must be an ISO-8601 date-time, got '${String(out.clockStart)}'`);
+  if ((out.certFile === null) !== (out.keyFile === null)) problems.push('--cert and --key go together');
+  if (out.certFile !== null) { out.certFile = resolve(String(out.certFile)); out.keyFile = resolve(String(out.keyFile)); out.https = true; }
   if (out.recordingFormat === 'mp3' && out.recordingChannels === 'perParticipant') problems.push('--recording-format mp3 records one mixed channel: drop --recording-channels perParticipant');
   if ((out.deliveryMaxAttempts as number) < 1) problems.push('--delivery-max-attempts must be at least 1');
   if ((out.deliveryConcurrency as number) < 1) problems.push('--delivery-concurrency must be at least 1');

@@ -17,8 +17,12 @@ export async function runServer(argv: string[]): Promise<void> {
   graphCalls.start();
   const address = await graphCalls.app.listen({ port: config.port, host: config.host });
   const url = new URL(address);
+  const scheme = config.https ? 'https' : 'http';
+  if (graphCalls.caCertPath) {
+    process.stderr.write(`graph-calls: serving https with a local CA; trust it with NODE_EXTRA_CA_CERTS=${graphCalls.caCertPath}\n`);
+  }
   // The ready line (design.md §3): one line, printed once, only when the server accepts connections.
-  process.stdout.write(`graph-calls listening on http://${url.host}\n`);
+  process.stdout.write(`graph-calls listening on ${scheme}://${url.host}\n`);
   const shutdown = async () => {
     await graphCalls.close();
     process.exit(0);
