@@ -3,14 +3,12 @@ import type { AppRegistry } from './auth/apps.js';
 import type { SigningKey } from './auth/keys.js';
 import { tokenRoutes } from './auth/token.routes.js';
 import type { TokenService } from './auth/token.service.js';
-import { emulatorRoutes } from './control/emulator.routes.js';
+import { controlPlane } from './control/control-plane.js';
 import type { CallService } from './domain/call.service.js';
 import type { FarSideService } from './domain/far-side.service.js';
 import type { PolicyRegistry } from './domain/recording-policy.js';
-import { simulatorRoutes } from './control/simulator.routes.js';
 import { incomingRoutes } from './graph/incoming.routes.js';
 import { recordingsRoutes } from './graph/recordings.routes.js';
-import { mediaRoutes } from './control/media.routes.js';
 import type { MediaLibrary } from './media/media-library.js';
 import type { VirtualClock } from './shared/virtual-clock.js';
 import type { CallStore } from './domain/ports.js';
@@ -35,6 +33,7 @@ export interface AppDeps {
   recordingsDir: string;
   virtualClock: VirtualClock | null;
   bodyLimitBytes: number;
+  controlToken: string | null;
   /** TLS key and certificate (PEM) to serve https, or null for http. */
   tls: { key: string; cert: string } | null;
   logLevel: 'silent' | 'error' | 'warn' | 'info' | 'debug';
@@ -102,9 +101,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
 
   await app.register(tokenRoutes, { apps: deps.apps, tokens: deps.tokens, tokenKey: deps.tokenKey, notificationKey: deps.notificationKey });
-  await app.register(emulatorRoutes, { store: deps.store, apps: deps.apps, version: deps.version });
-  await app.register(simulatorRoutes, { farSide: deps.farSide, policies: deps.policies, apps: deps.apps });
-  await app.register(mediaRoutes, { farSide: deps.farSide, store: deps.store, library: deps.library, virtualClock: deps.virtualClock });
+  await app.register(controlPlane, {
+    store: deps.store, apps: deps.apps, farSide: deps.farSide, policies: deps.policies, library: deps.library,
+    virtualClock: deps.virtualClock, recordingsDir: deps.recordingsDir, version: deps.version, controlToken: deps.controlToken,
+  });
 
   const authenticate = bearerAuth(deps.tokens);
   for (const version of GRAPH_VERSIONS) {

@@ -61,8 +61,9 @@ export async function compose(config: Config, ports: { clock?: Clock; ids?: Ids;
   const virtualClock = !ports.clock && config.clock === 'virtual' ? new VirtualClock(Date.parse(config.clockStart)) : null;
   const clock = ports.clock ?? virtualClock ?? systemClock;
   const ids = ports.ids ?? randomIds;
-  const apps = new AppRegistry([DEV_APP, ...(config.appsFile ? loadAppsFile(config.appsFile) : [])]);
+  const fileApps = config.appsFile ? loadAppsFile(config.appsFile) : [];
   const store = new SqliteCallStore({ dataDir: config.inMemory ? null : config.dataDir, synchronous: config.sqliteSynchronous });
+  const apps = new AppRegistry([DEV_APP, ...fileApps], store);
   try {
     const tokenKey = await loadOrCreateKey(store, 'token-signing');
     const notificationKey = await loadOrCreateKey(store, 'notification-signing');
@@ -90,7 +91,7 @@ export async function compose(config: Config, ports: { clock?: Clock; ids?: Ids;
     const app = await buildApp({
       tls,
       calls, farSide, policies, store, apps, tokens, tokenKey, notificationKey, library, recordingsDir, virtualClock,
-      bodyLimitBytes: config.bodyLimitBytes, logLevel: config.logLevel, version: VERSION,
+      bodyLimitBytes: config.bodyLimitBytes, controlToken: config.controlToken, logLevel: config.logLevel, version: VERSION,
     });
     const jobs = new JobRunner({
       store, clock, run: (job) => (job.kind === 'renderRecordings' ? recorder.runJob(job) : farSide.runJob(job)),

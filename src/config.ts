@@ -39,6 +39,8 @@ export interface Config {
   readonly clock: 'real' | 'virtual';
   /** Where virtual time starts (ISO-8601). */
   readonly clockStart: string;
+  /** Without it the control plane answers loopback clients only; with it, anyone presenting it. */
+  readonly controlToken: string | null;
   /** `--https`: serve TLS with a local CA made in `<data>/tls/` (or `--cert`/`--key` files). */
   readonly https: boolean;
   readonly certFile: string | null;
@@ -72,6 +74,7 @@ export const DEFAULTS: Config = Object.freeze({
   incomingTimeoutMs: 15_000,
   clock: 'real',
   recordingChannels: 'mixed',
+  controlToken: null,
   https: false,
   certFile: null,
   keyFile: null,
@@ -109,6 +112,7 @@ const FLAGS: Record<string, { key: keyof Config; kind: 'int' | 'string' | 'bool'
   '--clock-start': { key: 'clockStart', kind: 'string' },
   '--recording-channels': { key: 'recordingChannels', kind: 'channels' },
   '--https': { key: 'https', kind: 'bool' },
+  '--control-token': { key: 'controlToken', kind: 'string' },
   '--cert': { key: 'certFile', kind: 'string' },
   '--key': { key: 'keyFile', kind: 'string' },
   '--recording-format': { key: 'recordingFormat', kind: 'format' },
@@ -125,6 +129,7 @@ const ENV: Record<string, string> = {
   GRAPH_CALLS_LOG_LEVEL: '--log-level',
   GRAPH_CALLS_POLICIES: '--policies',
   GRAPH_CALLS_CLOCK: '--clock',
+  GRAPH_CALLS_CONTROL_TOKEN: '--control-token',
 };
 
 /** Builds the config from argv (flags win) and env. Throws ConfigError listing every problem. */

@@ -32,11 +32,22 @@ export const DEV_APP: AppRegistration = Object.freeze({
   callbackUri: null,
 });
 
-/** Registered apps, looked up by client id. */
+/** Where control-plane app changes persist (the storage adapter's meta table). */
+export interface AppStore {
+  getValue(key: string): string | undefined;
+  setValue(key: string, value: string): void;
+}
+
+/**
+ * Registered apps, looked up by client id: the development app, `--apps FILE`, and apps added or
+ * changed through the control plane (kept in the data directory; the file's entries win at start).
+ */
 export class AppRegistry {
   private readonly byClientId = new Map<string, AppRegistration>();
 
-  constructor(apps: readonly AppRegistration[]) {
+  constructor(apps: readonly AppRegistration[], private readonly store: AppStore | null = null) {
+    const saved = store?.getValue('apps');
+    for (const a of saved ? (JSON.parse(saved) as AppRegistration[]) : []) this.byClientId.set(a.clientId, Object.freeze(a));
     for (const a of apps) this.byClientId.set(a.clientId.toLowerCase(), a);
   }
 
@@ -44,13 +55,24 @@ export class AppRegistry {
     return this.byClientId.get(clientId.toLowerCase());
   }
 
+  /** Adds or replaces an app. */
+  put(app: AppRegistration): AppRegistration {
+    const frozen = Object.freeze({ ...app, clientId: app.clientId.toLowerCase(), tenantId: app.tenantId.toLowerCase() });
+    this.byClientId.set(frozen.clientId, frozen);
+    this.save();
+    return frozen;
+  }
+
+  remove(clientId: string): boolean {
+    const had = this.byClientId.delete(clientId.toLowerCase());
+    this.save();
+    return had;
+  }
+
   /** Registers (or clears) an app's calling webhook, where incoming calls and policy invites go. */
   setCallbackUri(clientId: string, callbackUri: string | null): AppRegistration | undefined {
     const app = this.get(clientId);
-    if (!app) return undefined;
-    const next = Object.freeze({ ...app, callbackUri });
-    this.byClientId.set(app.clientId, next);
-    return next;
+    return app ? this.put({ ...app, callbackUri }) : undefined;
   }
 
   hasTenant(tenantId: string): boolean {
@@ -62,6 +84,37 @@ export class AppRegistry {
   list(): AppRegistration[] {
     return [...this.byClientId.values()];
   }
+
+  private save(): void {
+    this.store?.setValue('apps', JSON.stringify(this.list()));
+  }
+}
+
+/** Problems with one app document (file entry or control-plane body), all at once. */
+export function appProblems(entry: unknown, at: string): string[] {
+  if (typeof entry !== 'object' || entry === null) return [`${at}: expected an object`];
+  const e = entry as Record<string, unknown>;
+  const problems: string[] = [];
+  for (const k of ['tenantId', 'clientId'] as const) {
+    if (typeof e[k] !== 'string' || !isGuid(e[k] as string)) problems.push(`${at}.${k}: expected a GUID`);
+  }
+  if (typeof e.clientSecret !== 'string' || e.clientSecret.length === 0) problems.push(`${at}.clientSecret: expected a non-empty string`);
+  if (!Array.isArray(e.roles) || !e.roles.every((r) => typeof r === 'string')) problems.push(`${at}.roles: expected an array of strings`);
+  if (e.callbackUri !== undefined && e.callbackUri !== null && typeof e.callbackUri !== 'string') problems.push(`${at}.callbackUri: expected a string`);
+  if (e.displayName !== undefined && typeof e.displayName !== 'string') problems.push(`${at}.displayName: expected a string`);
+  return problems;
+}
+
+/** A validated app document as a registration. */
+export function toApp(e: Record<string, unknown>): AppRegistration {
+  return {
+    tenantId: (e.tenantId as string).toLowerCase(),
+    clientId: (e.clientId as string).toLowerCase(),
+    clientSecret: e.clientSecret as string,
+    roles: Object.freeze([...(e.roles as string[])]),
+    displayName: typeof e.displayName === 'string' ? e.displayName : `app ${(e.clientId as string).toLowerCase()}`,
+    callbackUri: (e.callbackUri as string | undefined) ?? null,
+  };
 }
 
 /** Parses and validates an `--apps FILE` document; reports every problem at once. */
@@ -73,30 +126,9 @@ export function parseAppsFile(text: string, source: string): AppRegistration[] {
     throw new Error(`${source}: not valid JSON (${(err as Error).message})`);
   }
   if (!Array.isArray(doc)) throw new Error(`${source}: expected a JSON array of apps`);
-  const problems: string[] = [];
-  const apps: AppRegistration[] = [];
-  doc.forEach((entry: unknown, i) => {
-    const at = `${source}[${i}]`;
-    if (typeof entry !== 'object' || entry === null) { problems.push(`${at}: expected an object`); return; }
-    const e = entry as Record<string, unknown>;
-    for (const k of ['tenantId', 'clientId'] as const) {
-      if (typeof e[k] !== 'string' || !isGuid(e[k] as string)) problems.push(`${at}.${k}: expected a GUID`);
-    }
-    if (typeof e.clientSecret !== 'string' || e.clientSecret.length === 0) problems.push(`${at}.clientSecret: expected a non-empty string`);
-    if (!Array.isArray(e.roles) || !e.roles.every((r) => typeof r === 'string')) problems.push(`${at}.roles: expected an array of strings`);
-    if (e.callbackUri !== undefined && e.callbackUri !== null && typeof e.callbackUri !== 'string') problems.push(`${at}.callbackUri: expected a string`);
-    if (problems.length) return;
-    apps.push({
-      tenantId: (e.tenantId as string).toLowerCase(),
-      clientId: (e.clientId as string).toLowerCase(),
-      clientSecret: e.clientSecret as string,
-      roles: Object.freeze([...(e.roles as string[])]),
-      displayName: typeof e.displayName === 'string' ? e.displayName : `app ${(e.clientId as string).toLowerCase()}`,
-      callbackUri: (e.callbackUri as string | undefined) ?? null,
-    });
-  });
+  const problems = doc.flatMap((entry: unknown, i) => appProblems(entry, `${source}[${i}]`));
   if (problems.length) throw new Error(problems.join('\n'));
-  return apps;
+  return doc.map((e) => toApp(e as Record<string, unknown>));
 }
 
 export function loadAppsFile(path: string): AppRegistration[] {

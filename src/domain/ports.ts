@@ -47,6 +47,8 @@ export interface CallWriter extends CallReader {
   appendOutbox(n: NewNotification): void;
   recordDeliveryAttempt(a: Omit<DeliveryAttempt, 'seq'>): void;
   appendMediaEvent(e: MediaEvent): void;
+  /** Forgets every call and everything about them (keys, apps and policies stay). */
+  clearCalls(): void;
   /** Stores a recording, the users it can be listed by, and marks its segment rendered. */
   insertRecording(r: Recording, users: Array<{ userId: string; role: 'organizer' | 'participant' }>): void;
   /** Marks a notification delivered or dead. */

@@ -35,6 +35,7 @@ export const GRAPH_ERRORS = {
   PAYLOAD_TOO_LARGE: { status: 413, code: 'RequestEntityTooLarge', message: 'The request body is too large.' },
   INVALID_AUTHENTICATION_TOKEN: { status: 401, code: 'InvalidAuthenticationToken', message: 'Access token validation failure.' },
   NOT_FOUND: { status: 404, code: 'NotFound', message: 'The resource was not found.' },
+  CONTROL_FORBIDDEN: { status: 403, code: 'accessDenied', message: 'The control plane refused this client.' },
   SERVICE_UNAVAILABLE: { status: 503, code: 'serviceNotAvailable', message: 'The service is not available.' },
   CLOCK_NOT_VIRTUAL: { status: 409, code: 'Conflict', message: 'The clock is real: start graph-calls with --clock virtual to move time by hand.' },
   NOT_FOUND_ITEM: { status: 404, code: 'itemNotFound', message: 'The item was not found.' },

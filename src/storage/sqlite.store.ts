@@ -364,6 +364,12 @@ export class SqliteCallStore implements CallStore, CallWriter, KeyValueStore {
     this.notificationsAppended = true;
   }
 
+  clearCalls(): void {
+    for (const t of ['calls', 'participants', 'operations', 'recording_segments', 'outbox', 'jobs', 'delivery_attempts', 'media_events', 'recordings', 'recording_users']) {
+      this.db.prepare(`DELETE FROM ${t}`).run();
+    }
+  }
+
   appendMediaEvent(e: MediaEvent): void {
     this.s.appendMediaEvent.run(e.callId, e.participantId, e.at, e.kind, JSON.stringify(e));
   }

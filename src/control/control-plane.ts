@@ -1,0 +1,103 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { timingSafeEqual } from 'node:crypto';
+import { readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { appProblems, toApp, type AppRegistry } from '../auth/apps.js';
+import { isLoopbackHost } from '../domain/callback-uri.js';
+import type { FarSideService } from '../domain/far-side.service.js';
+import type { CallStore } from '../domain/ports.js';
+import type { PolicyRegistry } from '../domain/recording-policy.js';
+import { GraphError } from '../graph/graph-errors.js';
+import type { MediaLibrary } from '../media/media-library.js';
+import type { VirtualClock } from '../shared/virtual-clock.js';
+import { emulatorRoutes } from './emulator.routes.js';
+import { mediaRoutes } from './media.routes.js';
+import { simulatorRoutes } from './simulator.routes.js';
+
+export interface ControlPlaneOptions {
+  store: CallStore;
+  apps: AppRegistry;
+  farSide: FarSideService;
+  policies: PolicyRegistry;
+  library: MediaLibrary;
+  virtualClock: VirtualClock | null;
+  recordingsDir: string;
+  version: string;
+  /** Null: loopback clients only. Otherwise `Authorization: Bearer <token>` from anywhere. */
+  controlToken: string | null;
+}
+
+const sameSecret = (a: string, b: string) => {
+  const x = Buffer.from(a), y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+};
+
+/**
+ * The control plane: everything under /_emulator/, in its own plugin scope with its own access rule
+ * (design.md §6.8). Graph tokens are never asked for here, and Graph routes never see these.
+ */
+export async function controlPlane(app: FastifyInstance, o: ControlPlaneOptions): Promise<void> {
+  app.addHook('onRequest', async (request: FastifyRequest) => {
+    if (o.controlToken) {
+      const h = request.headers.authorization ?? '';
+      if (!h.toLowerCase().startsWith('bearer ') || !sameSecret(h.slice(7).trim(), o.controlToken)) {
+        throw new GraphError('CONTROL_FORBIDDEN', 'The control plane needs `Authorization: Bearer <control token>` (the --control-token graph-calls was started with).');
+      }
+    } else if (!isLoopbackHost(request.socket.remoteAddress?.replace(/^::ffff:/, '') ?? '')) {
+      throw new GraphError('CONTROL_FORBIDDEN', 'The control plane answers loopback clients only; start graph-calls with --control-token to open it to others.');
+    }
+  });
+
+  const routes: Array<{ method: string; url: string }> = [];
+  app.addHook('onRoute', (r) => {
+    for (const m of Array.isArray(r.method) ? r.method : [r.method]) if (m !== 'HEAD') routes.push({ method: m, url: r.url });
+  });
+
+  await app.register(emulatorRoutes, { store: o.store, apps: o.apps, version: o.version });
+  await app.register(simulatorRoutes, { farSide: o.farSide, policies: o.policies, apps: o.apps });
+  await app.register(mediaRoutes, { farSide: o.farSide, store: o.store, library: o.library, virtualClock: o.virtualClock });
+
+  app.get('/_emulator/apps', async () => ({
+    value: o.apps.list().map(({ clientSecret: _secret, ...a }) => a),
+  }));
+
+  app.post('/_emulator/apps', async (request, reply) => {
+    const problems = appProblems(request.body, 'app');
+    if (problems.length) throw new GraphError('INVALID_BODY', problems.join('; '));
+    const { clientSecret: _secret, ...saved } = o.apps.put(toApp(request.body as Record<string, unknown>));
+    return reply.code(201).send(saved);
+  });
+
+  app.delete('/_emulator/apps/:clientId', async (request, reply) => {
+    if (!o.apps.remove((request.params as { clientId: string }).clientId)) throw new GraphError('NOT_FOUND', 'No such app is registered.');
+    return reply.code(204).send();
+  });
+
+  /** Forgets every call, notification, recording and journal entry; keys, apps and policies stay. */
+  app.post('/_emulator/reset', async (_request, reply) => {
+    await o.store.write((tx) => tx.clearCalls());
+    for (const f of readdirSync(o.recordingsDir)) if (/\.(wav|mp3|tmp)$/.test(f)) rmSync(join(o.recordingsDir, f), { force: true });
+    return reply.code(204).send();
+  });
+
+  /** This plane's own OpenAPI document, built from the routes registered above (it cannot drift). */
+  app.get('/_emulator/openapi.json', async (request) => {
+    const paths: Record<string, Record<string, unknown>> = {};
+    for (const r of routes) {
+      const path = r.url.replace(/:([A-Za-z]+)/g, '{$1}');
+      const params = [...r.url.matchAll(/:([A-Za-z]+)/g)].map((m) => ({ name: m[1], in: 'path', required: true, schema: { type: 'string' } }));
+      paths[path] ??= {};
+      paths[path]![r.method.toLowerCase()] = {
+        operationId: `${r.method.toLowerCase()}${path.replace(/[^A-Za-z0-9]+(.)?/g, (_m, c: string | undefined) => (c ? c.toUpperCase() : ''))}`,
+        parameters: params,
+        responses: { default: { description: 'See docs/control-plane.md' } },
+      };
+    }
+    return {
+      openapi: '3.1.0',
+      info: { title: 'graph-calls control plane', version: o.version, description: 'The far side of Teams, time, journals and configuration of graph-calls. See docs/control-plane.md.' },
+      servers: [{ url: `${request.protocol}://${request.host}` }],
+      paths,
+    };
+  });
+}
