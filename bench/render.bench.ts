@@ -45,7 +45,7 @@ async function run(minutes: number, channels: 'mixed' | 'perParticipant') {
   const t0 = performance.now();
   const r = await renderSegment({
     startMs: 0, endMs: s.endMs, participants: s.participants, events: s.events, sampleRate: RATE, channels,
-    clip: () => clip, outPath: out, yieldEvery: () => new Promise((res) => setImmediate(res)),
+    clip: () => clip, outPath: out,
   });
   const ms = performance.now() - t0;
   clearInterval(sample);

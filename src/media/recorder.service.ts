@@ -43,7 +43,6 @@ export class RecorderService {
         const r = await renderSegment({
           startMs: seg.startedAt, endMs: seg.endedAt!, participants: roster, events, sampleRate: this.o.sampleRate,
           channels: this.o.channels, format: this.o.format, clip: (m) => this.o.library.read(m), outPath: join(this.o.dir, file),
-          yieldEvery: () => new Promise((res) => setImmediate(res)),
         });
         rendered.push({
           id, callId: call.id, segmentId: seg.id, tenantId: call.tenantId, meetingId: meetingIdOf(call, roster),

@@ -1,4 +1,4 @@
-import { closeSync, fsyncSync, openSync, renameSync, writeSync } from 'node:fs';
+import { open, rename } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import type { AudioSource, MediaEvent, Participant } from '../domain/call.js';
 import { wavHeader } from './wav.js';
@@ -6,11 +6,12 @@ import { createMp3Encoder } from 'wasm-media-encoders';
 
 export type RecordingFormat = 'wav' | 'mp3';
 
-/** Where rendered blocks go: PCM WAV, or MP3 through LAME compiled to WebAssembly (wasm-media-encoders). */
+/** Turns rendered blocks into file bytes: PCM WAV, or MP3 through LAME compiled to WebAssembly (wasm-media-encoders). */
 interface Sink {
-  /** `mix` holds `n` frames of `channels` interleaved floats in -1..1. */
-  write(mix: Float32Array, n: number): void;
-  finish(): void;
+  start(): Uint8Array;
+  /** `mix` holds `n` frames of `channels` interleaved floats in -1..1; the bytes returned are the sink's own to reuse after the next call. */
+  write(mix: Float32Array, n: number): Uint8Array;
+  finish(): Uint8Array;
 }
 
 /** One participant's audio over time, as pieces [from, to) in absolute sample indexes. */
@@ -30,8 +31,6 @@ export interface RenderInput {
   clip(mediaId: string): Int16Array;
   /** Final path; the file appears there only when complete. */
   outPath: string;
-  /** Called between blocks, so long renders yield to the event loop. */
-  yieldEvery?: () => Promise<void>;
 }
 
 export interface RenderResult {
@@ -45,8 +44,8 @@ const BLOCK = 16_000; // one second at 16 kHz: memory stays bounded whatever the
 
 /**
  * Renders a recording segment from the media timeline into a 16-bit PCM WAV, streaming block by block:
- * cost is proportional to the length, memory is constant. The file is written as `<path>.tmp`, fsynced
- * and renamed, so a crash mid-render leaves no half file visible (the render job simply runs again).
+ * cost is proportional to the length, memory is constant, and every block's write yields to the event
+ * loop. The file is written as `<path>.tmp`, fsynced and renamed, so a crash mid-render leaves no half file visible (the render job simply runs again).
  */
 export async function renderSegment(o: RenderInput): Promise<RenderResult> {
   const toSample = (ms: number) => Math.round(((ms - o.startMs) * o.sampleRate) / 1000);
@@ -54,17 +53,20 @@ export async function renderSegment(o: RenderInput): Promise<RenderResult> {
   const tracks = o.participants.map((p) => piecesFor(p, o.events.filter((e) => e.participantId === p.id), toSample, total));
   const format = o.format ?? 'wav';
   const channels = o.channels === 'mixed' || format === 'mp3' ? 1 : Math.max(1, tracks.length);
+  // All file I/O is asynchronous (the fsync runs on libuv's pool), so a render never stalls requests.
   const tmp = `${o.outPath}.tmp`;
-  const fd = openSync(tmp, 'w');
+  const fh = await open(tmp, 'w');
   const hash = createHash('sha256');
   let size = 0;
-  const emit = (bytes: Uint8Array) => {
-    writeSync(fd, bytes);
+  const emit = async (bytes: Uint8Array) => {
+    if (bytes.length === 0) return;
     hash.update(bytes);
     size += bytes.length;
+    await fh.write(bytes);
   };
   try {
-    const sink = format === 'mp3' ? await mp3Sink(o.sampleRate, emit) : wavSink(o.sampleRate, channels, total, emit);
+    const sink = format === 'mp3' ? await mp3Sink(o.sampleRate) : wavSink(o.sampleRate, channels, total);
+    await emit(sink.start());
     const mix = new Float32Array(BLOCK * channels);
     for (let b0 = 0; b0 < total; b0 += BLOCK) {
       const n = Math.min(BLOCK, total - b0);
@@ -73,40 +75,40 @@ export async function renderSegment(o: RenderInput): Promise<RenderResult> {
         const ch = channels === 1 ? 0 : ti;
         for (const piece of pieces) addPiece(mix, piece, b0, n, channels, ch, o.sampleRate, o.clip);
       });
-      sink.write(mix, n);
-      if (o.yieldEvery && (b0 / BLOCK) % 60 === 59) await o.yieldEvery();
+      await emit(sink.write(mix, n));
     }
-    sink.finish();
-    fsyncSync(fd);
+    await emit(sink.finish());
+    await fh.datasync();
   } finally {
-    closeSync(fd);
+    await fh.close();
   }
-  renameSync(tmp, o.outPath);
+  await rename(tmp, o.outPath);
   return { sampleCount: total, channels, sizeBytes: size, etag: `"${hash.digest('hex').slice(0, 32)}"` };
 }
 
-function wavSink(rate: number, channels: number, frames: number, emit: (b: Uint8Array) => void): Sink {
-  emit(wavHeader(rate, channels, frames));
+function wavSink(rate: number, channels: number, frames: number): Sink {
   const out = Buffer.alloc(BLOCK * channels * 2);
   return {
+    start: () => wavHeader(rate, channels, frames),
     write(mix, n) {
       for (let i = 0; i < n * channels; i++) {
         const v = Math.round(mix[i]! * 32767);
         out.writeInt16LE(v > 32767 ? 32767 : v < -32768 ? -32768 : v, i * 2);
       }
-      emit(out.subarray(0, n * channels * 2));
+      return out.subarray(0, n * channels * 2);
     },
-    finish() {},
+    finish: () => new Uint8Array(0),
   };
 }
 
-async function mp3Sink(rate: number, emit: (b: Uint8Array) => void): Promise<Sink> {
+async function mp3Sink(rate: number): Promise<Sink> {
   const encoder = await createMp3Encoder();
   encoder.configure({ sampleRate: rate, channels: 1, bitrate: 32 });
   return {
-    // The encoder owns the returned buffer until the next call: emit copies it out at once.
-    write(mix, n) { emit(encoder.encode([mix.subarray(0, n)])); },
-    finish() { emit(encoder.finalize()); },
+    start: () => new Uint8Array(0),
+    // The encoder owns the buffer it returns until its next call: copy it out.
+    write: (mix, n) => encoder.encode([mix.subarray(0, n)]).slice(),
+    finish: () => encoder.finalize().slice(),
   };
 }
 

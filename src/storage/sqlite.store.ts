@@ -85,10 +85,11 @@ export class SqliteCallStore implements CallStore, CallWriter, KeyValueStore {
       openSegment: p('INSERT INTO recording_segments (id, call_id, started_at, ended_at, start_operation_id, stop_operation_id) VALUES (?, ?, ?, NULL, ?, NULL)'),
       closeSegment: p('UPDATE recording_segments SET ended_at = ?, stop_operation_id = ? WHERE call_id = ? AND ended_at IS NULL'),
       appendOutbox: p('INSERT INTO outbox (call_id, message_id, change_type, resource_url, resource_data, callback_uri, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)'),
-      deliverableHeads: p(`SELECT o.* FROM outbox o WHERE o.state = 'pending' AND o.next_attempt_at <= ?
-        AND o.seq = (SELECT MIN(p.seq) FROM outbox p WHERE p.state = 'pending' AND p.call_id = o.call_id) ORDER BY o.seq LIMIT ?`),
-      nextDeliveryDue: p(`SELECT MIN(o.next_attempt_at) AS due FROM outbox o WHERE o.state = 'pending' AND o.next_attempt_at > ?
-        AND o.seq = (SELECT MIN(p.seq) FROM outbox p WHERE p.state = 'pending' AND p.call_id = o.call_id)`),
+      // Driven by the partial index on pending rows: cost follows the backlog, not the outbox's history.
+      deliverableHeads: p(`SELECT o.* FROM (SELECT MIN(seq) AS seq FROM outbox WHERE state = 'pending' GROUP BY call_id) h
+        JOIN outbox o ON o.seq = h.seq WHERE o.next_attempt_at <= ? ORDER BY o.seq LIMIT ?`),
+      nextDeliveryDue: p(`SELECT MIN(o.next_attempt_at) AS due FROM (SELECT MIN(seq) AS seq FROM outbox WHERE state = 'pending' GROUP BY call_id) h
+        JOIN outbox o ON o.seq = h.seq WHERE o.next_attempt_at > ?`),
       settleNotification: p('UPDATE outbox SET state = ?, settled_at = ? WHERE seq = ?'),
       retryNotification: p('UPDATE outbox SET attempts = ?, next_attempt_at = ? WHERE seq = ?'),
       rehomeNotifications: p("UPDATE outbox SET callback_uri = ? WHERE call_id = ? AND state = 'pending'"),
