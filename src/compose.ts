@@ -113,6 +113,7 @@ export async function compose(config: Config, ports: { clock?: Clock; ids?: Ids;
         jobs.stop();
         delivery.stop();
         await app.close();
+        await jobs.idle();
         await delivery.idle();
         await store.shutdown();
         if (tempRecordings) rmSync(tempRecordings, { recursive: true, force: true });

@@ -26,11 +26,22 @@ const CONTENT_TYPES: Record<RecordingFormat, string> = { wav: 'audio/wav', mp3: 
  * follows, so a crash mid-render simply renders again after the restart.
  */
 export class RecorderService {
+  /** One render at a time per call, so two jobs never render the same segment twice. */
+  private readonly chains = new Map<string, Promise<void>>();
+
   constructor(private readonly o: RecorderOptions) {
     mkdirSync(o.dir, { recursive: true });
   }
 
-  async runJob(job: Job): Promise<void> {
+  runJob(job: Job): Promise<void> {
+    const previous = this.chains.get(job.callId) ?? Promise.resolve();
+    const next = previous.catch(() => undefined).then(() => this.render(job));
+    this.chains.set(job.callId, next);
+    void next.finally(() => { if (this.chains.get(job.callId) === next) this.chains.delete(job.callId); }).catch(() => undefined);
+    return next;
+  }
+
+  private async render(job: Job): Promise<void> {
     const call = this.o.store.getCall(job.callId);
     const segments = call ? this.o.store.unrenderedSegments(call.id) : [];
     const rendered: Recording[] = [];
@@ -56,7 +67,8 @@ export class RecorderService {
       if (!tx.deleteJob(job.id) || !call) return;
       const roster = tx.listParticipants(call.id, { includeLeft: true });
       const users = [...new Set(roster.filter((p) => !p.isBot).map((p) => p.info.identity.user?.id).filter((u): u is string => typeof u === 'string'))];
-      for (const rec of rendered) {
+      const stillOpen = new Set(tx.unrenderedSegments(call.id).map((seg) => seg.id));
+      for (const rec of rendered.filter((r) => stillOpen.has(r.segmentId))) {
         const organizerId = rec.meetingOrganizer?.user?.id;
         tx.insertRecording(rec, [
           ...(typeof organizerId === 'string' ? [{ userId: organizerId, role: 'organizer' as const }] : []),

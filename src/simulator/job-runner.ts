@@ -19,6 +19,7 @@ export class JobRunner {
   private cancel: (() => void) | null = null;
   private armedFor = Number.POSITIVE_INFINITY;
   private running = false;
+  private current: Promise<void> | null = null;
   private stopped = false;
   /** Jobs that threw: skipped until restart so a poisoned job cannot spin the loop. */
   private readonly poisoned = new Set<number>();
@@ -38,6 +39,11 @@ export class JobRunner {
     this.cancel = null;
   }
 
+  /** Resolves once no job is running (for an orderly close). */
+  async idle(): Promise<void> {
+    while (this.current) await this.current;
+  }
+
   private arm(): void {
     if (this.stopped || this.running) return;
     const due = this.o.store.nextJobDue();
@@ -48,7 +54,14 @@ export class JobRunner {
     this.cancel = this.o.clock.setTimer(due - this.o.clock.now(), () => void this.tick());
   }
 
-  private async tick(): Promise<void> {
+  private tick(): Promise<void> {
+    const run = this.runDue();
+    this.current = run;
+    void run.finally(() => { if (this.current === run) this.current = null; });
+    return run;
+  }
+
+  private async runDue(): Promise<void> {
     this.cancel = null;
     this.armedFor = Number.POSITIVE_INFINITY;
     if (this.stopped) return;
