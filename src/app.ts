@@ -11,6 +11,9 @@ import { incomingRoutes } from './graph/incoming.routes.js';
 import { recordingsRoutes } from './graph/recordings.routes.js';
 import type { MediaLibrary } from './media/media-library.js';
 import type { VirtualClock } from './shared/virtual-clock.js';
+import type { FaultEngine } from './faults/fault-rules.js';
+import { graphFaults } from './faults/graph-faults.hook.js';
+import type { RequestJournal } from './control/request-journal.js';
 import type { CallStore } from './domain/ports.js';
 import { bearerAuth } from './graph/auth.hook.js';
 import { callsRoutes } from './graph/calls.routes.js';
@@ -34,6 +37,8 @@ export interface AppDeps {
   virtualClock: VirtualClock | null;
   bodyLimitBytes: number;
   controlToken: string | null;
+  faults: FaultEngine;
+  journal: RequestJournal;
   /** TLS key and certificate (PEM) to serve https, or null for http. */
   tls: { key: string; cert: string } | null;
   logLevel: 'silent' | 'error' | 'warn' | 'info' | 'debug';
@@ -81,6 +86,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
 
   app.addHook('onRequest', async (request, reply) => addGraphHeaders(request, reply));
+  deps.journal.install(app);
   app.setErrorHandler(graphErrorHandler);
 
   // JSON bodies: empty means "no body" (Graph accepts bodyless action POSTs); anything else must parse.
@@ -104,12 +110,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(controlPlane, {
     store: deps.store, apps: deps.apps, farSide: deps.farSide, policies: deps.policies, library: deps.library,
     virtualClock: deps.virtualClock, recordingsDir: deps.recordingsDir, version: deps.version, controlToken: deps.controlToken,
+    faults: deps.faults, journal: deps.journal,
   });
 
   const authenticate = bearerAuth(deps.tokens);
   for (const version of GRAPH_VERSIONS) {
     await app.register(async (graph) => {
       graph.addHook('onRequest', authenticate);
+      graph.addHook('onRequest', graphFaults(deps.faults));
       graph.addHook('preValidation', async (request: FastifyRequest) => {
         if (request.body === undefined || request.body === null) request.body = {};
       });

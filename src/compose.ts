@@ -19,6 +19,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readFileSync as readFile } from 'node:fs';
 import { ensureLocalCa } from './tls/local-ca.js';
+import { FaultEngine, faultProblems, toRule, type FaultRule } from './faults/fault-rules.js';
+import { RequestJournal } from './control/request-journal.js';
 import { randomIds, type Ids } from './shared/ids.js';
 import { JobRunner } from './simulator/job-runner.js';
 import { commsNotificationsBody } from './graph/notification.mapper.js';
@@ -43,6 +45,7 @@ export interface Composition {
   recordingsDir: string;
   /** With --https: the CA certificate clients trust (null with --cert/--key or http). */
   caCertPath: string | null;
+  faults: FaultEngine;
   apps: AppRegistry;
   /** Starts background work (far-side jobs). */
   start(): void;
@@ -88,8 +91,11 @@ export async function compose(config: Config, ports: { clock?: Clock; ids?: Ids;
       tls = { cert: made.cert, key: made.key };
       caCertPath = made.caCertPath;
     }
+    const faults = new FaultEngine(ports.random);
+    for (const rule of config.faultsFile ? loadFaultsFile(config.faultsFile) : []) faults.add(rule);
+    const journal = new RequestJournal();
     const app = await buildApp({
-      tls,
+      tls, faults, journal,
       calls, farSide, policies, store, apps, tokens, tokenKey, notificationKey, library, recordingsDir, virtualClock,
       bodyLimitBytes: config.bodyLimitBytes, controlToken: config.controlToken, logLevel: config.logLevel, version: VERSION,
     });
@@ -101,10 +107,10 @@ export async function compose(config: Config, ports: { clock?: Clock; ids?: Ids;
       store, clock, sender: ports.sender ?? fetchSender, tokens: new NotificationTokens(notificationKey, systemClock),
       render: commsNotificationsBody, timeoutMs: config.deliveryTimeoutMs, concurrency: config.deliveryConcurrency,
       policy: { maxAttempts: config.deliveryMaxAttempts, baseDelayMs: config.deliveryRetryBaseMs, maxDelayMs: config.deliveryRetryMaxMs, maxRedirects: 5 },
-      random: ports.random, onError: (err) => app.log.error({ err }, 'notification delivery failed'),
+      random: ports.random, faults, onError: (err) => app.log.error({ err }, 'notification delivery failed'),
     });
     return {
-      app, store, calls, tokens, apps, delivery, farSide, policies, recorder, library, clock, virtualClock, recordingsDir, caCertPath,
+      app, store, calls, tokens, apps, delivery, farSide, policies, recorder, library, clock, virtualClock, recordingsDir, caCertPath, faults,
       start: () => {
         jobs.start();
         delivery.start();
@@ -131,4 +137,12 @@ function loadPoliciesFile(path: string): CompliancePolicy[] {
   const problems = doc.flatMap((p, i) => policyProblems(p, `${path}[${i}]`));
   if (problems.length) throw new Error(problems.join('\n'));
   return doc.map((p) => toPolicy(p as Record<string, unknown>));
+}
+
+function loadFaultsFile(path: string): FaultRule[] {
+  const doc = JSON.parse(readFileSync(path, 'utf8')) as unknown;
+  if (!Array.isArray(doc)) throw new Error(`${path}: expected a JSON array of fault rules`);
+  const problems = doc.flatMap((r, i) => faultProblems(r, `${path}[${i}]`));
+  if (problems.length) throw new Error(problems.join('\n'));
+  return doc.map((r, i) => toRule(r as Record<string, unknown>, `file-${i + 1}`));
 }

@@ -39,6 +39,8 @@ export interface Config {
   readonly clock: 'real' | 'virtual';
   /** Where virtual time starts (ISO-8601). */
   readonly clockStart: string;
+  /** `--faults FILE`: fault-injection rules (JSON array) active from the start. */
+  readonly faultsFile: string | null;
   /** Without it the control plane answers loopback clients only; with it, anyone presenting it. */
   readonly controlToken: string | null;
   /** `--https`: serve TLS with a local CA made in `<data>/tls/` (or `--cert`/`--key` files). */
@@ -75,6 +77,7 @@ export const DEFAULTS: Config = Object.freeze({
   clock: 'real',
   recordingChannels: 'mixed',
   controlToken: null,
+  faultsFile: null,
   https: false,
   certFile: null,
   keyFile: null,
@@ -113,6 +116,7 @@ const FLAGS: Record<string, { key: keyof Config; kind: 'int' | 'string' | 'bool'
   '--recording-channels': { key: 'recordingChannels', kind: 'channels' },
   '--https': { key: 'https', kind: 'bool' },
   '--control-token': { key: 'controlToken', kind: 'string' },
+  '--faults': { key: 'faultsFile', kind: 'string' },
   '--cert': { key: 'certFile', kind: 'string' },
   '--key': { key: 'keyFile', kind: 'string' },
   '--recording-format': { key: 'recordingFormat', kind: 'format' },
@@ -193,6 +197,7 @@ export function loadConfig(argv: readonly string[], env: Readonly<Record<string,
   if (typeof out.dataDir === 'string') out.dataDir = resolve(out.dataDir);
   if (typeof out.appsFile === 'string') out.appsFile = resolve(out.appsFile);
   if (typeof out.policiesFile === 'string') out.policiesFile = resolve(out.policiesFile);
+  if (typeof out.faultsFile === 'string') out.faultsFile = resolve(out.faultsFile);
   if (Number.isNaN(Date.parse(String(out.clockStart)))) problems.push(`--clock-start must be an ISO-8601 date-time, got '${String(out.clockStart)}'`);
   if ((out.certFile === null) !== (out.keyFile === null)) problems.push('--cert and --key go together');
   if (out.certFile !== null) { out.certFile = resolve(String(out.certFile)); out.keyFile = resolve(String(out.keyFile)); out.https = true; }

@@ -13,6 +13,10 @@ import type { VirtualClock } from '../shared/virtual-clock.js';
 import { emulatorRoutes } from './emulator.routes.js';
 import { mediaRoutes } from './media.routes.js';
 import { simulatorRoutes } from './simulator.routes.js';
+import { faultProblems, toRule, type FaultEngine } from '../faults/fault-rules.js';
+import { toHar, type RequestJournal } from './request-journal.js';
+import { normaliseId } from '../shared/ids.js';
+import { randomUUID } from 'node:crypto';
 
 export interface ControlPlaneOptions {
   store: CallStore;
@@ -25,6 +29,8 @@ export interface ControlPlaneOptions {
   version: string;
   /** Null: loopback clients only. Otherwise `Authorization: Bearer <token>` from anywhere. */
   controlToken: string | null;
+  faults: FaultEngine;
+  journal: RequestJournal;
 }
 
 const sameSecret = (a: string, b: string) => {
@@ -78,6 +84,52 @@ export async function controlPlane(app: FastifyInstance, o: ControlPlaneOptions)
     await o.store.write((tx) => tx.clearCalls());
     for (const f of readdirSync(o.recordingsDir)) if (/\.(wav|mp3|tmp)$/.test(f)) rmSync(join(o.recordingsDir, f), { force: true });
     return reply.code(204).send();
+  });
+
+  // ---- fault injection (docs/faults.md) ----
+  app.get('/_emulator/faults', async () => ({ value: o.faults.list() }));
+  app.post('/_emulator/faults', async (request, reply) => {
+    const problems = faultProblems(request.body);
+    if (problems.length) throw new GraphError('INVALID_BODY', problems.join('; '));
+    return reply.code(201).send(o.faults.add(toRule(request.body as Record<string, unknown>, randomUUID().slice(0, 8))));
+  });
+  app.delete('/_emulator/faults/:faultId', async (request, reply) => {
+    if (!o.faults.remove((request.params as { faultId: string }).faultId)) throw new GraphError('NOT_FOUND', 'No such fault rule.');
+    return reply.code(204).send();
+  });
+  app.delete('/_emulator/faults', async (_request, reply) => {
+    o.faults.clear();
+    return reply.code(204).send();
+  });
+
+  // ---- journals ----
+  const journalQuery = (request: FastifyRequest) => {
+    const q = request.query as Record<string, string | undefined>;
+    const top = Math.min(Math.max(Number(q.top ?? q.$top ?? 1000) || 1000, 1), 5000);
+    return { callId: q.callId ? normaliseId(q.callId) : undefined, after: Number(q.after ?? 0) || 0, limit: top };
+  };
+  app.get('/_emulator/requests', async (request) => ({ value: o.journal.list(journalQuery(request)) }));
+  app.get('/_emulator/requests/har', async (request, reply) => {
+    reply.header('content-disposition', 'attachment; filename="graph-calls-requests.har"');
+    return toHar(o.journal.list(journalQuery(request)), `${request.protocol}://${request.host}`, o.version);
+  });
+  /** Notifications delivered, as HAR: each attempt is a POST to the bot's callbackUri and its answer. */
+  app.get('/_emulator/deliveries/har', async (request, reply) => {
+    const q = journalQuery(request);
+    const attempts = o.store.listDeliveryAttempts({ callId: q.callId, afterSeq: q.after, limit: q.limit });
+    reply.header('content-disposition', 'attachment; filename="graph-calls-deliveries.har"');
+    return {
+      log: {
+        version: '1.2', creator: { name: 'graph-calls', version: o.version },
+        entries: attempts.map((a) => ({
+          startedDateTime: new Date(a.at - (a.latencyMs ?? 0)).toISOString(), time: a.latencyMs ?? 0,
+          request: { method: 'POST', url: a.url, httpVersion: 'HTTP/1.1', headers: [{ name: 'x-microsoft-skype-message-id', value: a.messageId }], cookies: [], queryString: [], headersSize: -1, bodySize: -1 },
+          response: { status: a.status ?? 0, statusText: a.error ?? '', httpVersion: 'HTTP/1.1', headers: [], cookies: [], content: { size: 0, mimeType: '' }, redirectURL: '', headersSize: -1, bodySize: -1 },
+          cache: {}, timings: { send: 0, wait: a.latencyMs ?? 0, receive: 0 },
+          comment: `attempt ${a.attempt}: ${a.outcome}${a.error?.includes('injected fault') ? ' (injected)' : ''}`,
+        })),
+      },
+    };
   });
 
   /** This plane's own OpenAPI document, built from the routes registered above (it cannot drift). */

@@ -154,7 +154,7 @@ export interface OutboxNotification {
 export type DeliveryState = 'pending' | 'delivered' | 'dead';
 export type NewNotification = Omit<OutboxNotification, 'seq' | 'state' | 'attempts' | 'nextAttemptAt'>;
 
-export type DeliveryOutcome = 'delivered' | 'retry' | 'redirected' | 'dead' | 'rejected';
+export type DeliveryOutcome = 'delivered' | 'retry' | 'redirected' | 'dead' | 'rejected' | 'dropped';
 
 /** One attempt to deliver one notification: the delivery journal. */
 export interface DeliveryAttempt {

@@ -2,6 +2,8 @@ import type { OutboxNotification } from '../domain/call.js';
 import type { CallStore } from '../domain/ports.js';
 import type { Clock } from '../shared/clock.js';
 import type { NotificationTokens } from './notification-token.js';
+import type { FaultEngine, NotificationFault } from '../faults/fault-rules.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { decide, type RetryPolicy } from './retry-policy.js';
 import { WebhookError, type WebhookSender } from './webhook.sender.js';
 
@@ -16,6 +18,8 @@ export interface DeliveryWorkerOptions {
   /** Calls delivered in parallel (each call has at most one notification in flight). */
   concurrency: number;
   random?: () => number;
+  /** Notification-side fault rules (drop, duplicate, delay, bad token). */
+  faults?: FaultEngine;
   onError(err: unknown): void;
 }
 
@@ -109,10 +113,26 @@ export class DeliveryWorker {
     const call = this.o.store.getCall(n.callId);
     if (!call) throw new Error(`notification ${n.seq} for unknown call ${n.callId}`);
     const attempt = n.attempts + 1;
+    const rule = this.o.faults?.pick({ side: 'notification', path: n.resourceUrl, appId: call.appId, callId: n.callId });
+    const fault = rule?.action as NotificationFault | undefined;
+    const note = rule && fault ? `injected fault ${rule.id}: ${fault.type}${fault.type === 'badToken' ? ` (${fault.token})` : ''}` : null;
+    if (fault?.type === 'drop') {
+      // Lost on the way: graph-calls believes it delivered, the bot never sees it.
+      const at = this.o.clock.now();
+      await this.o.store.write((tx) => {
+        tx.recordDeliveryAttempt({ notificationSeq: n.seq, callId: n.callId, messageId: n.messageId, attempt, at, url: n.callbackUri, status: null, latencyMs: 0, error: note, outcome: 'dropped' });
+        tx.settleNotification(n.seq, 'delivered', at);
+      });
+      return;
+    }
+    if (fault?.type === 'delay') await sleep(fault.ms);
+    const token = fault?.type === 'badToken'
+      ? await this.o.tokens.badTokenFor(fault.token, call.appId, call.tenantId)
+      : await this.o.tokens.tokenFor(call.appId, call.tenantId);
     const headers = {
       'content-type': 'application/json; charset=utf-8',
       accept: 'application/json',
-      authorization: `Bearer ${await this.o.tokens.tokenFor(call.appId, call.tenantId)}`,
+      authorization: `Bearer ${token}`,
       'user-agent': USER_AGENT,
       'x-microsoft-skype-chain-id': call.callChainId,
       'scenario-id': call.id,
@@ -120,8 +140,11 @@ export class DeliveryWorker {
       'client-request-id': n.messageId,
     };
     let result: Awaited<ReturnType<WebhookSender['post']>> | Error;
+    const body = this.o.render(n);
     try {
-      result = await this.o.sender.post(n.callbackUri, headers, this.o.render(n), this.o.timeoutMs);
+      result = await this.o.sender.post(n.callbackUri, headers, body, this.o.timeoutMs);
+      // A duplicate arrives twice with the same message id; the first answer decides.
+      if (fault?.type === 'duplicate') await this.o.sender.post(n.callbackUri, headers, body, this.o.timeoutMs).catch(() => undefined);
     } catch (err) {
       result = err instanceof Error ? err : new Error(String(err));
     }
@@ -137,7 +160,7 @@ export class DeliveryWorker {
         notificationSeq: n.seq, callId: n.callId, messageId: n.messageId, attempt, at, url: n.callbackUri,
         status: result instanceof Error ? null : result.status,
         latencyMs: result instanceof Error ? (result instanceof WebhookError ? result.latencyMs : null) : result.latencyMs,
-        error: result instanceof Error ? result.message : null,
+        error: [result instanceof Error ? result.message : null, note].filter(Boolean).join('; ') || null,
         outcome: decision.outcome,
       });
       switch (decision.outcome) {

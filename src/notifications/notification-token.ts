@@ -14,6 +14,25 @@ export class NotificationTokens {
 
   constructor(private readonly key: SigningKey, private readonly clock: Clock, private readonly lifetimeSeconds = 600) {}
 
+  /** A deliberately broken token, for fault injection: what a bot's validator must refuse. */
+  async badTokenFor(kind: 'expired' | 'wrongAudience' | 'wrongIssuer' | 'unknownKey', appId: string, tenantId: string): Promise<string> {
+    const iat = Math.floor(this.clock.now() / 1000);
+    let key = this.key.privateKey;
+    let kid = this.key.kid;
+    if (kind === 'unknownKey') {
+      key = (await jose.generateKeyPair('RS256')).privateKey;
+      kid = 'graph-calls-unknown-key';
+    }
+    return new jose.SignJWT({ tid: tenantId })
+      .setProtectedHeader({ alg: 'RS256', typ: 'JWT', kid })
+      .setIssuer(kind === 'wrongIssuer' ? 'https://issuer.invalid/' : NOTIFICATION_ISSUER)
+      .setAudience(kind === 'wrongAudience' ? '00000000-0000-0000-0000-00000000bad0' : appId)
+      .setIssuedAt(kind === 'expired' ? iat - 7200 : iat)
+      .setNotBefore(kind === 'expired' ? iat - 7200 : iat)
+      .setExpirationTime(kind === 'expired' ? iat - 3600 : iat + this.lifetimeSeconds)
+      .sign(key);
+  }
+
   async tokenFor(appId: string, tenantId: string): Promise<string> {
     const now = this.clock.now();
     const cacheKey = `${appId}|${tenantId}`;
