@@ -18,6 +18,7 @@ commands:
   token            print an access token from a running graph-calls
   call incoming    have a simulated user call an app
   journal          print the notification delivery journal
+  faults           add, list or clear fault-injection rules
 
 global options:
   --url URL        where graph-calls runs (default http://127.0.0.1:4000, or GRAPH_CALLS_URL)
@@ -31,6 +32,11 @@ Prints an app-only access token for Graph (client credentials). Defaults to the 
   'call incoming': `usage: graph-calls call incoming [--app CLIENT_ID] [--from DISPLAY_NAME] [--user-id ID] [--callback-uri URL] [--url URL]
 A simulated user calls the app (default: the development app). Its calling webhook gets the 'created'
 notification; pass --callback-uri if the app has none registered. Prints the new call's id.`,
+  faults: `usage: graph-calls faults add '<rule JSON>' | faults list | faults clear   [--url URL]
+  add    e.g. graph-calls faults add '{"side":"graph","match":{"route":"stopRecording"},"action":{"type":"status","status":503},"once":true}'
+  list   prints the active rules and how often each fired
+  clear  removes every rule
+Rules: docs/faults.md.`,
   journal: `usage: graph-calls journal [--call CALL_ID] [--top N] [--url URL]
 Prints notification delivery attempts, oldest first: time, call, attempt, status, latency, outcome, URL.`,
 };
@@ -111,6 +117,29 @@ async function journal(flags: Map<string, string | true>, base: string): Promise
   }
 }
 
+async function faults(verb: string, positional: string[], base: string): Promise<void> {
+  if (verb === 'list') {
+    const rules = (await request(`${base}/_emulator/faults`)).value as Array<Record<string, any>>;
+    if (rules.length === 0) { process.stdout.write('no fault rules\n'); return; }
+    for (const r of rules) process.stdout.write(`${r.id}  ${r.side}  ${JSON.stringify(r.match)}  ${JSON.stringify(r.action)}  fired ${r.fired}${r.remaining === null ? '' : `, ${r.remaining} left`}\n`);
+    return;
+  }
+  if (verb === 'clear') {
+    await request(`${base}/_emulator/faults`, { method: 'DELETE' });
+    process.stdout.write('cleared\n');
+    return;
+  }
+  if (verb === 'add') {
+    if (positional.length !== 1) throw new CliError(`faults add: give the rule as one JSON argument (see graph-calls faults --help)`);
+    let rule: unknown;
+    try { rule = JSON.parse(positional[0]!); } catch { throw new CliError('faults add: the rule is not valid JSON'); }
+    const added = await request(`${base}/_emulator/faults`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(rule) });
+    process.stdout.write(`${added.id}\n`);
+    return;
+  }
+  throw new CliError(`faults: expected add, list or clear, got '${verb}'`);
+}
+
 export async function cli(argv: string[]): Promise<void> {
   const [command = '', ...args] = argv;
   if (command === '' || command === '--help' || command === 'help') { process.stdout.write(`${HELP['']}\n`); return; }
@@ -121,6 +150,15 @@ export async function cli(argv: string[]): Promise<void> {
   }
   let name = command;
   let rest = args;
+  if (command === 'faults') {
+    const [verb, ...more] = args;
+    const { flags, rest: positional } = parseFlags(more);
+    if (verb === '--help' || flags.has('help') || verb === undefined) { process.stdout.write(`${HELP.faults}\n`); return; }
+    allowOnly(flags, ['url'], 'faults');
+    const base = (str(flags.get('url'), 'url') ?? process.env.GRAPH_CALLS_URL ?? 'http://127.0.0.1:4000').replace(/\/$/, '');
+    await faults(verb, positional, base);
+    return;
+  }
   if (command === 'call') {
     if (args[0] !== 'incoming') throw new CliError(`call: expected 'call incoming' (see graph-calls --help)`);
     name = 'call incoming';

@@ -43,8 +43,21 @@ describe('the graph-calls CLI', () => {
     assert.match(j.stdout, new RegExp(`${id.slice(0, 8)}\\s+#1\\s+---.*retry\\s+http://127\\.0\\.0\\.1:1/cb`));
   });
 
+  test('faults add, list and clear', () => {
+    const added = run('faults', 'add', '{"side":"graph","match":{"route":"stopRecording"},"action":{"type":"status","status":503},"once":true}', '--url', url);
+    assert.equal(added.status, 0, added.stderr);
+    const id = added.stdout.trim();
+    const list = run('faults', 'list', '--url', url);
+    assert.match(list.stdout, new RegExp(`${id}\\s+graph.*stopRecording.*fired 0, 1 left`));
+    const bad = run('faults', 'add', '{"side":"graph"}', '--url', url);
+    assert.notEqual(bad.status, 0);
+    assert.match(bad.stderr, /action\.type/);
+    assert.equal(run('faults', 'clear', '--url', url).status, 0);
+    assert.match(run('faults', 'list', '--url', url).stdout, /no fault rules/);
+  });
+
   test('--help on every command; clear one-line errors with a non-zero exit', () => {
-    for (const args of [['--help'], ['serve', '--help'], ['token', '--help'], ['call', 'incoming', '--help'], ['journal', '--help']]) {
+    for (const args of [['--help'], ['serve', '--help'], ['token', '--help'], ['call', 'incoming', '--help'], ['journal', '--help'], ['faults', '--help']]) {
       const r = run(...args);
       assert.equal(r.status, 0, args.join(' '));
       assert.match(r.stdout, /usage: graph-calls/);
