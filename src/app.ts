@@ -77,6 +77,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     // Function segments such as getAllRecordings(meetingOrganizerUserId='…',startDateTime=…) are long.
     routerOptions: { caseSensitive: false, ignoreTrailingSlash: true, maxParamLength: 1000 },
     rewriteUrl: (req) => rewriteGraphUrl(req.url ?? '/'),
+    // The dashboard's event streams never go idle: close them with the server.
+    forceCloseConnections: true,
   });
 
   const trie = new RouteTrie();

@@ -15,6 +15,7 @@ import { mediaRoutes } from './media.routes.js';
 import { simulatorRoutes } from './simulator.routes.js';
 import { faultProblems, toRule, type FaultEngine } from '../faults/fault-rules.js';
 import { toHar, type RequestJournal } from './request-journal.js';
+import { dashboardRoutes } from './dashboard/dashboard.routes.js';
 import { normaliseId } from '../shared/ids.js';
 import { randomUUID } from 'node:crypto';
 
@@ -62,6 +63,7 @@ export async function controlPlane(app: FastifyInstance, o: ControlPlaneOptions)
   await app.register(emulatorRoutes, { store: o.store, apps: o.apps, version: o.version });
   await app.register(simulatorRoutes, { farSide: o.farSide, policies: o.policies, apps: o.apps });
   await app.register(mediaRoutes, { farSide: o.farSide, store: o.store, library: o.library, virtualClock: o.virtualClock });
+  await app.register(dashboardRoutes, { store: o.store, journal: o.journal, recordingsDir: o.recordingsDir });
 
   app.get('/_emulator/apps', async () => ({
     value: o.apps.list().map(({ clientSecret: _secret, ...a }) => a),

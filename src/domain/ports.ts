@@ -3,6 +3,8 @@ import type { Call, MediaEvent, Recording, DeliveryAttempt, DeliveryState, Job, 
 /** Reads that see only committed state. */
 export interface CallReader {
   getCall(id: string): Call | undefined;
+  /** The most recently created calls, newest first. */
+  recentCalls(limit: number): Call[];
   /** Live policy-invite calls that record `callId`. */
   observingCalls(callId: string): string[];
   listParticipants(callId: string, opts?: { includeLeft?: boolean }): Participant[];

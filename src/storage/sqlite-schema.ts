@@ -139,4 +139,8 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (user_id, role, recording_seq)
   );
   `,
+  `
+  -- The dashboard lists recent calls.
+  CREATE INDEX calls_recent ON calls (created_at);
+  `,
 ];

@@ -70,6 +70,7 @@ export class SqliteCallStore implements CallStore, CallWriter, KeyValueStore {
       savepoint: p('SAVEPOINT cmd'), release: p('RELEASE cmd'), rollbackTo: p('ROLLBACK TO cmd'),
       getCall: p('SELECT data, version FROM calls WHERE id = ?'),
       insertCall: p('INSERT INTO calls (id, tenant_id, app_id, version, state, data, created_at, updated_at, observed_call_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)'),
+      recentCalls: p('SELECT data, version FROM calls ORDER BY created_at DESC LIMIT ?'),
       observingCalls: p("SELECT id FROM calls WHERE observed_call_id = ? AND state != 'terminated'"),
       updateCall: p('UPDATE calls SET version = version + 1, state = ?, data = ?, updated_at = ? WHERE id = ? AND version = ?'),
       listParticipants: p('SELECT data FROM participants WHERE call_id = ? AND left_at IS NULL ORDER BY seq'),
@@ -238,6 +239,10 @@ export class SqliteCallStore implements CallStore, CallWriter, KeyValueStore {
     const call = JSON.parse(row.data) as Call;
     call.version = row.version;
     return call;
+  }
+
+  recentCalls(limit: number): Call[] {
+    return (this.s.recentCalls.all(limit) as Array<{ data: string; version: number }>).map((r) => ({ ...(JSON.parse(r.data) as Call), version: r.version }));
   }
 
   observingCalls(callId: string): string[] {
