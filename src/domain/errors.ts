@@ -9,7 +9,6 @@ export type DomainErrorCode =
   | 'CALL_NOT_ESTABLISHED'
   | 'CALL_NOT_INCOMING'
   | 'UNKNOWN_APP'
-  | 'POLICY_NOT_FOUND'
   | 'CALL_ENDED'
   | 'ALREADY_RECORDING'
   | 'NOT_RECORDING'
