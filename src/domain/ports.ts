@@ -24,6 +24,8 @@ export interface CallReader {
    * are either in flight or waiting for a free slot; both wake the worker when they finish.
    */
   nextDeliveryDue(after: number): number | null;
+  /** The call's next pending notification after `seq`, if any. */
+  nextPendingAfter(callId: string, seq: number): OutboxNotification | undefined;
   listDeliveryAttempts(filter: { callId?: string; afterSeq?: number; limit: number }): DeliveryAttempt[];
   listMediaEvents(callId: string): MediaEvent[];
   /** Closed segments of a call that have no recording yet. */

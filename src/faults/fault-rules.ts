@@ -15,6 +15,8 @@ export type NotificationFault =
   | { type: 'drop' }
   | { type: 'duplicate' }
   | { type: 'delay'; ms: number }
+  /** This notification arrives after the call's next one (when there is a next one). */
+  | { type: 'reorder' }
   | { type: 'badToken'; token: 'expired' | 'wrongAudience' | 'wrongIssuer' | 'unknownKey' };
 
 export interface FaultMatch {
@@ -38,7 +40,7 @@ export interface FaultRule {
 }
 
 const GRAPH_TYPES = ['status', 'latency', 'reset', 'throttle'];
-const NOTIFICATION_TYPES = ['drop', 'duplicate', 'delay', 'badToken'];
+const NOTIFICATION_TYPES = ['drop', 'duplicate', 'delay', 'reorder', 'badToken'];
 const BAD_TOKENS = ['expired', 'wrongAudience', 'wrongIssuer', 'unknownKey'];
 
 /** Every problem with a rule document, at once. */

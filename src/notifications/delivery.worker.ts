@@ -109,13 +109,14 @@ export class DeliveryWorker {
     });
   }
 
-  private async deliver(n: OutboxNotification): Promise<void> {
+  private async deliver(n: OutboxNotification, noteForThis: string | null = null): Promise<void> {
     const call = this.o.store.getCall(n.callId);
     if (!call) throw new Error(`notification ${n.seq} for unknown call ${n.callId}`);
     const attempt = n.attempts + 1;
-    const rule = this.o.faults?.pick({ side: 'notification', path: n.resourceUrl, appId: call.appId, callId: n.callId });
+    // A notification sent early by a reorder fault is not subject to further faults.
+    const rule = noteForThis ? undefined : this.o.faults?.pick({ side: 'notification', path: n.resourceUrl, appId: call.appId, callId: n.callId });
     const fault = rule?.action as NotificationFault | undefined;
-    const note = rule && fault ? `injected fault ${rule.id}: ${fault.type}${fault.type === 'badToken' ? ` (${fault.token})` : ''}` : null;
+    const note = noteForThis ?? (rule && fault ? `injected fault ${rule.id}: ${fault.type}${fault.type === 'badToken' ? ` (${fault.token})` : ''}` : null);
     if (fault?.type === 'drop') {
       // Lost on the way: graph-calls believes it delivered, the bot never sees it.
       const at = this.o.clock.now();
@@ -126,6 +127,11 @@ export class DeliveryWorker {
       return;
     }
     if (fault?.type === 'delay') await sleep(fault.ms);
+    if (fault?.type === 'reorder') {
+      // Out of order on purpose: the call's next notification goes first, then this one.
+      const next = this.o.store.nextPendingAfter(n.callId, n.seq);
+      if (next) await this.deliver(next, `injected fault ${rule!.id}: reorder (sent before ${n.messageId})`);
+    }
     const token = fault?.type === 'badToken'
       ? await this.o.tokens.badTokenFor(fault.token, call.appId, call.tenantId)
       : await this.o.tokens.tokenFor(call.appId, call.tenantId);

@@ -91,6 +91,7 @@ export class SqliteCallStore implements CallStore, CallWriter, KeyValueStore {
         JOIN outbox o ON o.seq = h.seq WHERE o.next_attempt_at <= ? ORDER BY o.seq LIMIT ?`),
       nextDeliveryDue: p(`SELECT MIN(o.next_attempt_at) AS due FROM (SELECT MIN(seq) AS seq FROM outbox WHERE state = 'pending' GROUP BY call_id) h
         JOIN outbox o ON o.seq = h.seq WHERE o.next_attempt_at > ?`),
+      nextPendingAfter: p("SELECT * FROM outbox WHERE call_id = ? AND state = 'pending' AND seq > ? ORDER BY seq LIMIT 1"),
       settleNotification: p('UPDATE outbox SET state = ?, settled_at = ? WHERE seq = ?'),
       retryNotification: p('UPDATE outbox SET attempts = ?, next_attempt_at = ? WHERE seq = ?'),
       rehomeNotifications: p("UPDATE outbox SET callback_uri = ? WHERE call_id = ? AND state = 'pending'"),
@@ -282,6 +283,11 @@ export class SqliteCallStore implements CallStore, CallWriter, KeyValueStore {
 
   deliverableHeads(now: number, limit: number): OutboxNotification[] {
     return (this.s.deliverableHeads.all(now, limit) as OutboxRow[]).map(toNotification);
+  }
+
+  nextPendingAfter(callId: string, seq: number): OutboxNotification | undefined {
+    const row = this.s.nextPendingAfter.get(callId, seq) as OutboxRow | undefined;
+    return row ? toNotification(row) : undefined;
   }
 
   nextDeliveryDue(after: number): number | null {

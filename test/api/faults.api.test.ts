@@ -65,7 +65,7 @@ describe('fault injection: Graph side', () => {
     assert.match(bad.body.error.message, /status.*400 to 599/);
     assert.match(bad.body.error.message, /probability/);
     const wrongSide = await addFault(h, { side: 'notification', action: { type: 'reset' } });
-    assert.match(wrongSide.body.error.message, /drop, duplicate, delay, badToken/);
+    assert.match(wrongSide.body.error.message, /drop, duplicate, delay, reorder, badToken/);
     const ok = await addFault(h, { id: 'mine', side: 'graph', action: { type: 'reset' }, match: { route: '/never' } });
     assert.equal(ok.body.id, 'mine');
     assert.equal((await call(h, 'DELETE', '/_emulator/faults/mine', { auth: false })).status, 204);
@@ -97,6 +97,26 @@ describe('fault injection over real sockets', () => {
     await api(h, 'POST', '/_emulator/faults', { side: 'graph', match: { route: '/communications/calls' }, action: { type: 'reset' }, once: true }, { auth: false });
     await assert.rejects(fetch(`${h.url}/beta/communications/calls/x`, { headers: { authorization: h.auth } }), /fetch failed/);
     assert.equal((await api(h, 'GET', '/beta/communications/calls/00000000-0000-4000-8000-000000000abc')).status, 404);
+  });
+
+  test('notifications: reordered, so the call\'s next one arrives first', async () => {
+    let first = true;
+    bot.setRespond(() => {
+      if (!first) return undefined;
+      first = false;
+      return { delayMs: 400 }; // 'establishing' is in flight while the far side answers
+    });
+    try {
+      const call = await createCall(h, p2pCallBody({ callbackUri: bot.callbackUri }));
+      await waitForState(h, call.id, 'established');
+      await api(h, 'POST', '/_emulator/faults', { side: 'notification', action: { type: 'reorder' }, match: { callId: call.id }, once: true }, { auth: false });
+      const got = await bot.waitForCount(3, { callId: call.id });
+      assert.deepEqual(got.map((n) => (Array.isArray(n.resourceData) ? 'roster' : n.resourceData.state)), ['establishing', 'roster', 'established']);
+      const journal = await deliveries(h, call.id);
+      assert.ok(journal.some((a) => /reorder \(sent before/.test(a.error ?? '')));
+    } finally {
+      bot.setRespond(undefined);
+    }
   });
 
   test('notifications: dropped, duplicated, delayed, and sent with a bad token', async () => {
