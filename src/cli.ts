@@ -19,6 +19,8 @@ commands:
   call incoming    have a simulated user call an app
   journal          print the notification delivery journal
   faults           add, list or clear fault-injection rules
+  recording        download a recording's audio file
+  export           save the request or delivery journal as HAR
 
 global options:
   --url URL        where graph-calls runs (default http://127.0.0.1:4000, or GRAPH_CALLS_URL)
@@ -37,6 +39,11 @@ notification; pass --callback-uri if the app has none registered. Prints the new
   list   prints the active rules and how often each fired
   clear  removes every rule
 Rules: docs/faults.md.`,
+  recording: `usage: graph-calls recording download RECORDING_ID [--out FILE] [--url URL]
+Saves a recording's audio (WAV or MP3) to FILE (default: RECORDING_ID.wav/.mp3), with a progress line.
+Recording ids: GET /_emulator/calls/{id}/recordings, or the dashboard.`,
+  export: `usage: graph-calls export requests|deliveries --out FILE [--call CALL_ID] [--url URL]
+Saves the request journal or the delivery journal as HAR 1.2, with a progress line.`,
   journal: `usage: graph-calls journal [--call CALL_ID] [--top N] [--url URL]
 Prints notification delivery attempts, oldest first: time, call, attempt, status, latency, outcome, URL.`,
 };
@@ -117,6 +124,42 @@ async function journal(flags: Map<string, string | true>, base: string): Promise
   }
 }
 
+/** Streams `url` into `file`, drawing a progress line on stderr (updated in place on a terminal). */
+async function download(url: string, file: string, what: string): Promise<number> {
+  let res: Response;
+  try {
+    res = await fetch(url);
+  } catch (err) {
+    throw new CliError(`cannot reach graph-calls at ${new URL(url).origin} (${(err as Error & { cause?: { code?: string } }).cause?.code ?? (err as Error).message}); is it running?`);
+  }
+  if (!res.ok || !res.body) {
+    const text = await res.text();
+    let message = text;
+    try { message = JSON.parse(text).error?.message ?? text; } catch { /* not JSON */ }
+    throw new CliError(`${res.status}: ${message}`);
+  }
+  const total = Number(res.headers.get('content-length') ?? 0);
+  const { createWriteStream } = await import('node:fs');
+  const out = createWriteStream(file);
+  let done = 0;
+  let last = 0;
+  const tty = process.stderr.isTTY;
+  const show = (final: boolean) => {
+    const pct = total ? ` ${Math.floor((100 * done) / total)}%` : '';
+    const line = `${what}: ${(done / 2 ** 20).toFixed(1)}${total ? ` of ${(total / 2 ** 20).toFixed(1)}` : ''} MiB${pct}`;
+    if (tty) process.stderr.write(`\r${line}${final ? '\n' : ''}`);
+    else if (final) process.stderr.write(`${line}\n`);
+  };
+  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+    done += chunk.length;
+    if (!out.write(chunk)) await new Promise<void>((r) => out.once('drain', () => r()));
+    if (Date.now() - last > 100) { last = Date.now(); show(false); }
+  }
+  await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
+  show(true);
+  return done;
+}
+
 async function faults(verb: string, positional: string[], base: string): Promise<void> {
   if (verb === 'list') {
     const rules = (await request(`${base}/_emulator/faults`)).value as Array<Record<string, any>>;
@@ -157,6 +200,30 @@ export async function cli(argv: string[]): Promise<void> {
     allowOnly(flags, ['url'], 'faults');
     const base = (str(flags.get('url'), 'url') ?? process.env.GRAPH_CALLS_URL ?? 'http://127.0.0.1:4000').replace(/\/$/, '');
     await faults(verb, positional, base);
+    return;
+  }
+  if (command === 'recording' || command === 'export') {
+    const [verb, ...more] = args;
+    const { flags, rest: positional } = parseFlags(more);
+    if (verb === undefined || verb === '--help' || flags.has('help')) { process.stdout.write(`${HELP[command]}\n`); return; }
+    allowOnly(flags, command === 'recording' ? ['out', 'url'] : ['out', 'call', 'url'], command);
+    const base = (str(flags.get('url'), 'url') ?? process.env.GRAPH_CALLS_URL ?? 'http://127.0.0.1:4000').replace(/\/$/, '');
+    if (command === 'recording') {
+      if (verb !== 'download' || positional.length !== 1) throw new CliError('recording: expected `recording download RECORDING_ID`');
+      const id = positional[0]!;
+      const meta = await request(`${base}/_emulator/calls`);
+      const rec = (meta.value as Array<{ recordings: Array<{ id: string; contentType: string }> }>).flatMap((c) => c.recordings).find((r) => r.id === id);
+      const out = str(flags.get('out'), 'out') ?? `${id}.${rec?.contentType === 'audio/mpeg' ? 'mp3' : 'wav'}`;
+      await download(`${base}/_emulator/recordings/${encodeURIComponent(id)}/content`, out, `recording ${id.slice(0, 8)}`);
+      process.stdout.write(`${out}\n`);
+      return;
+    }
+    if (verb !== 'requests' && verb !== 'deliveries') throw new CliError(`export: expected requests or deliveries, got '${verb}'`);
+    const out = str(flags.get('out'), 'out');
+    if (!out) throw new CliError('export: --out FILE is required');
+    const call = str(flags.get('call'), 'call');
+    await download(`${base}/_emulator/${verb}/har${call ? `?callId=${encodeURIComponent(call)}` : ''}`, out, `${verb} journal`);
+    process.stdout.write(`${out}\n`);
     return;
   }
   if (command === 'call') {

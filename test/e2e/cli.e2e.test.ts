@@ -56,8 +56,47 @@ describe('the graph-calls CLI', () => {
     assert.match(run('faults', 'list', '--url', url).stdout, /no fault rules/);
   });
 
+  test('recording download and export write files, reporting progress', async () => {
+    const { mkdtempSync, readFileSync, statSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const dir = mkdtempSync(join(tmpdir(), 'gc-cli-'));
+    const tok = run('token', '--url', url).stdout.trim();
+    const auth = { authorization: `Bearer ${tok}`, 'content-type': 'application/json' };
+    const created = await (await fetch(`${url}/beta/communications/calls`, { method: 'POST', headers: auth, body: JSON.stringify({
+      callbackUri: 'http://127.0.0.1:1/cb', requestedModalities: ['audio'], mediaConfig: { '@odata.type': '#microsoft.graph.serviceHostedMediaConfig' },
+      targets: [{ identity: { user: { id: 'u-1', displayName: 'Ann' } } }] }) })).json() as { id: string };
+    for (let i = 0; i < 100; i++) {
+      if (((await (await fetch(`${url}/beta/communications/calls/${created.id}`, { headers: auth })).json()) as { state: string }).state === 'established') break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await fetch(`${url}/beta/communications/calls/${created.id}/startRecording`, { method: 'POST', headers: auth, body: '{}' });
+    await new Promise((r) => setTimeout(r, 500));
+    await fetch(`${url}/beta/communications/calls/${created.id}/stopRecording`, { method: 'POST', headers: auth, body: '{}' });
+    let recId = '';
+    for (let i = 0; i < 100 && !recId; i++) {
+      const l = (await (await fetch(`${url}/_emulator/calls/${created.id}/recordings`)).json()) as { value: Array<{ id: string }> };
+      recId = l.value[0]?.id ?? '';
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const out = join(dir, 'rec.wav');
+    const d = run('recording', 'download', recId, '--out', out, '--url', url);
+    assert.equal(d.status, 0, d.stderr);
+    assert.match(d.stderr, /recording [0-9a-f]{8}: [\d.]+ of [\d.]+ MiB 100%/);
+    assert.equal(readFileSync(out).toString('ascii', 0, 4), 'RIFF');
+    const har = join(dir, 'requests.har');
+    const e = run('export', 'requests', '--out', har, '--call', created.id, '--url', url);
+    assert.equal(e.status, 0, e.stderr);
+    assert.match(e.stderr, /requests journal: /);
+    assert.ok(JSON.parse(readFileSync(har, 'utf8')).log.entries.length >= 3);
+    assert.ok(statSync(har).size > 0);
+    const missing = run('recording', 'download', 'nope', '--url', url, '--out', join(dir, 'x.wav'));
+    assert.notEqual(missing.status, 0);
+    assert.match(missing.stderr, /404/);
+  });
+
   test('--help on every command; clear one-line errors with a non-zero exit', () => {
-    for (const args of [['--help'], ['serve', '--help'], ['token', '--help'], ['call', 'incoming', '--help'], ['journal', '--help'], ['faults', '--help']]) {
+    for (const args of [['--help'], ['serve', '--help'], ['token', '--help'], ['call', 'incoming', '--help'], ['journal', '--help'], ['faults', '--help'], ['recording', '--help'], ['export', '--help']]) {
       const r = run(...args);
       assert.equal(r.status, 0, args.join(' '));
       assert.match(r.stdout, /usage: graph-calls/);
