@@ -353,6 +353,36 @@ describe('media sources and files', () => {
     }
   });
 
+  test('a render interrupted by a crash runs again after the restart, and no half file is ever listed', async () => {
+    const data = tempDataDir();
+    try {
+      let h = await buildHarness({ inMemory: false, dataDir: data.dir, clock: 'virtual', answerDelayMs: 10, operationDelayMs: 10 });
+      const id = (await call(h, 'POST', '/beta/communications/calls', { body: p2pCallBody() })).body.id;
+      await advance(h, 100);
+      await call(h, 'POST', `/beta/communications/calls/${id}/startRecording`);
+      await advance(h, 1500);
+      // Stop without letting the render job run, then "crash": leave a half-written file behind, as a dying render would.
+      await call(h, 'POST', `/beta/communications/calls/${id}/stopRecording`);
+      assert.equal(h.comp.store.unrenderedSegments(id).length, 1);
+      const { writeFileSync: write, readdirSync } = await import('node:fs');
+      write(join(h.comp.recordingsDir, 'crashed.wav.tmp'), Buffer.alloc(100));
+      assert.equal((await control(h, 'GET', `/_emulator/calls/${id}/recordings`)).body.value.length, 0, 'nothing listed before the render completes');
+      h.comp.store.close();
+      await h.comp.app.close();
+      // Restarted on the real clock: the pending render job (due at a virtual instant in the past) runs at once.
+      h = await buildHarness({ inMemory: false, dataDir: data.dir });
+      try {
+        const rec = await waitFor(async () => (await control(h, 'GET', `/_emulator/calls/${id}/recordings`)).body.value[0], 'the re-run render');
+        assert.equal(rec.sampleCount, 1.5 * RATE);
+        assert.ok(readdirSync(h.comp.recordingsDir).includes(rec.file));
+      } finally {
+        await h.close();
+      }
+    } finally {
+      data.cleanup();
+    }
+  });
+
   test('recordings and their files survive a restart; the real clock refuses to be advanced', async () => {
     const data = tempDataDir();
     try {
