@@ -93,7 +93,12 @@ export class ConfigError extends Error {
   }
 }
 
-const FLAGS: Record<string, { key: keyof Config; kind: 'int' | 'string' | 'bool' | 'sync' | 'level' | 'clock' | 'channels' | 'format' }> = {
+type FlagSpec =
+  | { key: keyof Config; kind: 'int' | 'string' | 'bool' }
+  /** One of `values`; `upper` compares and stores it upper-cased (SQLite pragma values). */
+  | { key: keyof Config; kind: 'enum'; values: readonly string[]; upper?: boolean };
+
+const FLAGS: Record<string, FlagSpec> = {
   '--port': { key: 'port', kind: 'int' },
   '--host': { key: 'host', kind: 'string' },
   '--data': { key: 'dataDir', kind: 'string' },
@@ -101,9 +106,9 @@ const FLAGS: Record<string, { key: keyof Config; kind: 'int' | 'string' | 'bool'
   '--apps': { key: 'appsFile', kind: 'string' },
   '--answer-delay-ms': { key: 'answerDelayMs', kind: 'int' },
   '--operation-delay-ms': { key: 'operationDelayMs', kind: 'int' },
-  '--sqlite-synchronous': { key: 'sqliteSynchronous', kind: 'sync' },
+  '--sqlite-synchronous': { key: 'sqliteSynchronous', kind: 'enum', values: ['FULL', 'NORMAL'], upper: true },
   '--body-limit': { key: 'bodyLimitBytes', kind: 'int' },
-  '--log-level': { key: 'logLevel', kind: 'level' },
+  '--log-level': { key: 'logLevel', kind: 'enum', values: ['silent', 'error', 'warn', 'info', 'debug'] },
   '--delivery-max-attempts': { key: 'deliveryMaxAttempts', kind: 'int' },
   '--delivery-retry-base-ms': { key: 'deliveryRetryBaseMs', kind: 'int' },
   '--delivery-retry-max-ms': { key: 'deliveryRetryMaxMs', kind: 'int' },
@@ -111,15 +116,15 @@ const FLAGS: Record<string, { key: keyof Config; kind: 'int' | 'string' | 'bool'
   '--delivery-concurrency': { key: 'deliveryConcurrency', kind: 'int' },
   '--policies': { key: 'policiesFile', kind: 'string' },
   '--incoming-timeout-ms': { key: 'incomingTimeoutMs', kind: 'int' },
-  '--clock': { key: 'clock', kind: 'clock' },
+  '--clock': { key: 'clock', kind: 'enum', values: ['real', 'virtual'] },
   '--clock-start': { key: 'clockStart', kind: 'string' },
-  '--recording-channels': { key: 'recordingChannels', kind: 'channels' },
+  '--recording-channels': { key: 'recordingChannels', kind: 'enum', values: ['mixed', 'perParticipant'] },
   '--https': { key: 'https', kind: 'bool' },
   '--control-token': { key: 'controlToken', kind: 'string' },
   '--faults': { key: 'faultsFile', kind: 'string' },
   '--cert': { key: 'certFile', kind: 'string' },
   '--key': { key: 'keyFile', kind: 'string' },
-  '--recording-format': { key: 'recordingFormat', kind: 'format' },
+  '--recording-format': { key: 'recordingFormat', kind: 'enum', values: ['wav', 'mp3'] },
   '--policy-invite-timeout-ms': { key: 'policyInviteTimeoutMs', kind: 'int' },
   '--keep-alive-timeout-ms': { key: 'keepAliveTimeoutMs', kind: 'int' },
 };
@@ -168,28 +173,13 @@ export function loadConfig(argv: readonly string[], env: Readonly<Record<string,
         else out[spec.key] = n;
         break;
       }
-      case 'sync': {
-        const s = text.toUpperCase();
-        if (s !== 'FULL' && s !== 'NORMAL') problems.push(`${flag} must be FULL or NORMAL, got '${text}'`);
-        else out[spec.key] = s;
+      case 'enum': {
+        const v = spec.upper ? text.toUpperCase() : text;
+        const allowed = spec.values.length === 2 ? spec.values.join(' or ') : spec.values.join('|');
+        if (!spec.values.includes(v)) problems.push(`${flag} must be ${allowed}, got '${text}'`);
+        else out[spec.key] = v;
         break;
       }
-      case 'channels':
-        if (text !== 'mixed' && text !== 'perParticipant') problems.push(`${flag} must be mixed or perParticipant, got '${text}'`);
-        else out[spec.key] = text;
-        break;
-      case 'format':
-        if (text !== 'wav' && text !== 'mp3') problems.push(`${flag} must be wav or mp3, got '${text}'`);
-        else out[spec.key] = text;
-        break;
-      case 'clock':
-        if (text !== 'real' && text !== 'virtual') problems.push(`${flag} must be real or virtual, got '${text}'`);
-        else out[spec.key] = text;
-        break;
-      case 'level':
-        if (!['silent', 'error', 'warn', 'info', 'debug'].includes(text)) problems.push(`${flag} must be silent|error|warn|info|debug, got '${text}'`);
-        else out[spec.key] = text;
-        break;
       default: out[spec.key] = text;
     }
   }
