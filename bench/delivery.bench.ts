@@ -27,15 +27,16 @@
  * BENCH_SYNC=FULL|NORMAL (SQLite `synchronous`, default FULL).
  */
 import autocannon from 'autocannon';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 import { DEV_APP } from '../src/auth/apps.js';
 import { compose, type Composition } from '../src/compose.js';
+import { AUTOCANNON_VERSION, envNumber, establishedCalls, fmt, JSON_BODY, LOAD_CLIENT, resetRecordingState, sleep, startStopPaths } from './common.js';
 import { DEFAULTS, type Config } from '../src/config.js';
 
 // ---- settings ---------------------------------------------------------------------------------------
@@ -50,24 +51,12 @@ const TARGET_P95_MS = 25;
 /** Hang guard only (never about speed): the whole bench is designed to finish well within this. */
 const WATCHDOG_MS = 88_000;
 
-function envNumber(name: string, fallback: number, ok: (n: number) => boolean, what: string): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const n = Number(raw);
-  if (!ok(n)) throw new Error(`${name} must be ${what}, got '${raw}'`);
-  return n;
-}
 
-const JSON_BODY = JSON.stringify({ clientContext: 'graph-calls-bench' });
-const LOAD_CLIENT = fileURLToPath(new URL('./load-client.cjs', import.meta.url));
-const AUTOCANNON_VERSION = (JSON.parse(readFileSync(new URL('../node_modules/autocannon/package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 /** monitorEventLoopDelay samples include its own timer interval; reported delays have it taken off. */
 const LOOP_DELAY_RESOLUTION_MS = 2;
 const loopDelay = (h: { percentile(p: number): number }, p: number) => Math.max(0, h.percentile(p) / 1e6 - LOOP_DELAY_RESOLUTION_MS);
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
 
 // ---- webhook receiver (worker thread) ------------------------------------------------------------------
 
@@ -139,58 +128,13 @@ class Receiver {
 
 // ---- graph-calls helpers (as in recording.bench.ts) -----------------------------------------------------
 
-function p2pCallBody(callbackUri: string): Record<string, unknown> {
-  return {
-    '@odata.type': '#microsoft.graph.call',
-    callbackUri,
-    requestedModalities: ['audio'],
-    mediaConfig: { '@odata.type': '#microsoft.graph.serviceHostedMediaConfig' },
-    targets: [{
-      '@odata.type': '#microsoft.graph.invitationParticipantInfo',
-      identity: { '@odata.type': '#microsoft.graph.identitySet', user: { '@odata.type': '#microsoft.graph.identity', id: '8d4a0c7e-1b3f-4e5a-9c2d-6f7e8a9b0c1d', displayName: 'Alice' } },
-    }],
-  };
-}
 
-async function post(url: string, token: string, body: unknown): Promise<{ status: number; text: string }> {
-  const res = await fetch(url, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  return { status: res.status, text: await res.text() };
-}
 
-async function establishedCalls(comp: Composition, base: string, token: string, n: number, callbackUri: string): Promise<string[]> {
-  const ids = await Promise.all(Array.from({ length: n }, async () => {
-    const res = await post(`${base}/beta/communications/calls`, token, p2pCallBody(callbackUri));
-    if (res.status !== 201) throw new Error(`create call: expected 201, got ${res.status}: ${res.text}`);
-    return (JSON.parse(res.text) as { id: string }).id;
-  }));
-  const deadline = Date.now() + 10_000;
-  for (const id of ids) {
-    while (comp.store.getCall(id)?.state !== 'established') {
-      if (Date.now() > deadline) throw new Error(`call ${id} not established after 10 s (state ${comp.store.getCall(id)?.state})`);
-      await sleep(10);
-    }
-  }
-  return ids;
-}
 
-/** Stops the calls left recording when autocannon stopped mid-cycle, so the next run starts with startRecording. */
-async function resetRecordingState(comp: Composition, base: string, token: string, ids: string[]): Promise<void> {
-  for (const id of ids) {
-    const call = comp.store.getCall(id);
-    if (!call || call.state !== 'established') throw new Error(`call ${id} is no longer established (${call?.state})`);
-    if (!call.recordingActive) continue;
-    const res = await post(`${base}/beta/communications/calls/${id}/stopRecording`, token, {});
-    if (res.status !== 202) throw new Error(`reset stopRecording ${id}: expected 202, got ${res.status}: ${res.text}`);
-  }
-}
 
 /** autocannon flat out (saturation run): connection k alternates start/stop on call k. */
 async function load(base: string, token: string, ids: string[], seconds: number): Promise<autocannon.Result> {
-  const paths = ids.map((id) => [`/beta/communications/calls/${id}/startRecording`, `/beta/communications/calls/${id}/stopRecording`]);
+  const paths = startStopPaths(ids);
   return autocannon({
     url: base,
     connections: ids.length,
@@ -258,7 +202,7 @@ function fromAutocannon(r: autocannon.Result): LoadSummary {
 
 /** Paced load: `rate` req/s spread evenly over the calls for `seconds`. */
 async function paced(base: string, token: string, ids: string[], seconds: number, rate: number): Promise<LoadSummary> {
-  const paths = ids.map((id) => [`/beta/communications/calls/${id}/startRecording`, `/beta/communications/calls/${id}/stopRecording`]);
+  const paths = startStopPaths(ids);
   const worker = new Worker(PACED_SOURCE, { eval: true, workerData: { port: Number(new URL(base).port), paths, token, rate, durationMs: seconds * 1000, body: JSON_BODY } });
   const m = await new Promise<{ sent: number; codes: Record<string, number>; errors: number; elapsedMs: number }>((resolve, reject) => {
     worker.once('message', resolve);

@@ -13,14 +13,14 @@
  */
 import autocannon from 'autocannon';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { DEV_APP } from '../src/auth/apps.js';
 import { compose, type Composition } from '../src/compose.js';
+import { AUTOCANNON_VERSION, envNumber, establishedCalls, fmt, JSON_BODY, LOAD_CLIENT, post, resetRecordingState, sleep, startStopPaths, usage } from './common.js';
 import { DEFAULTS, type Config } from '../src/config.js';
 
 // ---- settings ---------------------------------------------------------------------------------------
@@ -32,18 +32,7 @@ const WARMUP_S = 2;
 const TARGET_RATIO = 0.5;
 const TARGET_P99_MS = 10;
 
-function envNumber(name: string, fallback: number, ok: (n: number) => boolean, what: string): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const n = Number(raw);
-  if (!ok(n)) usage(`${name} must be ${what}, got '${raw}'`);
-  return n;
-}
 
-function usage(problem: string): never {
-  console.error(`bench: ${problem}`);
-  process.exit(2);
-}
 
 const DURATION_S = envNumber('BENCH_DURATION', 10, (n) => Number.isFinite(n) && n > 0 && n <= 600, 'a number of seconds in (0, 600]');
 const WORKERS = envNumber('BENCH_WORKERS', 1, (n) => Number.isInteger(n) && n >= 0 && (n === 0 || CONNECTIONS % n === 0),
@@ -54,74 +43,16 @@ const SYNC: Config['sqliteSynchronous'] = (() => {
   return s;
 })();
 
-const JSON_BODY = JSON.stringify({ clientContext: 'graph-calls-bench' });
-const LOAD_CLIENT = fileURLToPath(new URL('./load-client.cjs', import.meta.url));
-const AUTOCANNON_VERSION = (JSON.parse(readFileSync(new URL('../node_modules/autocannon/package.json', import.meta.url), 'utf8')) as { version: string }).version;
-
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 // ---- graph-calls --------------------------------------------------------------------------------------
 
-/** A minimal valid peer-to-peer create-call body (same as the test harness's p2pCallBody). */
-function p2pCallBody(): Record<string, unknown> {
-  return {
-    '@odata.type': '#microsoft.graph.call',
-    callbackUri: 'http://127.0.0.1:9/callback',
-    requestedModalities: ['audio'],
-    mediaConfig: { '@odata.type': '#microsoft.graph.serviceHostedMediaConfig' },
-    targets: [{
-      '@odata.type': '#microsoft.graph.invitationParticipantInfo',
-      identity: { '@odata.type': '#microsoft.graph.identitySet', user: { '@odata.type': '#microsoft.graph.identity', id: '8d4a0c7e-1b3f-4e5a-9c2d-6f7e8a9b0c1d', displayName: 'Alice' } },
-    }],
-  };
-}
 
-async function post(url: string, token: string, body: unknown): Promise<{ status: number; text: string; headers: Headers }> {
-  const res = await fetch(url, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  return { status: res.status, text: await res.text(), headers: res.headers };
-}
 
-/** Creates `n` calls and waits until every one is established. */
-async function establishedCalls(base: string, token: string, n: number): Promise<string[]> {
-  const ids = await Promise.all(Array.from({ length: n }, async () => {
-    const res = await post(`${base}/beta/communications/calls`, token, p2pCallBody());
-    if (res.status !== 201) throw new Error(`create call: expected 201, got ${res.status}: ${res.text}`);
-    return (JSON.parse(res.text) as { id: string }).id;
-  }));
-  const deadline = Date.now() + 10_000;
-  for (const id of ids) {
-    for (;;) {
-      const res = await fetch(`${base}/beta/communications/calls/${id}`, { headers: { authorization: `Bearer ${token}` } });
-      const state = (JSON.parse(await res.text()) as { state?: string }).state;
-      if (res.status === 200 && state === 'established') break;
-      if (Date.now() > deadline) throw new Error(`call ${id} not established after 10 s (status ${res.status}, state ${state})`);
-      await sleep(10);
-    }
-  }
-  return ids;
-}
 
 /**
  * autocannon stops mid-cycle, and requests in flight when it stops are still served. Once they have
  * settled, stop the calls left recording so the next run starts every connection with startRecording.
  */
-async function resetRecordingState(comp: Composition, base: string, token: string, ids: string[]): Promise<number> {
-  await sleep(250);
-  let stopped = 0;
-  for (const id of ids) {
-    const call = comp.store.getCall(id);
-    if (!call || call.state !== 'established') throw new Error(`call ${id} is no longer established (${call?.state})`);
-    if (!call.recordingActive) continue;
-    const res = await post(`${base}/beta/communications/calls/${id}/stopRecording`, token, {});
-    if (res.status !== 202) throw new Error(`reset stopRecording ${id}: expected 202, got ${res.status}: ${res.text}`);
-    stopped++;
-  }
-  return stopped;
-}
 
 /** Group-commit counters from the store (one flush = one SQLite transaction). */
 type CommitStats = ReturnType<Composition['store']['commitStats']>;
@@ -178,7 +109,7 @@ function plainServer(): http.Server {
 
 /** One autocannon run; connection k alternates start/stop on call k. */
 async function load(base: string, token: string, ids: string[], seconds: number): Promise<autocannon.Result> {
-  const paths = ids.map((id) => [`/beta/communications/calls/${id}/startRecording`, `/beta/communications/calls/${id}/stopRecording`]);
+  const paths = startStopPaths(ids);
   let k = 0;
   const inline = (client: autocannon.Client) => {
     const own = paths[k++];
@@ -227,7 +158,6 @@ const median = (xs: number[]) => {
   const mid = s.length >> 1;
   return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 };
-const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
 const pad = (cells: string[], widths: number[]) => cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
 
 // ---- main --------------------------------------------------------------------------------------------------
@@ -272,8 +202,9 @@ async function main(): Promise<number> {
     const confirmed = pragma === undefined ? '' : ` (PRAGMA synchronous = ${pragma === 2 ? 'FULL' : pragma === 1 ? 'NORMAL' : String(pragma)})`;
     console.log(`storage:  SQLite WAL on disk in ${dataDir}, synchronous=${SYNC}${confirmed}`);
 
-    const { accessToken: token } = await comp.tokens.issue(DEV_APP);
-    const ids = await establishedCalls(graphBase, token, CONNECTIONS);
+    const graphCalls = comp;
+    const { accessToken: token } = await graphCalls.tokens.issue(DEV_APP);
+    const ids = await establishedCalls(graphCalls, graphBase, token, CONNECTIONS);
 
     // Smoke: one start/stop cycle by hand, to show what each request returns.
     const first = ids[0]!;
@@ -294,12 +225,12 @@ async function main(): Promise<number> {
       for (const server of ['graph-calls', 'node:http'] as const) {
         const base = server === 'graph-calls' ? graphBase : plainBase;
         const warm = await load(base, token, ids, WARMUP_S);
-        if (server === 'graph-calls') await resetRecordingState(comp, graphBase, token, ids);
+        if (server === 'graph-calls') await sleep(250).then(() => resetRecordingState(graphCalls, graphBase, token, ids));
         const warmBad = warm.non2xx + warm.errors;
         comp.store.commitStats(true);
         const result = await load(base, token, ids, DURATION_S);
         const stats = server === 'graph-calls' ? comp.store.commitStats() : null;
-        if (server === 'graph-calls') await resetRecordingState(comp, graphBase, token, ids);
+        if (server === 'graph-calls') await sleep(250).then(() => resetRecordingState(graphCalls, graphBase, token, ids));
         const r = row(server, round, result, stats);
         rows.push(r);
         const bad = r.non2xx + r.errors;

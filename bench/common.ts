@@ -1,0 +1,73 @@
+/** What the benchmarks share: settings from the environment, the load client, and established calls. */
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { Composition } from '../src/compose.js';
+import { p2pCallBody } from '../test/support/harness.js';
+
+export { p2pCallBody };
+
+export const JSON_BODY = JSON.stringify({ clientContext: 'graph-calls-bench' });
+/** autocannon `setupClient` file: each connection owns one call and alternates start/stop on it. */
+export const LOAD_CLIENT = fileURLToPath(new URL('./load-client.cjs', import.meta.url));
+export const AUTOCANNON_VERSION = (JSON.parse(readFileSync(new URL('../node_modules/autocannon/package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+export const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+
+/** A benchmark setting from the environment; a bad value ends the run with status 2 (never a timing). */
+export function envNumber(name: string, fallback: number, ok: (n: number) => boolean, what: string): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!ok(n)) usage(`${name} must be ${what}, got '${raw}'`);
+  return n;
+}
+
+export function usage(problem: string): never {
+  console.error(`bench: ${problem}`);
+  process.exit(2);
+}
+
+export async function post(url: string, token: string, body: unknown): Promise<{ status: number; text: string; headers: Headers }> {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  return { status: res.status, text: await res.text(), headers: res.headers };
+}
+
+/** The start/stop pair each connection sends on its own call. */
+export const startStopPaths = (ids: string[]) =>
+  ids.map((id) => [`/beta/communications/calls/${id}/startRecording`, `/beta/communications/calls/${id}/stopRecording`]);
+
+/** Creates `n` peer-to-peer calls through Graph and waits until the far side has answered them all. */
+export async function establishedCalls(comp: Composition, base: string, token: string, n: number, callbackUri = 'http://127.0.0.1:9/callback'): Promise<string[]> {
+  const ids = await Promise.all(Array.from({ length: n }, async () => {
+    const res = await post(`${base}/beta/communications/calls`, token, p2pCallBody({ callbackUri }));
+    if (res.status !== 201) throw new Error(`create call: expected 201, got ${res.status}: ${res.text}`);
+    return (JSON.parse(res.text) as { id: string }).id;
+  }));
+  const deadline = Date.now() + 10_000;
+  for (const id of ids) {
+    while (comp.store.getCall(id)?.state !== 'established') {
+      if (Date.now() > deadline) throw new Error(`call ${id} not established after 10 s (state ${comp.store.getCall(id)?.state})`);
+      await sleep(10);
+    }
+  }
+  return ids;
+}
+
+/** Stops any recording a run left running (autocannon stops connections mid-cycle). Returns how many. */
+export async function resetRecordingState(comp: Composition, base: string, token: string, ids: string[]): Promise<number> {
+  let stopped = 0;
+  for (const id of ids) {
+    const call = comp.store.getCall(id);
+    if (!call || call.state !== 'established') throw new Error(`call ${id} is no longer established (${call?.state})`);
+    if (!call.recordingActive) continue;
+    const res = await post(`${base}/beta/communications/calls/${id}/stopRecording`, token, {});
+    if (res.status !== 202) throw new Error(`reset stopRecording ${id}: expected 202, got ${res.status}: ${res.text}`);
+    stopped++;
+  }
+  return stopped;
+}
