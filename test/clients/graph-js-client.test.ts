@@ -15,34 +15,14 @@ import {
   type Context, type Middleware,
 } from '@microsoft/microsoft-graph-client';
 import { startServer, p2pCallBody, waitFor, type ServerHarness } from '../support/harness.js';
+import { fetchDevToken } from '../support/graph-http.js';
 
-const TENANT_ID = '00000000-0000-4000-8000-000000000001';
 const CLIENT_ID = '00000000-0000-4000-8000-0000000000b0';
-const CLIENT_SECRET = 'graph-calls-dev-secret';
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** The v3 client returns untyped JSON. */
 type Json = Record<string, any>;
 
-/** Client-credentials grant against the emulator's token endpoint, over the socket, as MSAL would send it. */
-async function fetchToken(baseUrl: string): Promise<string> {
-  const res = await fetch(`${baseUrl}/${TENANT_ID}/oauth2/v2.0/token`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({
-      grant_type: 'client_credentials',
-      client_id: CLIENT_ID,
-      client_secret: CLIENT_SECRET,
-      scope: 'https://graph.microsoft.com/.default',
-    }),
-  });
-  assert.equal(res.status, 200);
-  const body = (await res.json()) as { token_type?: string; expires_in?: number; access_token?: string };
-  assert.equal(body.token_type, 'Bearer');
-  assert.ok(typeof body.expires_in === 'number' && body.expires_in > 0);
-  assert.ok(typeof body.access_token === 'string' && body.access_token.split('.').length === 3, 'access_token is a JWS');
-  return body.access_token;
-}
 
 /** Adds `Authorization: Bearer …` to every request (or nothing when token is null). */
 class StaticBearer implements Middleware {
@@ -92,7 +72,7 @@ describe('@microsoft/microsoft-graph-client 3.x against graph-calls over http', 
   before(async () => {
     h = await startServer();
     slow = await startServer({ answerDelayMs: 600_000 });
-    token = await fetchToken(h.url);
+    token = await fetchDevToken(h.url);
     client = graphClient(h.url, token);
   });
 
@@ -264,7 +244,7 @@ describe('@microsoft/microsoft-graph-client 3.x against graph-calls over http', 
     });
 
     test('startRecording before the call is established: 409 Conflict', async () => {
-      const slowClient = graphClient(slow.url, await fetchToken(slow.url));
+      const slowClient = graphClient(slow.url, await fetchDevToken(slow.url));
       const created = (await slowClient.api('/communications/calls').post(p2pCallBody())) as Json;
       assert.equal(created.state, 'establishing');
       const e = await graphError(slowClient.api(`/communications/calls/${created.id}/startRecording`).post({}));

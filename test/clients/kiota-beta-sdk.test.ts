@@ -30,10 +30,9 @@ import {
 } from '@microsoft/kiota-abstractions';
 import { HeadersInspectionOptions } from '@microsoft/kiota-http-fetchlibrary';
 import { startServer, waitFor, type ServerHarness } from '../support/harness.js';
+import { fetchDevToken } from '../support/graph-http.js';
 
-const TENANT_ID = '00000000-0000-4000-8000-000000000001';
 const CLIENT_ID = '00000000-0000-4000-8000-0000000000b0';
-const CLIENT_SECRET = 'graph-calls-dev-secret';
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 const ERRORS: ErrorMappings = { XXX: createODataErrorFromDiscriminatorValue };
@@ -44,24 +43,6 @@ const ACTION = (name: string) => `{+baseurl}/communications/calls/{call%2Did}/mi
 const OPERATION = '{+baseurl}/communications/calls/{call%2Did}/operations/{commsOperation%2Did}';
 const PARTICIPANTS = '{+baseurl}/communications/calls/{call%2Did}/participants';
 
-/** Client-credentials grant against the emulator's token endpoint, over the socket. */
-async function fetchToken(baseUrl: string): Promise<string> {
-  const res = await fetch(`${baseUrl}/${TENANT_ID}/oauth2/v2.0/token`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({
-      grant_type: 'client_credentials',
-      client_id: CLIENT_ID,
-      client_secret: CLIENT_SECRET,
-      scope: 'https://graph.microsoft.com/.default',
-    }),
-  });
-  assert.equal(res.status, 200);
-  const body = (await res.json()) as { token_type?: string; access_token?: string };
-  assert.equal(body.token_type, 'Bearer');
-  assert.ok(typeof body.access_token === 'string' && body.access_token.length > 0);
-  return body.access_token;
-}
 
 function makeAdapter(baseUrl: string, token: string, version: 'beta' | 'v1.0' = 'beta'): GraphBetaRequestAdapter {
   const auth = new BaseBearerTokenAuthenticationProvider({
@@ -137,7 +118,7 @@ describe('@microsoft/msgraph-beta-sdk (Kiota) against graph-calls over http', ()
   before(async () => {
     h = await startServer();
     slow = await startServer({ answerDelayMs: 600_000 });
-    token = await fetchToken(h.url);
+    token = await fetchDevToken(h.url);
     adapter = makeAdapter(h.url, token);
   });
 
@@ -324,7 +305,7 @@ describe('@microsoft/msgraph-beta-sdk (Kiota) against graph-calls over http', ()
     });
 
     test('startRecording before the call is established: 409 Conflict', async () => {
-      const slowAdapter = makeAdapter(slow.url, await fetchToken(slow.url));
+      const slowAdapter = makeAdapter(slow.url, await fetchDevToken(slow.url));
       const created = await createCall(slowAdapter);
       assert.equal(created.state, 'establishing');
       const e = await odataError(slowAdapter.send(action('startRecording', created.id!, {}, slowAdapter),

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { SqliteCallStore } from '../../src/storage/sqlite.store.js';
-import { CLIENT_ID, DEV_APP, p2pCallBody, TENANT, tempDataDir, waitFor } from '../support/harness.js';
+import { CLIENT_ID, p2pCallBody, tempDataDir, waitFor } from '../support/harness.js';
+import { fetchDevToken } from '../support/graph-http.js';
 
 /** Starts `src/main.ts` as `npm start` does and resolves with its base URL once the ready line appears. */
 function serve(args: string[], env: Record<string, string> = {}): Promise<{ child: ChildProcess; url: string; lines: string[] }> {
@@ -28,14 +29,6 @@ const stop = (child: ChildProcess, signal: NodeJS.Signals) => new Promise<number
   child.kill(signal);
 });
 
-async function getToken(url: string): Promise<string> {
-  const res = await fetch(`${url}/${TENANT}/oauth2/v2.0/token`, {
-    method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ grant_type: 'client_credentials', client_id: CLIENT_ID, client_secret: DEV_APP.clientSecret, scope: 'https://graph.microsoft.com/.default' }),
-  });
-  assert.equal(res.status, 200);
-  return ((await res.json()) as { access_token: string }).access_token;
-}
 
 describe('graph-calls as a process', () => {
   const data = tempDataDir();
@@ -50,7 +43,7 @@ describe('graph-calls as a process', () => {
     children.push(first.child);
     assert.equal(first.lines.filter((l) => l.startsWith('graph-calls listening on')).length, 1);
     assert.match(first.url, /^http:\/\/127\.0\.0\.1:\d+$/);
-    const token = await getToken(first.url);
+    const token = await fetchDevToken(first.url);
     const auth = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
     const created = await (await fetch(`${first.url}/beta/communications/calls`, { method: 'POST', headers: auth, body: JSON.stringify(p2pCallBody()) })).json() as { id: string };
     await waitFor(async () => ((await (await fetch(`${first.url}/beta/communications/calls/${created.id}`, { headers: auth })).json()) as { state: string }).state === 'established', 'established');

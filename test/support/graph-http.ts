@@ -1,5 +1,24 @@
+import assert from 'node:assert/strict';
 import type { ServerHarness } from './harness.js';
-import { waitFor } from './harness.js';
+import { DEV_APP, waitFor } from './harness.js';
+
+/** The development app's token from graph-calls' token endpoint over the socket, as MSAL would request it. */
+export async function fetchDevToken(baseUrl: string): Promise<string> {
+  const res = await fetch(`${baseUrl}/${DEV_APP.tenantId}/oauth2/v2.0/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({
+      grant_type: 'client_credentials', client_id: DEV_APP.clientId, client_secret: DEV_APP.clientSecret,
+      scope: 'https://graph.microsoft.com/.default',
+    }),
+  });
+  assert.equal(res.status, 200);
+  const body = (await res.json()) as { token_type?: string; expires_in?: number; access_token?: string };
+  assert.equal(body.token_type, 'Bearer');
+  assert.ok(typeof body.expires_in === 'number' && body.expires_in > 0);
+  assert.ok(typeof body.access_token === 'string' && body.access_token.split('.').length === 3, 'access_token is a JWS');
+  return body.access_token;
+}
 
 export interface HttpRes {
   status: number;
