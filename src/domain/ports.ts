@@ -31,6 +31,8 @@ export interface CallReader {
   /** Closed segments of a call that have no recording yet. */
   unrenderedSegments(callId: string): RecordingSegment[];
   getRecording(id: string): Recording | undefined;
+  /** Whether `userId` is listed on the recording in `role` (organizer of its meeting, or participant of its call). */
+  recordingHasUser(recordingId: string, userId: string, role: 'organizer' | 'participant'): boolean;
   /** Recordings in creation order after `afterSeq`, filtered by meeting, call, or a user (as organizer or participant). */
   listRecordings(f: { meetingId?: string; callId?: string; userId?: string; role?: 'organizer' | 'participant'; from?: number; to?: number; afterSeq: number; limit: number }): Array<Recording & { seq: number }>;
   /** Earliest job due time, or null when there is none. */

@@ -120,10 +120,10 @@ export async function recordingsRoutes(app: FastifyInstance, o: RecordingRoutesO
 
   // ---- ad hoc calls -------------------------------------------------------------------------------
   const adhocBase = (request: FastifyRequest) => { const { userId, callId } = request.params as Params; return `${base(request)}/users/${userId}/adhocCalls/${callId}/recordings`; };
+  // An ad hoc call's recordings are listed under each user who took part (an indexed lookup per recording).
   const participantOf = (request: FastifyRequest) => {
     const { userId, callId } = request.params as Params;
-    const ids = new Set(o.store.listRecordings({ userId: userId!, role: 'participant', afterSeq: 0, limit: 10_000 }).map((r) => r.id));
-    return (r: Recording) => r.callId === callId!.toLowerCase() && r.meetingId === null && ids.has(r.id);
+    return (r: Recording) => r.callId === callId!.toLowerCase() && r.meetingId === null && o.store.recordingHasUser(r.id, userId!, 'participant');
   };
   app.get('/users/:userId/adhocCalls/:callId/recordings', async (request, reply) => {
     const p = principalOf(request);

@@ -106,6 +106,8 @@ export class SqliteCallStore implements CallStore, CallWriter, KeyValueStore {
       insertRecording: p('INSERT INTO recordings (id, call_id, tenant_id, meeting_id, created_at, data) VALUES (?, ?, ?, ?, ?, ?)'),
       insertRecordingUser: p('INSERT OR IGNORE INTO recording_users (recording_seq, user_id, role, created_at) VALUES (?, ?, ?, ?)'),
       getRecording: p('SELECT seq, data FROM recordings WHERE id = ?'),
+      recordingHasUser: p(`SELECT 1 FROM recordings r JOIN recording_users u ON u.recording_seq = r.seq
+        WHERE r.id = ? AND u.user_id = ? AND u.role = ?`),
       recordingsByMeeting: p('SELECT seq, data FROM recordings WHERE meeting_id = ? AND seq > ? ORDER BY seq LIMIT ?'),
       recordingsByCall: p('SELECT seq, data FROM recordings WHERE call_id = ? AND seq > ? ORDER BY seq LIMIT ?'),
       recordingsByUser: p(`SELECT r.seq, r.data FROM recording_users u JOIN recordings r ON r.seq = u.recording_seq
@@ -316,6 +318,10 @@ export class SqliteCallStore implements CallStore, CallWriter, KeyValueStore {
   getRecording(id: string): Recording | undefined {
     const row = this.s.getRecording.get(id) as { data: string } | undefined;
     return row ? (JSON.parse(row.data) as Recording) : undefined;
+  }
+
+  recordingHasUser(recordingId: string, userId: string, role: 'organizer' | 'participant'): boolean {
+    return this.s.recordingHasUser.get(recordingId, userId.toLowerCase(), role) !== undefined;
   }
 
   listRecordings(f: { meetingId?: string; callId?: string; userId?: string; role?: 'organizer' | 'participant'; from?: number; to?: number; afterSeq: number; limit: number }): Array<Recording & { seq: number }> {
