@@ -50,8 +50,8 @@ export async function establishedCalls(comp: Composition, base: string, token: s
   }));
   const deadline = Date.now() + 10_000;
   for (const id of ids) {
-    while (comp.store.getCall(id)?.state !== 'established') {
-      if (Date.now() > deadline) throw new Error(`call ${id} not established after 10 s (state ${comp.store.getCall(id)?.state})`);
+    while ((await comp.store.getCall(id))?.state !== 'established') {
+      if (Date.now() > deadline) throw new Error(`call ${id} not established after 10 s (state ${(await comp.store.getCall(id))?.state})`);
       await sleep(10);
     }
   }
@@ -62,7 +62,7 @@ export async function establishedCalls(comp: Composition, base: string, token: s
 export async function resetRecordingState(comp: Composition, base: string, token: string, ids: string[]): Promise<number> {
   let stopped = 0;
   for (const id of ids) {
-    const call = comp.store.getCall(id);
+    const call = (await comp.store.getCall(id));
     if (!call || call.state !== 'established') throw new Error(`call ${id} is no longer established (${call?.state})`);
     if (!call.recordingActive) continue;
     const res = await post(`${base}/beta/communications/calls/${id}/stopRecording`, token, {});

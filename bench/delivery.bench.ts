@@ -222,7 +222,7 @@ interface Attempt { seq: number; messageId: string; at: number; latencyMs: numbe
 function readOutbox(comp: Composition, afterSeq: number, uptoSeq = Number.POSITIVE_INFINITY): OutboxRow[] {
   const out: OutboxRow[] = [];
   for (let after = afterSeq; ;) {
-    const page = comp.store.listOutbox({ afterSeq: after, limit: 5_000 });
+    const page = (await comp.store.listOutbox({ afterSeq: after, limit: 5_000 }));
     for (const n of page) {
       if (n.seq > uptoSeq) return out;
       out.push({ seq: n.seq, messageId: n.messageId, createdAt: n.createdAt, state: n.state });
@@ -235,7 +235,7 @@ function readOutbox(comp: Composition, afterSeq: number, uptoSeq = Number.POSITI
 function readAttempts(comp: Composition, afterSeq: number): Attempt[] {
   const out: Attempt[] = [];
   for (let after = afterSeq; ;) {
-    const page = comp.store.listDeliveryAttempts({ afterSeq: after, limit: 5_000 });
+    const page = (await comp.store.listDeliveryAttempts({ afterSeq: after, limit: 5_000 }));
     for (const a of page) out.push({ seq: a.seq, messageId: a.messageId, at: a.at, latencyMs: a.latencyMs, outcome: a.outcome });
     if (page.length < 5_000) return out;
     after = page[page.length - 1]!.seq;

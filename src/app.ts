@@ -5,8 +5,8 @@ import { tokenRoutes } from './auth/token.routes.js';
 import type { TokenService } from './auth/token.service.js';
 import { controlPlane } from './control/control-plane.js';
 import type { CallService } from './domain/call.service.js';
-import type { FarSideService } from './domain/far-side.service.js';
-import type { PolicyRegistry } from './domain/recording-policy.js';
+import type { FarSideService } from './simulator/far-side.service.js';
+import type { PolicyRegistry } from './simulator/policy-registry.js';
 import { incomingRoutes } from './graph/incoming.routes.js';
 import { recordingsRoutes } from './graph/recordings.routes.js';
 import type { MediaLibrary } from './media/media-library.js';
@@ -14,7 +14,7 @@ import type { VirtualClock } from './shared/virtual-clock.js';
 import type { FaultEngine } from './faults/fault-rules.js';
 import { graphFaults } from './faults/graph-faults.hook.js';
 import type { RequestJournal } from './control/request-journal.js';
-import type { CallStore } from './domain/ports.js';
+import type { CallStore, Wakeups } from './domain/ports.js';
 import { bearerAuth } from './graph/auth.hook.js';
 import { callsRoutes } from './graph/calls.routes.js';
 import { graphErrorHandler } from './graph/error-handler.js';
@@ -28,6 +28,7 @@ export interface AppDeps {
   farSide: FarSideService;
   policies: PolicyRegistry;
   store: CallStore;
+  wakeups: Wakeups;
   apps: AppRegistry;
   tokens: TokenService;
   tokenKey: SigningKey;
@@ -112,7 +113,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(controlPlane, {
     store: deps.store, apps: deps.apps, farSide: deps.farSide, policies: deps.policies, library: deps.library,
     virtualClock: deps.virtualClock, recordingsDir: deps.recordingsDir, version: deps.version, controlToken: deps.controlToken,
-    faults: deps.faults, journal: deps.journal,
+    faults: deps.faults, journal: deps.journal, wakeups: deps.wakeups,
   });
 
   const authenticate = bearerAuth(deps.tokens);
@@ -126,7 +127,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       await graph.register(callsRoutes, { version, calls: deps.calls });
       await graph.register(recordingRoutes, { version, calls: deps.calls });
       await graph.register(incomingRoutes, { version, calls: deps.calls });
-      await graph.register(recordingsRoutes, { version, store: deps.store, recordingsDir: deps.recordingsDir });
+      await graph.register(recordingsRoutes, { version, store: deps.store });
     }, { prefix: `/${version}` });
   }
 

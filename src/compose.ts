@@ -1,53 +1,62 @@
 import type { FastifyInstance } from 'fastify';
-import { readFileSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { buildApp } from './app.js';
 import { AppRegistry, DEV_APP, loadAppsFile } from './auth/apps.js';
 import { loadOrCreateKey } from './auth/keys.js';
 import { TokenService } from './auth/token.service.js';
 import type { Config } from './config.js';
-import { CallService } from './domain/call.service.js';
+import { RequestJournal } from './control/request-journal.js';
 import { CallEffects } from './domain/call-effects.js';
-import { FarSideService } from './domain/far-side.service.js';
-import { PolicyRegistry, policyProblems, toPolicy, type CompliancePolicy } from './domain/recording-policy.js';
+import { CallService } from './domain/call.service.js';
+import type { CallStore, Storage } from './domain/ports.js';
+import { policyProblems, toPolicy, type CompliancePolicy } from './domain/recording-policy.js';
+import { FaultEngine, faultProblems, toRule, type FaultRule } from './faults/fault-rules.js';
 import { notificationRenderer } from './graph/call.mapper.js';
-import { systemClock, type Clock } from './shared/clock.js';
-import { VirtualClock } from './shared/virtual-clock.js';
+import { commsNotificationsBody } from './graph/notification.mapper.js';
 import { MediaLibrary, SAMPLE_RATE, espeakNg, type SpeechEngine } from './media/media-library.js';
 import { RecorderService } from './media/recorder.service.js';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { readFileSync as readFile } from 'node:fs';
-import { ensureLocalCa } from './tls/local-ca.js';
-import { FaultEngine, faultProblems, toRule, type FaultRule } from './faults/fault-rules.js';
-import { RequestJournal } from './control/request-journal.js';
-import { randomIds, type Ids } from './shared/ids.js';
-import { JobRunner } from './simulator/job-runner.js';
-import { commsNotificationsBody } from './graph/notification.mapper.js';
 import { DeliveryWorker } from './notifications/delivery.worker.js';
 import { NotificationTokens } from './notifications/notification-token.js';
 import { fetchSender, type WebhookSender } from './notifications/webhook.sender.js';
-import { SqliteCallStore } from './storage/sqlite.store.js';
+import { systemClock, type Clock } from './shared/clock.js';
+import { randomIds, type Ids } from './shared/ids.js';
+import { shareVirtualClock } from './shared/shared-clock.js';
+import { VirtualClock } from './shared/virtual-clock.js';
+import { FarSideService } from './simulator/far-side.service.js';
+import { JobRegistry } from './simulator/job-registry.js';
+import { JobRunner } from './simulator/job-runner.js';
+import { PolicyRegistry } from './simulator/policy-registry.js';
+import { openStorage } from './storage/open-storage.js';
+import { ensureLocalCa } from './tls/local-ca.js';
 
 export interface Composition {
   app: FastifyInstance;
-  store: SqliteCallStore;
+  storage: Storage;
+  store: CallStore;
   calls: CallService;
   tokens: TokenService;
   delivery: DeliveryWorker;
+  jobs: JobRunner;
   farSide: FarSideService;
   policies: PolicyRegistry;
   recorder: RecorderService;
   library: MediaLibrary;
+  journal: RequestJournal;
   clock: Clock;
   /** Set with `--clock virtual`. */
   virtualClock: VirtualClock | null;
+  /** Scratch directory renders are written in before their bytes go into the database. */
   recordingsDir: string;
   /** With --https: the CA certificate clients trust (null with --cert/--key or http). */
   caCertPath: string | null;
   faults: FaultEngine;
   apps: AppRegistry;
-  /** Starts background work (far-side jobs). */
+  /** This instance's name on the leases it takes (unique per process). */
+  instanceId: string;
+  /** Starts background work (far-side jobs, deliveries). */
   start(): void;
   /** Stops background work, closes the HTTP server and the database. */
   close(): Promise<void>;
@@ -55,27 +64,42 @@ export interface Composition {
 
 export const VERSION: string = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
+/** With several instances, each looks this often for work another instance left (an expired claim). */
+const SHARED_POLL_MS = 2000;
+
 /**
- * The composition root: the one place that chooses implementations (SQLite, system clock, random ids)
- * and wires them together. main.ts adds process concerns (argv, env, signals, listen); tests call this
- * with their own config and ports.
+ * The composition root: the one place that chooses implementations (storage engine, system clock,
+ * random ids) and wires them together. main.ts adds process concerns (argv, env, signals, listen); tests
+ * call this with their own config and ports.
  */
 export async function compose(config: Config, ports: { clock?: Clock; ids?: Ids; sender?: WebhookSender; random?: () => number; speech?: SpeechEngine } = {}): Promise<Composition> {
-  const virtualClock = !ports.clock && config.clock === 'virtual' ? new VirtualClock(Date.parse(config.clockStart)) : null;
+  // Virtual time: timers fire one by one, and each one's work (jobs, commits) settles before the next.
+  let runner: JobRunner | null = null;
+  const settle = async () => {
+    for (let i = 0; i < 8; i++) await new Promise<void>((r) => setImmediate(r));
+    await runner?.idle();
+    for (let i = 0; i < 8; i++) await new Promise<void>((r) => setImmediate(r));
+  };
+  const virtualClock = !ports.clock && config.clock === 'virtual' ? new VirtualClock(Date.parse(config.clockStart), () => settle()) : null;
   const clock = ports.clock ?? virtualClock ?? systemClock;
   const ids = ports.ids ?? randomIds;
   const fileApps = config.appsFile ? loadAppsFile(config.appsFile) : [];
-  const store = new SqliteCallStore({ dataDir: config.inMemory ? null : config.dataDir, synchronous: config.sqliteSynchronous });
-  const apps = new AppRegistry([DEV_APP, ...fileApps], store);
+  const filePolicies = config.policiesFile ? loadPoliciesFile(config.policiesFile) : [];
+  const fileFaults = config.faultsFile ? loadFaultsFile(config.faultsFile) : [];
+  const storage = await openStorage({ db: config.db, dataDir: config.inMemory ? null : config.dataDir, sqliteSynchronous: config.sqliteSynchronous });
+  const store = storage.calls;
+  const instanceId = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+  let tempRecordings: string | null = null;
   try {
-    const tokenKey = await loadOrCreateKey(store, 'token-signing');
-    const notificationKey = await loadOrCreateKey(store, 'notification-signing');
+    const apps = await AppRegistry.open(storage.config, storage.wakeups, [DEV_APP, ...fileApps]);
+    const tokenKey = await loadOrCreateKey(storage.config, 'token-signing');
+    const notificationKey = await loadOrCreateKey(storage.config, 'notification-signing');
     // Tokens live in real time even on a virtual clock: clients and bots check them against their own clocks.
     const tokens = new TokenService({ apps, key: tokenKey, clock: systemClock, lifetimeSeconds: config.tokenLifetimeSeconds });
-    const tempRecordings = config.inMemory ? mkdtempSync(join(tmpdir(), 'graph-calls-recordings-')) : null;
+    tempRecordings = config.inMemory ? mkdtempSync(join(tmpdir(), 'graph-calls-recordings-')) : null;
     const recordingsDir = tempRecordings ?? join(config.dataDir, 'recordings');
-    const library = new MediaLibrary(recordingsDir, ports.speech ?? espeakNg());
-    const policies = new PolicyRegistry(store, config.policiesFile ? loadPoliciesFile(config.policiesFile) : []);
+    const library = new MediaLibrary(storage.config, ports.speech ?? espeakNg());
+    const policies = await PolicyRegistry.open(storage.config, storage.wakeups, filePolicies);
     const effects = new CallEffects({ clock, ids, render: notificationRenderer, apps });
     const farSide = new FarSideService({
       store, effects, apps, policies, answerDelayMs: config.answerDelayMs,
@@ -85,32 +109,40 @@ export async function compose(config: Config, ports: { clock?: Clock; ids?: Ids;
     const recorder = new RecorderService({ store, effects, library, dir: recordingsDir, sampleRate: SAMPLE_RATE, channels: config.recordingChannels, format: config.recordingFormat });
     let tls: { key: string; cert: string } | null = null;
     let caCertPath: string | null = null;
-    if (config.certFile && config.keyFile) tls = { cert: readFile(config.certFile, 'utf8'), key: readFile(config.keyFile, 'utf8') };
+    if (config.certFile && config.keyFile) tls = { cert: readFileSync(config.certFile, 'utf8'), key: readFileSync(config.keyFile, 'utf8') };
     else if (config.https) {
       const made = ensureLocalCa(config.dataDir);
       tls = { cert: made.cert, key: made.key };
       caCertPath = made.caCertPath;
     }
-    const faults = new FaultEngine(ports.random);
-    for (const rule of config.faultsFile ? loadFaultsFile(config.faultsFile) : []) faults.add(rule);
-    const journal = new RequestJournal();
+    const faults = await FaultEngine.open(storage.config, storage.wakeups, ports.random);
+    for (const rule of fileFaults) await faults.add(rule);
+    const journal = new RequestJournal(store, config.journalEntries);
     const app = await buildApp({
-      tls, faults, journal,
+      tls, faults, journal, wakeups: storage.wakeups,
       calls, farSide, policies, store, apps, tokens, tokenKey, notificationKey, library, recordingsDir, virtualClock,
       bodyLimitBytes: config.bodyLimitBytes, controlToken: config.controlToken, logLevel: config.logLevel, version: VERSION,
     });
+    // One registry of durable work: each module fills in the kinds it runs.
+    const registry = new JobRegistry();
+    farSide.registerJobs(registry);
+    registry.register('renderRecordings', (job) => recorder.runJob(job));
+    const pollMs = storage.shared ? SHARED_POLL_MS : 0;
     const jobs = new JobRunner({
-      store, clock, run: (job) => (job.kind === 'renderRecordings' ? recorder.runJob(job) : farSide.runJob(job)),
-      onError: (job, err) => app.log.error({ err, job }, 'far-side job failed'),
+      store, wakeups: storage.wakeups, clock, jobs: registry, owner: instanceId, leaseMs: config.leaseMs, maxAttempts: config.jobMaxAttempts, pollMs,
+      onError: (job, err) => app.log.error({ err, job }, job ? 'job failed; it will be retried' : 'job runner could not reach the database'),
     });
     const delivery = new DeliveryWorker({
-      store, clock, sender: ports.sender ?? fetchSender, tokens: new NotificationTokens(notificationKey, systemClock),
+      store, wakeups: storage.wakeups, clock, owner: instanceId, leaseMs: config.leaseMs, pollMs,
+      sender: ports.sender ?? fetchSender, tokens: new NotificationTokens(notificationKey, systemClock),
       render: commsNotificationsBody, timeoutMs: config.deliveryTimeoutMs, concurrency: config.deliveryConcurrency,
       policy: { maxAttempts: config.deliveryMaxAttempts, baseDelayMs: config.deliveryRetryBaseMs, maxDelayMs: config.deliveryRetryMaxMs, maxRedirects: 5 },
       random: ports.random, faults, onError: (err) => app.log.error({ err }, 'notification delivery failed'),
     });
+    runner = jobs;
+    if (virtualClock) await shareVirtualClock(virtualClock, storage.config, storage.wakeups);
     return {
-      app, store, calls, tokens, apps, delivery, farSide, policies, recorder, library, clock, virtualClock, recordingsDir, caCertPath, faults,
+      app, storage, store, calls, tokens, apps, delivery, jobs, farSide, policies, recorder, library, journal, clock, virtualClock, recordingsDir, caCertPath, faults, instanceId,
       start: () => {
         jobs.start();
         delivery.start();
@@ -121,12 +153,14 @@ export async function compose(config: Config, ports: { clock?: Clock; ids?: Ids;
         await app.close();
         await jobs.idle();
         await delivery.idle();
-        await store.shutdown();
+        await journal.flush();
+        await storage.close();
         if (tempRecordings) rmSync(tempRecordings, { recursive: true, force: true });
       },
     };
   } catch (err) {
-    store.close();
+    await storage.close().catch(() => undefined);
+    if (tempRecordings) rmSync(tempRecordings, { recursive: true, force: true });
     throw err;
   }
 }

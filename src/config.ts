@@ -11,6 +11,14 @@ export interface Config {
   /** Absolute data directory; ignored when `inMemory`. */
   readonly dataDir: string;
   readonly inMemory: boolean;
+  /** `--db postgres://USER@HOST:PORT/DB`: PostgreSQL, shared by every instance started with it; null = SQLite in the data directory. */
+  readonly db: string | null;
+  /** How long a claim on a delivery or job lasts before another instance may take it over (ms). */
+  readonly leaseMs: number;
+  /** A job that throws is retried this many times in all, with backoff, then dead-lettered. */
+  readonly jobMaxAttempts: number;
+  /** Request-journal entries kept (newest first). */
+  readonly journalEntries: number;
   /** `--apps FILE`: extra app registrations (JSON array). */
   readonly appsFile: string | null;
   /** How long the simulated far side takes to answer a call or admit the bot to a meeting. */
@@ -60,6 +68,10 @@ export const DEFAULTS: Config = Object.freeze({
   port: 4000,
   dataDir: resolve('.graph-calls'),
   inMemory: false,
+  db: null,
+  leaseMs: 10_000,
+  jobMaxAttempts: 8,
+  journalEntries: 5000,
   appsFile: null,
   answerDelayMs: 300,
   operationDelayMs: 200,
@@ -103,6 +115,10 @@ const FLAGS: Record<string, FlagSpec> = {
   '--host': { key: 'host', kind: 'string' },
   '--data': { key: 'dataDir', kind: 'string' },
   '--in-memory': { key: 'inMemory', kind: 'bool' },
+  '--db': { key: 'db', kind: 'string' },
+  '--lease-ms': { key: 'leaseMs', kind: 'int' },
+  '--job-max-attempts': { key: 'jobMaxAttempts', kind: 'int' },
+  '--journal-entries': { key: 'journalEntries', kind: 'int' },
   '--apps': { key: 'appsFile', kind: 'string' },
   '--answer-delay-ms': { key: 'answerDelayMs', kind: 'int' },
   '--operation-delay-ms': { key: 'operationDelayMs', kind: 'int' },
@@ -133,6 +149,7 @@ const ENV: Record<string, string> = {
   GRAPH_CALLS_PORT: '--port',
   GRAPH_CALLS_HOST: '--host',
   GRAPH_CALLS_DATA: '--data',
+  GRAPH_CALLS_DB: '--db',
   GRAPH_CALLS_APPS: '--apps',
   GRAPH_CALLS_ANSWER_DELAY_MS: '--answer-delay-ms',
   GRAPH_CALLS_LOG_LEVEL: '--log-level',
@@ -193,6 +210,10 @@ export function loadConfig(argv: readonly string[], env: Readonly<Record<string,
   if (out.certFile !== null) { out.certFile = resolve(String(out.certFile)); out.keyFile = resolve(String(out.keyFile)); out.https = true; }
   if (out.recordingFormat === 'mp3' && out.recordingChannels === 'perParticipant') problems.push('--recording-format mp3 records one mixed channel: drop --recording-channels perParticipant');
   if ((out.deliveryMaxAttempts as number) < 1) problems.push('--delivery-max-attempts must be at least 1');
+  if (out.db !== null && !/^postgres(ql)?:\/\//i.test(String(out.db))) problems.push(`--db must be a postgres://USER@HOST:PORT/DB URL, got '${String(out.db)}'`);
+  if (out.db !== null && out.inMemory) problems.push('--in-memory and --db exclude each other: --db keeps state in PostgreSQL');
+  if ((out.leaseMs as number) < 1000) problems.push('--lease-ms must be at least 1000');
+  if ((out.jobMaxAttempts as number) < 1) problems.push('--job-max-attempts must be at least 1');
   if ((out.deliveryConcurrency as number) < 1) problems.push('--delivery-concurrency must be at least 1');
   if (problems.length) throw new ConfigError(problems);
   return Object.freeze(out as unknown as Config);

@@ -1,5 +1,6 @@
 import { compose } from './compose.js';
 import { ConfigError, loadConfig } from './config.js';
+import { StorageError } from './storage/storage-error.js';
 
 /** `npm start` and `graph-calls serve`: the only code that reads process env and exits the process. */
 export async function runServer(argv: string[]): Promise<void> {
@@ -13,11 +14,22 @@ export async function runServer(argv: string[]): Promise<void> {
     }
     throw err;
   }
-  const graphCalls = await compose(config);
+  let graphCalls;
+  try {
+    graphCalls = await compose(config);
+  } catch (err) {
+    // A database the operator must fix (URL, server, credentials, a directory in use): one line, status 2.
+    if (err instanceof StorageError) {
+      process.stderr.write(`graph-calls: ${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
   graphCalls.start();
   const address = await graphCalls.app.listen({ port: config.port, host: config.host });
   const url = new URL(address);
   const scheme = config.https ? 'https' : 'http';
+  graphCalls.storage.announce(`${scheme}://${url.host}`);
   if (graphCalls.caCertPath) {
     process.stderr.write(`graph-calls: serving https with a local CA; trust it with NODE_EXTRA_CA_CERTS=${graphCalls.caCertPath}\n`);
   }

@@ -1,5 +1,7 @@
 import { readFileSync } from 'node:fs';
+import type { ConfigStore, Wakeups } from '../domain/ports.js';
 import { isGuid } from '../shared/ids.js';
+import { SharedCollection } from '../shared/shared-collection.js';
 
 /** Every Calls.* application role plus the recording-read roles (design.md §3). */
 export const ALL_CALL_ROLES: readonly string[] = Object.freeze([
@@ -32,61 +34,51 @@ export const DEV_APP: AppRegistration = Object.freeze({
   callbackUri: null,
 });
 
-/** Where control-plane app changes persist (the storage adapter's meta table). */
-export interface AppStore {
-  getValue(key: string): string | undefined;
-  setValue(key: string, value: string): void;
-}
-
 /**
  * Registered apps, looked up by client id: the development app, `--apps FILE`, and apps added or
- * changed through the control plane (kept in the data directory; the file's entries win at start).
+ * changed through the control plane. They live in the config store, shared by every instance on the
+ * database (the file's entries win at start); lookups read the in-memory copy.
  */
 export class AppRegistry {
-  private readonly byClientId = new Map<string, AppRegistration>();
+  private constructor(private readonly apps: SharedCollection<AppRegistration>) {}
 
-  constructor(apps: readonly AppRegistration[], private readonly store: AppStore | null = null) {
-    const saved = store?.getValue('apps');
-    for (const a of saved ? (JSON.parse(saved) as AppRegistration[]) : []) this.byClientId.set(a.clientId, Object.freeze(a));
-    for (const a of apps) this.byClientId.set(a.clientId.toLowerCase(), a);
+  static async open(config: ConfigStore, wakeups: Wakeups, apps: readonly AppRegistration[]): Promise<AppRegistry> {
+    const shared = await SharedCollection.open<AppRegistration>(config, wakeups, 'app:', 'apps');
+    for (const a of apps) {
+      const app = { ...a, clientId: a.clientId.toLowerCase(), tenantId: a.tenantId.toLowerCase() };
+      if (JSON.stringify(shared.get(app.clientId)) !== JSON.stringify(app)) await shared.put(app.clientId, app);
+    }
+    return new AppRegistry(shared);
   }
 
   get(clientId: string): AppRegistration | undefined {
-    return this.byClientId.get(clientId.toLowerCase());
+    return this.apps.get(clientId.toLowerCase());
   }
 
   /** Adds or replaces an app. */
-  put(app: AppRegistration): AppRegistration {
-    const frozen = Object.freeze({ ...app, clientId: app.clientId.toLowerCase(), tenantId: app.tenantId.toLowerCase() });
-    this.byClientId.set(frozen.clientId, frozen);
-    this.save();
-    return frozen;
+  async put(app: AppRegistration): Promise<AppRegistration> {
+    const saved = Object.freeze({ ...app, clientId: app.clientId.toLowerCase(), tenantId: app.tenantId.toLowerCase() });
+    await this.apps.put(saved.clientId, saved);
+    return saved;
   }
 
-  remove(clientId: string): boolean {
-    const had = this.byClientId.delete(clientId.toLowerCase());
-    this.save();
-    return had;
+  remove(clientId: string): Promise<boolean> {
+    return this.apps.remove(clientId.toLowerCase());
   }
 
   /** Registers (or clears) an app's calling webhook, where incoming calls and policy invites go. */
-  setCallbackUri(clientId: string, callbackUri: string | null): AppRegistration | undefined {
+  async setCallbackUri(clientId: string, callbackUri: string | null): Promise<AppRegistration | undefined> {
     const app = this.get(clientId);
     return app ? this.put({ ...app, callbackUri }) : undefined;
   }
 
   hasTenant(tenantId: string): boolean {
     const t = tenantId.toLowerCase();
-    for (const a of this.byClientId.values()) if (a.tenantId === t) return true;
-    return false;
+    return this.apps.values().some((a) => a.tenantId === t);
   }
 
   list(): AppRegistration[] {
-    return [...this.byClientId.values()];
-  }
-
-  private save(): void {
-    this.store?.setValue('apps', JSON.stringify(this.list()));
+    return this.apps.values();
   }
 }
 

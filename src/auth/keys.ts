@@ -1,10 +1,6 @@
 import * as jose from 'jose';
+import type { ConfigStore } from '../domain/ports.js';
 
-/** Where signing keys persist (the storage adapter's meta table, inside the data directory). */
-export interface KeyValueStore {
-  getValue(key: string): string | undefined;
-  setValue(key: string, value: string): void;
-}
 
 export interface SigningKey {
   kid: string;
@@ -15,19 +11,20 @@ export interface SigningKey {
 }
 
 /**
- * Loads the named RS256 key, creating it once. Keys live in the data directory so tokens issued before
- * a restart still verify after it.
+ * Loads the named RS256 key, creating it once. Keys live in the config store, so tokens issued before a
+ * restart still verify after it, and a token from one instance verifies on every instance of the
+ * database: instances starting together race to store a key and all adopt the one that was stored.
  */
-export async function loadOrCreateKey(store: KeyValueStore, name: string): Promise<SigningKey> {
-  const stored = store.getValue(`key:${name}`);
+export async function loadOrCreateKey(store: ConfigStore, name: string): Promise<SigningKey> {
+  const stored = await store.getValue(`key:${name}`);
   let privateJwk: jose.JWK;
   if (stored) {
     privateJwk = JSON.parse(stored) as jose.JWK;
   } else {
     const { privateKey } = await jose.generateKeyPair('RS256', { modulusLength: 2048, extractable: true });
-    privateJwk = await jose.exportJWK(privateKey);
-    privateJwk.kid = await jose.calculateJwkThumbprint(privateJwk);
-    store.setValue(`key:${name}`, JSON.stringify(privateJwk));
+    const fresh = await jose.exportJWK(privateKey);
+    fresh.kid = await jose.calculateJwkThumbprint(fresh);
+    privateJwk = JSON.parse(await store.setValueIfAbsent(`key:${name}`, JSON.stringify(fresh))) as jose.JWK;
   }
   const kid = privateJwk.kid!;
   const privateKey = (await jose.importJWK({ ...privateJwk, alg: 'RS256' }, 'RS256')) as CryptoKey;

@@ -4,9 +4,9 @@ import { readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { appProblems, toApp, type AppRegistry } from '../auth/apps.js';
 import { isLoopbackHost } from '../domain/callback-uri.js';
-import type { FarSideService } from '../domain/far-side.service.js';
-import type { CallStore } from '../domain/ports.js';
-import type { PolicyRegistry } from '../domain/recording-policy.js';
+import type { FarSideService } from '../simulator/far-side.service.js';
+import type { CallStore, Wakeups } from '../domain/ports.js';
+import type { PolicyRegistry } from '../simulator/policy-registry.js';
 import { GraphError } from '../graph/graph-errors.js';
 import type { MediaLibrary } from '../media/media-library.js';
 import type { VirtualClock } from '../shared/virtual-clock.js';
@@ -27,6 +27,7 @@ export interface ControlPlaneOptions {
   library: MediaLibrary;
   virtualClock: VirtualClock | null;
   recordingsDir: string;
+  wakeups: Wakeups;
   version: string;
   /** Null: loopback clients only. Otherwise `Authorization: Bearer <token>` from anywhere. */
   controlToken: string | null;
@@ -63,7 +64,7 @@ export async function controlPlane(app: FastifyInstance, o: ControlPlaneOptions)
   await app.register(emulatorRoutes, { store: o.store, apps: o.apps, version: o.version });
   await app.register(simulatorRoutes, { farSide: o.farSide, policies: o.policies, apps: o.apps });
   await app.register(mediaRoutes, { farSide: o.farSide, store: o.store, library: o.library, virtualClock: o.virtualClock });
-  await app.register(dashboardRoutes, { store: o.store, journal: o.journal, recordingsDir: o.recordingsDir });
+  await app.register(dashboardRoutes, { store: o.store, journal: o.journal, wakeups: o.wakeups });
 
   app.get('/_emulator/apps', async () => ({
     value: o.apps.list().map(({ clientSecret: _secret, ...a }) => a),
@@ -72,35 +73,36 @@ export async function controlPlane(app: FastifyInstance, o: ControlPlaneOptions)
   app.post('/_emulator/apps', async (request, reply) => {
     const problems = appProblems(request.body, 'app');
     if (problems.length) throw new GraphError('INVALID_BODY', problems.join('; '));
-    const { clientSecret: _secret, ...saved } = o.apps.put(toApp(request.body as Record<string, unknown>));
+    const { clientSecret: _secret, ...saved } = await o.apps.put(toApp(request.body as Record<string, unknown>));
     return reply.code(201).send(saved);
   });
 
   app.delete('/_emulator/apps/:clientId', async (request, reply) => {
-    if (!o.apps.remove((request.params as { clientId: string }).clientId)) throw new GraphError('NOT_FOUND', 'No such app is registered.');
+    if (!(await o.apps.remove((request.params as { clientId: string }).clientId))) throw new GraphError('NOT_FOUND', 'No such app is registered.');
     return reply.code(204).send();
   });
 
   /** Forgets every call, notification, recording and journal entry; keys, apps and policies stay. */
   app.post('/_emulator/reset', async (_request, reply) => {
     await o.store.write((tx) => tx.clearCalls());
+    // Renders in progress write here before their bytes go into the database.
     for (const f of readdirSync(o.recordingsDir)) if (/\.(wav|mp3|tmp)$/.test(f)) rmSync(join(o.recordingsDir, f), { force: true });
     return reply.code(204).send();
   });
 
   // ---- fault injection (docs/faults.md) ----
-  app.get('/_emulator/faults', async () => ({ value: o.faults.list() }));
+  app.get('/_emulator/faults', async () => ({ value: await o.faults.list() }));
   app.post('/_emulator/faults', async (request, reply) => {
     const problems = faultProblems(request.body);
     if (problems.length) throw new GraphError('INVALID_BODY', problems.join('; '));
-    return reply.code(201).send(o.faults.add(toRule(request.body as Record<string, unknown>, randomUUID().slice(0, 8))));
+    return reply.code(201).send(await o.faults.add(toRule(request.body as Record<string, unknown>, randomUUID().slice(0, 8))));
   });
   app.delete('/_emulator/faults/:faultId', async (request, reply) => {
-    if (!o.faults.remove((request.params as { faultId: string }).faultId)) throw new GraphError('NOT_FOUND', 'No such fault rule.');
+    if (!(await o.faults.remove((request.params as { faultId: string }).faultId))) throw new GraphError('NOT_FOUND', 'No such fault rule.');
     return reply.code(204).send();
   });
   app.delete('/_emulator/faults', async (_request, reply) => {
-    o.faults.clear();
+    await o.faults.clear();
     return reply.code(204).send();
   });
 
@@ -110,15 +112,15 @@ export async function controlPlane(app: FastifyInstance, o: ControlPlaneOptions)
     const top = Math.min(Math.max(Number(q.top ?? q.$top ?? 1000) || 1000, 1), 5000);
     return { callId: q.callId ? normaliseId(q.callId) : undefined, after: Number(q.after ?? 0) || 0, limit: top };
   };
-  app.get('/_emulator/requests', async (request) => ({ value: o.journal.list(journalQuery(request)) }));
+  app.get('/_emulator/requests', async (request) => ({ value: await o.journal.list(journalQuery(request)) }));
   app.get('/_emulator/requests/har', async (request, reply) => {
     reply.header('content-disposition', 'attachment; filename="graph-calls-requests.har"');
-    return toHar(o.journal.list(journalQuery(request)), `${request.protocol}://${request.host}`, o.version);
+    return toHar(await o.journal.list(journalQuery(request)), `${request.protocol}://${request.host}`, o.version);
   });
   /** Notifications delivered, as HAR: each attempt is a POST to the bot's callbackUri and its answer. */
   app.get('/_emulator/deliveries/har', async (request, reply) => {
     const q = journalQuery(request);
-    const attempts = o.store.listDeliveryAttempts({ callId: q.callId, afterSeq: q.after, limit: q.limit });
+    const attempts = await o.store.listDeliveryAttempts({ callId: q.callId, afterSeq: q.after, limit: q.limit });
     reply.header('content-disposition', 'attachment; filename="graph-calls-deliveries.har"');
     return {
       log: {

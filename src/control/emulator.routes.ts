@@ -37,7 +37,7 @@ export async function emulatorRoutes(app: FastifyInstance, o: EmulatorRoutesOpti
     const q = request.query as Record<string, string | undefined>;
     const limit = Math.min(Number(q.top ?? 100) || 100, 1000);
     const after = Number(q.after ?? 0) || 0;
-    const rows = o.store.listOutbox({ callId: q.callId ? normaliseId(q.callId) : undefined, afterSeq: after, limit });
+    const rows = await o.store.listOutbox({ callId: q.callId ? normaliseId(q.callId) : undefined, afterSeq: after, limit });
     return { value: rows, next: rows.length === limit ? rows.at(-1)!.seq : null };
   });
 
@@ -46,7 +46,7 @@ export async function emulatorRoutes(app: FastifyInstance, o: EmulatorRoutesOpti
     const q = request.query as Record<string, string | undefined>;
     const { top, after } = pageParams(request);
     const callId = q.callId ? normaliseId(q.callId) : undefined;
-    const rows = o.store.listDeliveryAttempts({ callId, afterSeq: after, limit: top + 1 });
+    const rows = await o.store.listDeliveryAttempts({ callId, afterSeq: after, limit: top + 1 });
     const body: Record<string, unknown> = {
       value: rows.slice(0, top).map((a) => ({ ...a, at: new Date(a.at).toISOString() })),
     };
@@ -59,7 +59,7 @@ export async function emulatorRoutes(app: FastifyInstance, o: EmulatorRoutesOpti
 
   app.get('/_emulator/calls/:id/recordingSegments', async (request) => {
     const id = normaliseId((request.params as { id: string }).id);
-    if (!o.store.getCall(id)) throw new GraphError('CALL_NOT_FOUND');
-    return { value: o.store.listSegments(id) };
+    if (!(await o.store.getCall(id))) throw new GraphError('CALL_NOT_FOUND');
+    return { value: await o.store.listSegments(id) };
   });
 }

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { AudioSource, Recording } from '../domain/call.js';
-import type { FarSideService } from '../domain/far-side.service.js';
+import type { FarSideService } from '../simulator/far-side.service.js';
 import type { CallStore } from '../domain/ports.js';
 import { recordingPath } from '../domain/call-effects.js';
 import { identitySetToWire } from '../graph/call.mapper.js';
@@ -48,7 +48,7 @@ async function sourceOf(b: Record<string, unknown>, library: MediaLibrary): Prom
       }
     }
     case 'clip': {
-      if (typeof b.mediaId !== 'string' || !library.has(b.mediaId)) throw bad(`'mediaId' must name an uploaded clip (POST /_emulator/media)`);
+      if (typeof b.mediaId !== 'string' || !(await library.has(b.mediaId))) throw bad(`'mediaId' must name an uploaded clip (POST /_emulator/media)`);
       return { type: 'clip', mediaId: b.mediaId, amplitude: b.amplitude === undefined ? 1 : amplitude, loop: b.loop === true };
     }
     default:
@@ -68,7 +68,7 @@ export async function mediaRoutes(app: FastifyInstance, o: MediaRoutesOptions): 
   app.post('/_emulator/media', async (request, reply) => {
     if (!Buffer.isBuffer(request.body)) throw bad(`upload the WAV as the request body with Content-Type audio/wav`);
     try {
-      return reply.code(201).send(o.library.addWav(request.body));
+      return reply.code(201).send(await o.library.addWav(request.body));
     } catch (err) {
       if (err instanceof MediaError) throw bad(err.message);
       throw err;
@@ -107,14 +107,14 @@ export async function mediaRoutes(app: FastifyInstance, o: MediaRoutesOptions): 
 
   app.get('/_emulator/calls/:id/recordings', async (request) => {
     const id = normaliseId((request.params as { id: string }).id);
-    if (!o.store.getCall(id)) throw new GraphError('CALL_NOT_FOUND');
-    return { value: o.store.listRecordings({ callId: id, afterSeq: 0, limit: 1000 }).map(({ seq: _seq, ...r }) => ({ ...r, path: recordingPath(r, null) })) };
+    if (!(await o.store.getCall(id))) throw new GraphError('CALL_NOT_FOUND');
+    return { value: (await o.store.recordingsByCall(id, 0, 1000)).map(({ seq: _seq, ...r }) => ({ ...r, path: recordingPath(r, null) })) };
   });
 
   /** The meeting chat's recording system messages, as Teams posts them (callRecordingEventMessageDetail). */
   app.get('/_emulator/meetings/:meetingId/messages', async (request) => {
     const meetingId = (request.params as { meetingId: string }).meetingId;
-    const rows: Recording[] = o.store.listRecordings({ meetingId, afterSeq: 0, limit: 1000 });
+    const rows: Recording[] = await o.store.recordingsByMeeting(meetingId, 0, 1000);
     return {
       value: rows.map((r) => ({
         '@odata.type': '#microsoft.graph.callRecordingEventMessageDetail',

@@ -1,22 +1,9 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { JournalEntry } from '../domain/journal.js';
+import type { CallStore } from '../domain/ports.js';
 import { INJECTED, type WithFault } from '../faults/graph-faults.hook.js';
 
-export interface JournalEntry {
-  seq: number;
-  at: number;
-  method: string;
-  url: string;
-  status: number;
-  durationMs: number;
-  requestId: string | null;
-  callId: string | null;
-  /** Fault rule that answered or delayed it, if any. */
-  injectedFault: string | null;
-  requestHeaders: Record<string, string>;
-  requestBody: string | null;
-  responseHeaders: Record<string, string>;
-  responseBody: string | null;
-}
+export type { JournalEntry };
 
 const MAX_BODY = 64 * 1024;
 const CALL_IN_PATH = /\/calls\/([0-9a-f-]{36})/i;
@@ -27,15 +14,25 @@ type Tracked = FastifyRequest & { [START]?: number; [BODY]?: string | null };
 const headersOf = (h: Record<string, unknown>) => Object.fromEntries(Object.entries(h).filter(([, v]) => v !== undefined).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : String(v)]));
 const clip = (s: string | null) => (s && s.length > MAX_BODY ? `${s.slice(0, MAX_BODY)}…` : s);
 
+/** Entries waiting to be written are flushed this often, or sooner when this many wait. */
+const FLUSH_MS = 100;
+const FLUSH_AT = 200;
+/** Entries held in memory while the database is slow; past this, the oldest unwritten ones are dropped. */
+const MAX_UNWRITTEN = 2000;
+
 /**
- * The request journal: the last `capacity` Graph and token requests with their answers, kept in memory
- * (a debugging aid, not state: a restart starts it afresh). Exported as HAR at /_emulator/requests/har.
+ * The request journal: the last `capacity` Graph and token requests with their answers, kept in the
+ * database (every instance's traffic in one journal), and exported as HAR at /_emulator/requests/har.
+ * Entries are written in batches off the request path; a read first writes what this instance holds,
+ * so a client sees its own requests at once (another instance's within about FLUSH_MS).
  */
 export class RequestJournal {
-  private readonly entries: JournalEntry[] = [];
-  private seq = 0;
+  private unwritten: Array<Omit<JournalEntry, 'seq'>> = [];
+  private timer: NodeJS.Timeout | null = null;
+  private flushing: Promise<void> = Promise.resolve();
+  private dropped = 0;
 
-  constructor(private readonly capacity = 5000) {}
+  constructor(private readonly store: CallStore, private readonly capacity = 5000) {}
 
   install(app: FastifyInstance): void {
     app.addHook('onRequest', async (request) => { (request as Tracked)[START] = performance.now(); });
@@ -48,7 +45,7 @@ export class RequestJournal {
       const t = request as Tracked;
       const body = request.body;
       this.push({
-        seq: ++this.seq, at: Date.now(), method: request.method, url: request.url, status: reply.statusCode,
+        at: Date.now(), method: request.method, url: request.url, status: reply.statusCode,
         durationMs: performance.now() - (t[START] ?? performance.now()),
         requestId: (reply.getHeader('request-id') as string | undefined) ?? null,
         callId: CALL_IN_PATH.exec(request.url)?.[1]?.toLowerCase() ?? null,
@@ -59,15 +56,43 @@ export class RequestJournal {
         responseBody: clip(t[BODY] ?? null),
       });
     });
+    app.addHook('onClose', async () => this.flush());
   }
 
-  list(f: { callId?: string; after?: number; limit: number }): JournalEntry[] {
-    return this.entries.filter((e) => e.seq > (f.after ?? 0) && (!f.callId || e.callId === f.callId)).slice(0, f.limit);
+  async list(f: { callId?: string; after?: number; limit: number; newestFirst?: boolean }): Promise<JournalEntry[]> {
+    await this.flush();
+    return this.store.listJournal({ callId: f.callId, afterSeq: f.after, limit: f.limit, newestFirst: f.newestFirst });
   }
 
-  private push(e: JournalEntry): void {
-    this.entries.push(e);
-    if (this.entries.length > this.capacity) this.entries.splice(0, this.entries.length - this.capacity);
+  /** Writes what waits; serialised, so entries keep their order. */
+  flush(): Promise<void> {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    const batch = this.unwritten;
+    this.unwritten = [];
+    this.flushing = this.flushing.then(async () => {
+      if (batch.length === 0) return;
+      await this.store.write((tx) => tx.appendJournal(batch, this.capacity)).catch(() => { this.dropped += batch.length; });
+    });
+    return this.flushing;
+  }
+
+  /** Entries lost because the database could not take them (a debugging aid: never worth a failed request). */
+  get droppedEntries(): number {
+    return this.dropped;
+  }
+
+  private push(e: Omit<JournalEntry, 'seq'>): void {
+    this.unwritten.push(e);
+    if (this.unwritten.length > MAX_UNWRITTEN) {
+      this.dropped += this.unwritten.length - MAX_UNWRITTEN;
+      this.unwritten.splice(0, this.unwritten.length - MAX_UNWRITTEN);
+    }
+    if (this.unwritten.length >= FLUSH_AT) void this.flush();
+    else if (!this.timer) {
+      this.timer = setTimeout(() => void this.flush(), FLUSH_MS);
+      this.timer.unref();
+    }
   }
 }
 

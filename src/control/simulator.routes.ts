@@ -4,8 +4,9 @@ import type { AppRegistry } from '../auth/apps.js';
 import { DEV_APP } from '../auth/apps.js';
 import type { IdentitySet } from '../domain/call.js';
 import { callbackUriProblem } from '../domain/callback-uri.js';
-import type { FarSideService } from '../domain/far-side.service.js';
-import { policyProblems, toPolicy, type PolicyRegistry } from '../domain/recording-policy.js';
+import { policyProblems, toPolicy } from '../domain/recording-policy.js';
+import type { FarSideService } from '../simulator/far-side.service.js';
+import type { PolicyRegistry } from '../simulator/policy-registry.js';
 import { callToWire, participantToWire } from '../graph/call.mapper.js';
 import { GraphError } from '../graph/graph-errors.js';
 import { normaliseId } from '../shared/ids.js';
@@ -80,7 +81,7 @@ export async function simulatorRoutes(app: FastifyInstance, o: SimulatorRoutesOp
   /** Registers an app's calling webhook: where incoming calls and policy invites for it are posted. */
   app.patch('/_emulator/apps/:clientId', async (request) => {
     const uri = optionalCallbackUri(body(request).callbackUri);
-    const updated = o.apps.setCallbackUri(id(request, 'clientId'), uri);
+    const updated = await o.apps.setCallbackUri(id(request, 'clientId'), uri);
     if (!updated) throw new GraphError('NOT_FOUND', `No app with client id '${id(request, 'clientId')}' is registered.`);
     return { clientId: updated.clientId, tenantId: updated.tenantId, displayName: updated.displayName, callbackUri: updated.callbackUri };
   });
@@ -93,12 +94,12 @@ export async function simulatorRoutes(app: FastifyInstance, o: SimulatorRoutesOp
     if (problems.length) throw bad(problems.join('; '));
     const policy = toPolicy(doc);
     if (!o.apps.get(policy.recorderAppId)) throw bad(`'recorderAppId': no app with client id '${policy.recorderAppId}' is registered.`);
-    o.policies.put(policy);
+    await o.policies.put(policy);
     return policy;
   });
 
   app.delete('/_emulator/policies/:policyId', async (request, reply) => {
-    if (!o.policies.remove((request.params as { policyId: string }).policyId)) throw new GraphError('NOT_FOUND', 'No such compliance-recording policy.');
+    if (!(await o.policies.remove((request.params as { policyId: string }).policyId))) throw new GraphError('NOT_FOUND', 'No such compliance-recording policy.');
     return reply.code(204).send();
   });
 }

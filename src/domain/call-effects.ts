@@ -31,36 +31,37 @@ export class CallEffects {
     return { application: { id: appId, displayName: this.o.apps.get(appId)?.displayName ?? appId, tenantId } };
   }
 
-  schedule(tx: CallWriter, callId: string, kind: JobKind, delayMs: number, payload: Record<string, string> = {}): void {
-    tx.scheduleJob({ callId, kind, dueAt: this.now() + delayMs, payload });
+  async schedule(tx: CallWriter, callId: string, kind: JobKind, delayMs: number, payload: Record<string, string> = {}): Promise<void> {
+    await tx.scheduleJob({ callId, kind, dueAt: this.now() + delayMs, payload });
   }
 
-  notifyCall(tx: CallWriter, call: Call, changeType: ChangeType): void {
-    this.notify(tx, call, changeType, `/communications/calls/${call.id}`, this.o.render.call(call));
+  notifyCall(tx: CallWriter, call: Call, changeType: ChangeType): Promise<void> {
+    return this.notify(tx, call, changeType, `/communications/calls/${call.id}`, this.o.render.call(call));
   }
 
   /** Roster update: the full current roster, as Graph sends it. */
-  notifyRoster(tx: CallWriter, call: Call, roster: Participant[] = tx.listParticipants(call.id)): void {
-    this.notify(tx, call, 'updated', `/communications/calls/${call.id}/participants`, this.o.render.participants(roster));
+  async notifyRoster(tx: CallWriter, call: Call, roster?: Participant[]): Promise<void> {
+    const current = roster ?? await tx.listParticipants(call.id);
+    await this.notify(tx, call, 'updated', `/communications/calls/${call.id}/participants`, this.o.render.participants(current));
   }
 
   /** commsOperation docs: an operation returned running/notStarted ends with a `deleted` notification. */
-  notifyOperationDone(tx: CallWriter, call: Call, op: Operation): void {
-    this.notify(tx, call, 'deleted', `/communications/calls/${call.id}/operations/${op.id}`, this.o.render.operation(op));
+  notifyOperationDone(tx: CallWriter, call: Call, op: Operation): Promise<void> {
+    return this.notify(tx, call, 'deleted', `/communications/calls/${call.id}/operations/${op.id}`, this.o.render.operation(op));
   }
 
   /** Closes the open recording segment and queues its rendering into a recording file. */
-  closeSegment(tx: CallWriter, call: Call, stopOperationId: string | null): void {
-    tx.closeSegment(call.id, this.now(), stopOperationId);
-    this.schedule(tx, call.id, 'renderRecordings', 0);
+  async closeSegment(tx: CallWriter, call: Call, stopOperationId: string | null): Promise<void> {
+    await tx.closeSegment(call.id, this.now(), stopOperationId);
+    await this.schedule(tx, call.id, 'renderRecordings', 0);
   }
 
   /**
    * A recording is ready. Graph announces recordings through change-notification subscriptions; graph-calls
    * also tells the call's bot directly (`created` on the recording's URL), as docs/fidelity.md explains.
    */
-  notifyRecording(tx: CallWriter, call: Call, r: Recording, userId: string | null): void {
-    this.notify(tx, call, 'created', recordingPath(r, userId), this.o.render.recording(r, recordingPath(r, userId)));
+  notifyRecording(tx: CallWriter, call: Call, r: Recording, userId: string | null): Promise<void> {
+    return this.notify(tx, call, 'created', recordingPath(r, userId), this.o.render.recording(r, recordingPath(r, userId)));
   }
 
   /**
@@ -68,23 +69,23 @@ export class CallEffects {
    * segment, everyone leaves, `terminated` with `resultInfo`, a `deleted` notification. Policy invites
    * recording this call end with it.
    */
-  terminate(tx: CallWriter, call: Call, resultInfo: ResultInfo | null): Call {
+  async terminate(tx: CallWriter, call: Call, resultInfo: ResultInfo | null): Promise<Call> {
     const now = this.now();
-    if (call.recordingActive) this.closeSegment(tx, call, null);
-    for (const part of tx.listParticipants(call.id)) tx.upsertParticipant({ ...part, leftAt: now });
-    const ended = tx.updateCall({
+    if (call.recordingActive) await this.closeSegment(tx, call, null);
+    for (const part of await tx.listParticipants(call.id)) await tx.upsertParticipant({ ...part, leftAt: now });
+    const ended = await tx.updateCall({
       ...call, state: transition(call.state, 'terminated'), recordingActive: false, resultInfo, updatedAt: now,
     });
-    this.notifyCall(tx, ended, 'deleted');
-    for (const id of tx.observingCalls(call.id)) {
-      const invite = tx.getCall(id);
-      if (invite && invite.state !== 'terminated') this.terminate(tx, invite, RESULT.conversationEnded);
+    await this.notifyCall(tx, ended, 'deleted');
+    for (const id of await tx.observingCalls(call.id)) {
+      const invite = await tx.getCall(id);
+      if (invite && invite.state !== 'terminated') await this.terminate(tx, invite, RESULT.conversationEnded);
     }
     return ended;
   }
 
-  private notify(tx: CallWriter, call: Call, changeType: ChangeType, resourceUrl: string, resourceData: unknown): void {
-    tx.appendOutbox({
+  private async notify(tx: CallWriter, call: Call, changeType: ChangeType, resourceUrl: string, resourceData: unknown): Promise<void> {
+    await tx.appendOutbox({
       callId: call.id, messageId: this.o.ids.next(), changeType, resourceUrl, resourceData, callbackUri: call.callbackUri, createdAt: this.now(),
     });
   }

@@ -5,15 +5,14 @@ import type {
 import { assertEstablished, startRecording, stopRecording, transition } from './call-state-machine.js';
 import type { CallEffects } from './call-effects.js';
 import { assert } from './errors.js';
-import type { FarSideService } from './far-side.service.js';
-import type { CallStore, CallWriter } from './ports.js';
+import type { CallStore, CallWriter, FarSidePort } from './ports.js';
 import { mayUpdateRecordingStatus } from './recording-policy.js';
 import { RESULT } from './result-codes.js';
 
 export interface CallServiceOptions {
   store: CallStore;
   effects: CallEffects;
-  farSide: FarSideService;
+  farSide: FarSidePort;
   /** Delay before a `running` operation (startRecording) completes, and before a hang-up finishes. */
   operationDelayMs: number;
 }
@@ -51,31 +50,31 @@ export class CallService {
   // ---- reads ----------------------------------------------------------------------------------
 
   /** A call the principal owns and that still exists; anything else is CALL_NOT_FOUND (no existence leak). */
-  getCall(p: Principal, id: string): Call {
-    return ownedCall(this.o.store.getCall(id), p);
+  async getCall(p: Principal, id: string): Promise<Call> {
+    return ownedCall(await this.o.store.getCall(id), p);
   }
 
-  listParticipants(p: Principal, callId: string): Participant[] {
-    this.getCall(p, callId);
+  async listParticipants(p: Principal, callId: string): Promise<Participant[]> {
+    await this.getCall(p, callId);
     return this.o.store.listParticipants(callId);
   }
 
-  getParticipant(p: Principal, callId: string, id: string): Participant {
-    this.getCall(p, callId);
-    const part = this.o.store.getParticipant(callId, id);
+  async getParticipant(p: Principal, callId: string, id: string): Promise<Participant> {
+    await this.getCall(p, callId);
+    const part = await this.o.store.getParticipant(callId, id);
     assert(part && part.leftAt === null, 'PARTICIPANT_NOT_FOUND', `Participant '${id}' not found.`);
     return part;
   }
 
-  getOperation(p: Principal, callId: string, id: string): Operation {
-    this.getCall(p, callId);
-    const op = this.o.store.getOperation(callId, id);
+  async getOperation(p: Principal, callId: string, id: string): Promise<Operation> {
+    await this.getCall(p, callId);
+    const op = await this.o.store.getOperation(callId, id);
     assert(op, 'OPERATION_NOT_FOUND', `Operation '${id}' not found.`);
     return op;
   }
 
-  listOperations(p: Principal, callId: string, afterSeq: number, limit: number) {
-    this.getCall(p, callId);
+  async listOperations(p: Principal, callId: string, afterSeq: number, limit: number) {
+    await this.getCall(p, callId);
     return this.o.store.listOperations(callId, afterSeq, limit);
   }
 
@@ -112,120 +111,120 @@ export class CallService {
       createdAt: now,
       updatedAt: now,
     };
-    return this.o.store.write((tx) => {
-      tx.insertCall(call);
-      this.fx.notifyCall(tx, call, 'updated');
-      this.fx.schedule(tx, call.id, 'answerCall', this.o.farSide.answerDelayMs(call));
+    return this.o.store.write(async (tx) => {
+      await tx.insertCall(call);
+      await this.fx.notifyCall(tx, call, 'updated');
+      await this.fx.schedule(tx, call.id, 'answerCall', this.o.farSide.answerDelayMs(call));
       return call;
     });
   }
 
   /** DELETE /calls/{id}: `terminating` now, `terminated` once the far side acknowledges. */
   hangUp(p: Principal, id: string): Promise<void> {
-    return this.o.store.write((tx) => {
-      const call = ownedCall(tx.getCall(id), p);
+    return this.o.store.write(async (tx) => {
+      const call = ownedCall(await tx.getCall(id), p);
       if (call.state === 'terminating') return; // idempotent: the hang-up is already under way
       if (call.state === 'incoming') {
         // Hanging up a call that was never answered is a rejection.
-        this.fx.terminate(tx, call, null);
+        await this.fx.terminate(tx, call, null);
         return;
       }
       const now = this.fx.now();
-      if (call.recordingActive) this.fx.closeSegment(tx, call, null);
-      const next = tx.updateCall({ ...call, state: transition(call.state, 'terminating'), recordingActive: false, updatedAt: now });
-      this.fx.notifyCall(tx, next, 'updated');
-      this.fx.schedule(tx, call.id, 'finishTermination', this.o.operationDelayMs);
+      if (call.recordingActive) await this.fx.closeSegment(tx, call, null);
+      const next = await tx.updateCall({ ...call, state: transition(call.state, 'terminating'), recordingActive: false, updatedAt: now });
+      await this.fx.notifyCall(tx, next, 'updated');
+      await this.fx.schedule(tx, call.id, 'finishTermination', this.o.operationDelayMs);
     });
   }
 
   /** POST /calls/{id}/keepAlive (call-keepalive docs): 200; the 45-minute expiry starts again. */
   keepAlive(p: Principal, id: string): Promise<void> {
-    return this.o.store.write((tx) => {
-      const call = ownedCall(tx.getCall(id), p);
+    return this.o.store.write(async (tx) => {
+      const call = ownedCall(await tx.getCall(id), p);
       // A call that is ending is as good as gone for keepAlive (the docs: 404 once the call has ended).
       assert(call.state !== 'terminating', 'CALL_NOT_FOUND');
-      tx.updateCall({ ...call, keepAliveAt: this.fx.now(), updatedAt: this.fx.now() });
+      await tx.updateCall({ ...call, keepAliveAt: this.fx.now(), updatedAt: this.fx.now() });
     });
   }
 
   /** POST /calls/{id}/answer (call-answer docs): 202; establishing now, established when media connects. */
   answer(p: Principal, id: string, cmd: AnswerCommand): Promise<void> {
-    return this.o.store.write((tx) => {
-      const call = ownedCall(tx.getCall(id), p);
+    return this.o.store.write(async (tx) => {
+      const call = ownedCall(await tx.getCall(id), p);
       assertIncoming(call, 'answer');
-      const next = tx.updateCall({
+      const next = await tx.updateCall({
         ...call, state: transition(call.state, 'establishing'), callbackUri: cmd.callbackUri ?? call.callbackUri,
         requestedModalities: cmd.acceptedModalities, mediaConfig: cmd.mediaConfig, updatedAt: this.fx.now(),
       });
-      this.fx.notifyCall(tx, next, 'updated');
-      this.fx.schedule(tx, call.id, 'answerCall', this.o.farSide.answerDelayMs(next));
+      await this.fx.notifyCall(tx, next, 'updated');
+      await this.fx.schedule(tx, call.id, 'answerCall', this.o.farSide.answerDelayMs(next));
     });
   }
 
   /** POST /calls/{id}/reject (call-reject docs): 202, then `deleted`. A required recorder's refusal ends the user's call. */
   reject(p: Principal, id: string, callbackUri: string | null): Promise<void> {
-    return this.o.store.write((tx) => {
-      const call = ownedCall(tx.getCall(id), p);
+    return this.o.store.write(async (tx) => {
+      const call = ownedCall(await tx.getCall(id), p);
       assertIncoming(call, 'reject');
-      this.fx.terminate(tx, { ...call, callbackUri: callbackUri ?? call.callbackUri }, null);
-      this.o.farSide.recorderRefused(tx, call);
+      await this.fx.terminate(tx, { ...call, callbackUri: callbackUri ?? call.callbackUri }, null);
+      await this.o.farSide.recorderRefused(tx, call);
     });
   }
 
   /** POST /calls/{id}/redirect (call-redirect docs): 202, then the call leaves the bot (`deleted`, terminated). */
   redirect(p: Principal, id: string, callbackUri: string | null): Promise<void> {
-    return this.o.store.write((tx) => {
-      const call = ownedCall(tx.getCall(id), p);
+    return this.o.store.write(async (tx) => {
+      const call = ownedCall(await tx.getCall(id), p);
       assertIncoming(call, 'redirect');
-      this.fx.terminate(tx, { ...call, callbackUri: callbackUri ?? call.callbackUri }, RESULT.redirected);
+      await this.fx.terminate(tx, { ...call, callbackUri: callbackUri ?? call.callbackUri }, RESULT.redirected);
     });
   }
 
   // ---- recording ------------------------------------------------------------------------------
 
   startRecording(p: Principal, id: string, clientContext: string | null): Promise<Operation> {
-    return this.o.store.write((tx) => {
-      const call = ownedCall(tx.getCall(id), p);
+    return this.o.store.write(async (tx) => {
+      const call = ownedCall(await tx.getCall(id), p);
       assertEstablished(call.state, 'startRecording');
       startRecording(call.recordingActive);
       const now = this.fx.now();
       // The doc sample answers startRecording with `running`; the operation completes shortly after.
       const op = this.newOperation(call.id, 'startRecordingOperation', 'running', clientContext, null, now);
-      tx.insertOperation(op);
-      tx.openSegment({ id: this.fx.newId(), callId: call.id, startedAt: now, endedAt: null, startOperationId: op.id, stopOperationId: null });
-      tx.updateCall({ ...call, recordingActive: true, updatedAt: now });
-      this.setBotRecordingStatus(tx, call, 'recording');
-      this.fx.schedule(tx, call.id, 'completeOperation', this.o.operationDelayMs, { operationId: op.id });
+      await tx.insertOperation(op);
+      await tx.openSegment({ id: this.fx.newId(), callId: call.id, startedAt: now, endedAt: null, startOperationId: op.id, stopOperationId: null });
+      await tx.updateCall({ ...call, recordingActive: true, updatedAt: now });
+      await this.setBotRecordingStatus(tx, call, 'recording');
+      await this.fx.schedule(tx, call.id, 'completeOperation', this.o.operationDelayMs, { operationId: op.id });
       return op;
     });
   }
 
   stopRecording(p: Principal, id: string, clientContext: string | null): Promise<Operation> {
-    return this.o.store.write((tx) => {
-      const call = ownedCall(tx.getCall(id), p);
+    return this.o.store.write(async (tx) => {
+      const call = ownedCall(await tx.getCall(id), p);
       assertEstablished(call.state, 'stopRecording');
       stopRecording(call.recordingActive);
       const now = this.fx.now();
       // The doc sample answers stopRecording with `completed`: no follow-up notification for it.
       const op = this.newOperation(call.id, 'stopRecordingOperation', 'completed', clientContext, RESULT.operationSucceeded, now);
-      tx.insertOperation(op);
-      this.fx.closeSegment(tx, call, op.id);
-      tx.updateCall({ ...call, recordingActive: false, updatedAt: now });
-      this.setBotRecordingStatus(tx, call, 'notRecording');
+      await tx.insertOperation(op);
+      await this.fx.closeSegment(tx, call, op.id);
+      await tx.updateCall({ ...call, recordingActive: false, updatedAt: now });
+      await this.setBotRecordingStatus(tx, call, 'notRecording');
       return op;
     });
   }
 
   updateRecordingStatus(p: Principal, id: string, status: RecordingStatus, clientContext: string | null): Promise<Operation> {
-    return this.o.store.write((tx) => {
-      const call = ownedCall(tx.getCall(id), p);
+    return this.o.store.write(async (tx) => {
+      const call = ownedCall(await tx.getCall(id), p);
       assert(mayUpdateRecordingStatus(call), 'NOT_COMPLIANCE_RECORDING_CALL');
       assertEstablished(call.state, 'updateRecordingStatus');
       const now = this.fx.now();
       const op = this.newOperation(call.id, 'updateRecordingStatusOperation', 'completed', clientContext, RESULT.operationSucceeded, now);
-      tx.insertOperation(op);
-      tx.updateCall({ ...call, updatedAt: now });
-      this.setBotRecordingStatus(tx, call, status);
+      await tx.insertOperation(op);
+      await tx.updateCall({ ...call, updatedAt: now });
+      await this.setBotRecordingStatus(tx, call, status);
       return op;
     });
   }
@@ -239,14 +238,14 @@ export class CallService {
   }
 
   /** Recording state lives on the recorder's own participant (the bot), as Teams shows the recorder. */
-  private setBotRecordingStatus(tx: CallWriter, call: Call, status: RecordingStatus): void {
-    const roster = tx.listParticipants(call.id);
+  private async setBotRecordingStatus(tx: CallWriter, call: Call, status: RecordingStatus): Promise<void> {
+    const roster = await tx.listParticipants(call.id);
     const i = roster.findIndex((p) => p.id === call.myParticipantId);
     if (i < 0) throw new Error(`established call ${call.id} has no bot participant`);
     const bot: Participant = { ...roster[i]!, recordingInfo: { recordingStatus: status, initiator: this.fx.appIdentity(call.appId, call.tenantId) } };
-    tx.upsertParticipant(bot);
+    await tx.upsertParticipant(bot);
     roster[i] = bot;
-    this.fx.notifyRoster(tx, call, roster);
+    await this.fx.notifyRoster(tx, call, roster);
   }
 }
 

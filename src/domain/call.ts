@@ -218,6 +218,8 @@ export interface Job {
   kind: JobKind;
   dueAt: number;
   payload: Record<string, string>;
+  /** Failed runs so far (set on claimed jobs). */
+  attempts?: number;
 }
 
 /** Who is calling: from a verified app-only access token. */

@@ -1,85 +1,180 @@
 import type { Call, MediaEvent, Recording, DeliveryAttempt, DeliveryState, Job, NewNotification, Operation, OutboxNotification, Participant, RecordingSegment } from './call.js';
+import type { JournalEntry } from './journal.js';
 
-/** Reads that see only committed state. */
+export type RecordingRole = 'organizer' | 'participant';
+
+/**
+ * Reads. Outside a transaction they see only committed state; inside one, the transaction's own view.
+ * Every read is asynchronous: an adapter may be a networked database (design.md §5).
+ */
 export interface CallReader {
-  getCall(id: string): Call | undefined;
+  getCall(id: string): Promise<Call | undefined>;
   /** The most recently created calls, newest first. */
-  recentCalls(limit: number): Call[];
+  recentCalls(limit: number): Promise<Call[]>;
   /** Live policy-invite calls that record `callId`. */
-  observingCalls(callId: string): string[];
-  listParticipants(callId: string, opts?: { includeLeft?: boolean }): Participant[];
-  getParticipant(callId: string, id: string): Participant | undefined;
-  getOperation(callId: string, id: string): Operation | undefined;
+  observingCalls(callId: string): Promise<string[]>;
+  listParticipants(callId: string, opts?: { includeLeft?: boolean }): Promise<Participant[]>;
+  getParticipant(callId: string, id: string): Promise<Participant | undefined>;
+  getOperation(callId: string, id: string): Promise<Operation | undefined>;
   /** Keyset page in creation order, after `afterSeq`. Returns at most `limit` rows. */
-  listOperations(callId: string, afterSeq: number, limit: number): Array<Operation & { seq: number }>;
-  listSegments(callId: string): RecordingSegment[];
-  listOutbox(filter: { callId?: string; afterSeq?: number; limit: number }): OutboxNotification[];
-  /**
-   * The oldest pending notification of each call whose next attempt is due: a call's notifications go
-   * out strictly in commit order, one at a time. At most `limit` rows, oldest first.
-   */
-  deliverableHeads(now: number, limit: number): OutboxNotification[];
+  listOperations(callId: string, afterSeq: number, limit: number): Promise<Array<Operation & { seq: number }>>;
+  listSegments(callId: string): Promise<RecordingSegment[]>;
+  /** Closed segments of a call that have no recording yet. */
+  unrenderedSegments(callId: string): Promise<RecordingSegment[]>;
+  listMediaEvents(callId: string): Promise<MediaEvent[]>;
+  getRecording(id: string): Promise<Recording | undefined>;
+  /** Whether `userId` is listed on the recording in `role` (organizer of its meeting, or participant of its call). */
+  recordingHasUser(recordingId: string, userId: string, role: RecordingRole): Promise<boolean>;
+  /** Keyset pages of recordings in creation order, one query per way Graph lists them. */
+  recordingsByMeeting(meetingId: string, afterSeq: number, limit: number): Promise<Array<Recording & { seq: number }>>;
+  recordingsByCall(callId: string, afterSeq: number, limit: number): Promise<Array<Recording & { seq: number }>>;
+  /** Recordings listing `userId` in `role`, created within [from, to]. */
+  recordingsByUser(f: { userId: string; role: RecordingRole; from: number; to: number; afterSeq: number; limit: number }): Promise<Array<Recording & { seq: number }>>;
+  listOutbox(filter: { callId?: string; afterSeq?: number; limit: number }): Promise<OutboxNotification[]>;
   /**
    * Earliest next attempt after `after` among the calls' head notifications, or null. Heads already due
-   * are either in flight or waiting for a free slot; both wake the worker when they finish.
+   * are claimed, in flight or waiting for a free slot; each of those wakes the workers when it settles.
    */
-  nextDeliveryDue(after: number): number | null;
+  nextDeliveryDue(after: number): Promise<number | null>;
   /** The call's next pending notification after `seq`, if any. */
-  nextPendingAfter(callId: string, seq: number): OutboxNotification | undefined;
-  listDeliveryAttempts(filter: { callId?: string; afterSeq?: number; limit: number }): DeliveryAttempt[];
-  listMediaEvents(callId: string): MediaEvent[];
-  /** Closed segments of a call that have no recording yet. */
-  unrenderedSegments(callId: string): RecordingSegment[];
-  getRecording(id: string): Recording | undefined;
-  /** Whether `userId` is listed on the recording in `role` (organizer of its meeting, or participant of its call). */
-  recordingHasUser(recordingId: string, userId: string, role: 'organizer' | 'participant'): boolean;
-  /** Recordings in creation order after `afterSeq`, filtered by meeting, call, or a user (as organizer or participant). */
-  listRecordings(f: { meetingId?: string; callId?: string; userId?: string; role?: 'organizer' | 'participant'; from?: number; to?: number; afterSeq: number; limit: number }): Array<Recording & { seq: number }>;
-  /** Earliest job due time, or null when there is none. */
-  nextJobDue(): number | null;
-  dueJobs(now: number, limit: number): Job[];
+  nextPendingAfter(callId: string, seq: number): Promise<OutboxNotification | undefined>;
+  /** How many attempts of notification `seq` ended redirected. */
+  countRedirects(seq: number): Promise<number>;
+  listDeliveryAttempts(filter: { callId?: string; afterSeq?: number; limit: number }): Promise<DeliveryAttempt[]>;
+  /** Earliest due time among live (not dead-lettered) jobs, or null when there is none. */
+  nextJobDue(): Promise<number | null>;
+  /** Jobs that failed too often to retry (newest first), for the control plane. */
+  deadJobs(limit: number): Promise<Array<Job & { attempts: number; lastError: string | null }>>;
+  /** The request journal, oldest first after `afterSeq`, or newest first with `newestFirst`. */
+  listJournal(f: { callId?: string; afterSeq?: number; limit: number; newestFirst?: boolean }): Promise<JournalEntry[]>;
 }
 
-/** The writes a transaction may do. Every method runs inside the caller's transaction. */
+/** A claim on work: held by `owner` until `until` (real time, ms since the epoch). */
+export interface Lease {
+  owner: string;
+  until: number;
+  /** Real time now: leases that ended before it are free to take over. */
+  now: number;
+}
+
+/**
+ * The writes a transaction may do. The object is valid only while its transaction runs: any use after
+ * the transaction ended throws, so a write can never escape it after an `await` (design.md §5).
+ */
 export interface CallWriter extends CallReader {
-  insertCall(call: Call): void;
+  insertCall(call: Call): Promise<void>;
   /** Writes `call` if the stored version is still `call.version`, then bumps it; else CONCURRENT_UPDATE. */
-  updateCall(call: Call): Call;
-  upsertParticipant(p: Participant): void;
-  insertOperation(op: Operation): void;
-  updateOperation(op: Operation): void;
-  openSegment(s: RecordingSegment): void;
-  closeSegment(callId: string, endedAt: number, stopOperationId: string | null): void;
-  appendOutbox(n: NewNotification): void;
-  recordDeliveryAttempt(a: Omit<DeliveryAttempt, 'seq'>): void;
-  appendMediaEvent(e: MediaEvent): void;
-  /** Forgets every call and everything about them (keys, apps and policies stay). */
-  clearCalls(): void;
-  /** Stores a recording, the users it can be listed by, and marks its segment rendered. */
-  insertRecording(r: Recording, users: Array<{ userId: string; role: 'organizer' | 'participant' }>): void;
-  /** Marks a notification delivered or dead. */
-  settleNotification(seq: number, state: Exclude<DeliveryState, 'pending'>, at: number): void;
-  /** Keeps a notification pending with its attempt count and next attempt time. */
-  retryNotification(seq: number, attempts: number, nextAttemptAt: number): void;
+  updateCall(call: Call): Promise<Call>;
+  upsertParticipant(p: Participant): Promise<void>;
+  insertOperation(op: Operation): Promise<void>;
+  updateOperation(op: Operation): Promise<void>;
+  openSegment(s: RecordingSegment): Promise<void>;
+  closeSegment(callId: string, endedAt: number, stopOperationId: string | null): Promise<void>;
+  appendMediaEvent(e: MediaEvent): Promise<void>;
+  /** Stores a recording with its bytes, the users it can be listed by, and marks its segment rendered. */
+  insertRecording(r: Recording, users: Array<{ userId: string; role: RecordingRole }>, content: Buffer): Promise<void>;
+  /** Forgets every call and everything about them (keys, apps, policies, faults and media stay). */
+  clearCalls(): Promise<void>;
+
+  appendOutbox(n: NewNotification): Promise<void>;
+  /**
+   * Claims up to `limit` calls' head notifications that are due at `now` (the call clock) and not
+   * leased by anyone else: one notification per call at a time, so per-call order holds across
+   * instances. Oldest first.
+   */
+  claimDeliveries(now: number, limit: number, lease: Lease): Promise<OutboxNotification[]>;
+  recordDeliveryAttempt(a: Omit<DeliveryAttempt, 'seq'>): Promise<void>;
+  /** Marks a notification delivered or dead (and frees its lease). */
+  settleNotification(seq: number, state: Exclude<DeliveryState, 'pending'>, at: number): Promise<void>;
+  /** Keeps a notification pending with its attempt count and next attempt time (and frees its lease). */
+  retryNotification(seq: number, attempts: number, nextAttemptAt: number): Promise<void>;
   /** A redirect re-homes every pending notification of the call to `callbackUri`. */
-  rehomeNotifications(callId: string, callbackUri: string): void;
-  scheduleJob(job: Omit<Job, 'id'>): void;
-  /** Returns false when another worker already took it. */
-  deleteJob(id: number): boolean;
+  rehomeNotifications(callId: string, callbackUri: string): Promise<void>;
+
+  scheduleJob(job: Omit<Job, 'id'>): Promise<void>;
+  /** Claims up to `limit` jobs due at `now` (the call clock) that no live lease holds. */
+  claimJobs(now: number, limit: number, lease: Lease): Promise<Job[]>;
+  /** Returns false when the job is gone (it ran already). */
+  deleteJob(id: number): Promise<boolean>;
+  /** Keeps this owner's leases on the given notifications (seq) and jobs (id) alive while their work runs. */
+  extendLeases(lease: Lease, work: { deliveries?: number[]; jobs?: number[] }): Promise<void>;
+  /** A job threw: retry at `retryAt` (and free its lease), or with `retryAt` null, dead-letter it. */
+  failJob(id: number, error: string, retryAt: number | null): Promise<void>;
+
+  appendJournal(entries: Array<Omit<JournalEntry, 'seq'>>, keep: number): Promise<void>;
 }
 
 /**
  * The storage port. `write` runs `fn` in a transaction that commits before the promise resolves
- * (accepted means durable). Implementations may group several writes of one event-loop turn into a
- * single commit; each `fn` still succeeds or fails alone.
+ * (accepted means durable). Adapters may group several writes into one commit (SQLite) or retry a
+ * transaction that lost a lock race (PostgreSQL); each `fn` still succeeds or fails alone, and runs
+ * again only when nothing it wrote was committed.
  */
 export interface CallStore extends CallReader {
-  write<T>(fn: (tx: CallWriter) => T): Promise<T>;
-  /** Called after a commit that scheduled jobs, so the job runner can re-arm its timer. */
-  onJobsScheduled(listener: () => void): void;
-  /** Called after a commit that appended notifications, so delivery starts at once. */
-  onNotificationsAppended(listener: () => void): void;
-  close(): void;
+  write<T>(fn: (tx: CallWriter) => Promise<T>): Promise<T>;
+  /** The recording's bytes from `start` to `end` inclusive, in pieces. */
+  readRecordingContent(recordingId: string, start: number, end: number): AsyncIterable<Buffer>;
+  close(): Promise<void>;
+}
+
+/** What the config/key-value store keeps: shared by every instance on the same database. */
+export interface ConfigStore {
+  getValue(key: string): Promise<string | undefined>;
+  setValue(key: string, value: string): Promise<void>;
+  /** Stores `value` unless the key exists; returns what is stored (so racing instances agree). */
+  setValueIfAbsent(key: string, value: string): Promise<string>;
+  deleteValue(key: string): Promise<void>;
+  /** Values whose key starts with `prefix`, in key order. */
+  listValues(prefix: string): Promise<Array<{ key: string; value: string }>>;
+  /**
+   * Spends one use of a counted value (`remaining` null = unlimited), atomically across instances.
+   * Returns false when none is left or the key is unknown.
+   */
+  spend(key: string): Promise<boolean>;
+  /** Sets the counter `spend` uses. */
+  setCounter(key: string, remaining: number | null): Promise<void>;
+  /** How often `spend` succeeded for each counter under `prefix`, and what is left. */
+  counters(prefix: string): Promise<Map<string, { remaining: number | null; spent: number }>>;
+  putBlob(key: string, bytes: Buffer): Promise<void>;
+  getBlob(key: string): Promise<Buffer | undefined>;
+}
+
+/** Topics of commit wake-ups. `config` carries the key that changed. */
+export type WakeTopic = 'outbox' | 'jobs' | 'config';
+
+/**
+ * Commit wake-ups: in-process on SQLite, LISTEN/NOTIFY on PostgreSQL, so work one instance commits is
+ * picked up by every instance without a polling delay.
+ */
+export interface Wakeups {
+  on(topic: WakeTopic, listener: (detail: string) => void): void;
+  /** Announces a change already committed (config changes; outbox/jobs are announced by `write`). */
+  publish(topic: WakeTopic, detail: string): Promise<void>;
+}
+
+/** A storage engine: everything storage/ gives the rest of graph-calls. */
+export interface Storage {
+  calls: CallStore;
+  config: ConfigStore;
+  wakeups: Wakeups;
+  /** 'sqlite' | 'postgres': for diagnostics only; nothing outside storage/ branches on it. */
+  engine: string;
+  /** Whether other processes may share this database (PostgreSQL). */
+  shared: boolean;
+  /** Records where this instance listens (named when another process is refused the data directory). */
+  announce(url: string): void;
+  close(): Promise<void>;
+}
+
+/**
+ * What the bot's commands tell the far side of Teams. simulator/ implements it; the domain depends on
+ * this port only, never on the simulator.
+ */
+export interface FarSidePort {
+  /** How long the callee takes to answer, or the meeting to admit the bot. */
+  answerDelayMs(call: Call): number;
+  /** A compliance-recording invite was refused or missed: a required recorder ends the user's call. */
+  recorderRefused(tx: CallWriter, invite: Call): Promise<void>;
 }
 
 /** Renders domain values as the `resourceData` Graph puts in commsNotifications (graph/ implements it). */

@@ -1,3 +1,8 @@
+import type { ConfigStore, Wakeups } from '../domain/ports.js';
+import { SharedCollection } from '../shared/shared-collection.js';
+
+const PREFIX = 'fault:';
+
 /**
  * Fault injection (docs/faults.md): rules that make graph-calls misbehave the way Graph and Teams do, so a
  * bot's retry, throttling and validation paths can be tested. Graph-side rules act on requests a bot
@@ -87,39 +92,67 @@ export interface FaultContext {
   callId?: string;
 }
 
-/** The active rules. The first matching rule that fires wins; firing spends its count. */
+/** A stored rule: the document, and its place in the order rules were added (the first match wins). */
+interface StoredRule { rule: Omit<FaultRule, 'remaining' | 'fired'>; order: number }
+
+/**
+ * The active rules. The first matching rule that fires wins; firing spends its count. Rules and their
+ * counts live in the config store, shared by every instance: a rule added through one control plane
+ * applies everywhere, and a rule with `count: N` fires N times across all of them (the count is spent
+ * with one conditional UPDATE). Throttle windows are counted per instance.
+ */
 export class FaultEngine {
-  private rules: FaultRule[] = [];
   private readonly windows = new Map<string, { start: number; count: number }>();
+  private ordered: StoredRule[] = [];
 
-  constructor(private readonly random: () => number = Math.random, private readonly now: () => number = Date.now) {}
-
-  list(): FaultRule[] {
-    return [...this.rules];
+  private constructor(private readonly rules: SharedCollection<StoredRule>, private readonly config: ConfigStore,
+    private readonly random: () => number, private readonly now: () => number) {
+    const sort = () => { this.ordered = rules.values().sort((a, b) => a.order - b.order); };
+    rules.onChange(sort);
+    sort();
   }
 
-  add(rule: FaultRule): FaultRule {
-    this.rules = [...this.rules.filter((r) => r.id !== rule.id), rule];
-    return rule;
+  static async open(config: ConfigStore, wakeups: Wakeups, random: () => number = Math.random, now: () => number = Date.now): Promise<FaultEngine> {
+    return new FaultEngine(await SharedCollection.open<StoredRule>(config, wakeups, PREFIX), config, random, now);
   }
 
-  remove(id: string): boolean {
-    const before = this.rules.length;
-    this.rules = this.rules.filter((r) => r.id !== id);
-    return this.rules.length < before;
+  /** The rules in the order they apply, with what each has left and how often it fired. */
+  async list(): Promise<FaultRule[]> {
+    const counts = await this.config.counters(PREFIX);
+    return this.ordered.map(({ rule }) => {
+      const c = counts.get(`${PREFIX}${rule.id}`);
+      return { ...rule, remaining: c?.remaining ?? null, fired: c?.spent ?? 0 };
+    });
   }
 
-  clear(): void {
-    this.rules = [];
+  async add(rule: FaultRule): Promise<FaultRule> {
+    const { remaining, fired: _fired, ...doc } = rule;
+    const order = Math.max(Date.now(), ...this.ordered.map((r) => r.order + 1));
+    await this.config.setCounter(`${PREFIX}${rule.id}`, remaining);
+    await this.rules.put(rule.id, { rule: doc, order });
+    this.ordered = this.rules.values().sort((a, b) => a.order - b.order);
+    return { ...rule, fired: 0 };
+  }
+
+  async remove(id: string): Promise<boolean> {
+    const had = this.rules.has(id);
+    await this.rules.remove(id);
+    this.ordered = this.rules.values().sort((a, b) => a.order - b.order);
+    return had;
+  }
+
+  async clear(): Promise<void> {
+    await this.rules.clear();
+    this.ordered = [];
     this.windows.clear();
   }
 
   /** The rule to apply to this request or notification, if any. */
-  pick(ctx: FaultContext): FaultRule | null {
-    if (this.rules.length === 0) return null;
+  async pick(ctx: FaultContext): Promise<FaultRule | null> {
+    if (this.ordered.length === 0) return null;
     const path = ctx.path.toLowerCase();
-    for (const r of this.rules) {
-      if (r.side !== ctx.side || r.remaining === 0) continue;
+    for (const { rule: r } of this.ordered) {
+      if (r.side !== ctx.side) continue;
       const m = r.match;
       if (m.route && !path.includes(m.route.toLowerCase())) continue;
       if (m.method && m.method !== ctx.method?.toUpperCase()) continue;
@@ -127,15 +160,15 @@ export class FaultEngine {
       if (m.callId && m.callId !== ctx.callId?.toLowerCase()) continue;
       if (r.action.type === 'throttle' && r.action.limit !== undefined && !this.overLimit(r, ctx.appId ?? '')) continue;
       if (r.probability < 1 && this.random() >= r.probability) continue;
-      if (r.remaining !== null) r.remaining--;
-      r.fired++;
-      return r;
+      // Spent atomically in the database: an exhausted rule (here or on another instance) does not fire.
+      if (!(await this.config.spend(`${PREFIX}${r.id}`))) continue;
+      return { ...r, remaining: null, fired: 0 };
     }
     return null;
   }
 
   /** Fixed-window request count per rule and app (Graph's limits are per app per tenant per window). */
-  private overLimit(r: FaultRule, appId: string): boolean {
+  private overLimit(r: Omit<FaultRule, 'remaining' | 'fired'>, appId: string): boolean {
     const a = r.action as Extract<GraphFault, { type: 'throttle' }>;
     const key = `${r.id}|${appId}`;
     const now = this.now();

@@ -15,7 +15,7 @@ export type WithFault = FastifyRequest & { [INJECTED]?: string };
 export function graphFaults(faults: FaultEngine) {
   return async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | void> => {
     const p = principalOf(request);
-    const rule = faults.pick({
+    const rule = await faults.pick({
       side: 'graph', path: request.url.split('?')[0]!, method: request.method, appId: p.appId,
       callId: CALL_IN_PATH.exec(request.url)?.[1],
     });

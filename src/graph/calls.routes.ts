@@ -36,7 +36,7 @@ export async function callsRoutes(app: FastifyInstance, { version, calls }: Grap
   app.get('/communications/calls/:id', async (request, reply) => {
     const p = principalOf(request);
     requireAnyRole(p, PERMISSIONS.readCall);
-    const call = calls.getCall(p, callId(request));
+    const call = await calls.getCall(p, callId(request));
     return sendJson(reply, 200, { '@odata.context': `${versionBase(request, version)}/$metadata#communications/calls/$entity`, ...callToWire(call, version) });
   });
 
@@ -54,7 +54,7 @@ export async function callsRoutes(app: FastifyInstance, { version, calls }: Grap
     requireAnyRole(p, PERMISSIONS.readCall);
     const id = callId(request);
     const { top, after } = pageParams(request);
-    const all = calls.listParticipants(p, id).filter((x) => x.seq >= after);
+    const all = (await calls.listParticipants(p, id)).filter((x) => x.seq >= after);
     const page = all.slice(0, top);
     const base = versionBase(request, version);
     const body: Record<string, unknown> = {
@@ -70,7 +70,7 @@ export async function callsRoutes(app: FastifyInstance, { version, calls }: Grap
     const p = principalOf(request);
     requireAnyRole(p, PERMISSIONS.readCall);
     const id = callId(request);
-    const part = calls.getParticipant(p, id, childId(request));
+    const part = await calls.getParticipant(p, id, childId(request));
     return sendJson(reply, 200, {
       '@odata.context': `${versionBase(request, version)}/$metadata#communications/calls('${id}')/participants/$entity`,
       ...participantToWire(part),
@@ -84,7 +84,7 @@ export async function callsRoutes(app: FastifyInstance, { version, calls }: Grap
     const id = callId(request);
     const { top, after } = pageParams(request);
     // The skiptoken holds the first seq of the next page; keyset reads are "after", so step back one.
-    const rows = calls.listOperations(p, id, Math.max(0, after - 1), top + 1);
+    const rows = await calls.listOperations(p, id, Math.max(0, after - 1), top + 1);
     const base = versionBase(request, version);
     const body: Record<string, unknown> = {
       '@odata.context': `${base}/$metadata#communications/calls('${id}')/operations`,
@@ -99,7 +99,7 @@ export async function callsRoutes(app: FastifyInstance, { version, calls }: Grap
     const p = principalOf(request);
     requireAnyRole(p, PERMISSIONS.readCall);
     const id = callId(request);
-    const op = calls.getOperation(p, id, childId(request));
+    const op = await calls.getOperation(p, id, childId(request));
     return sendJson(reply, 200, {
       '@odata.context': `${versionBase(request, version)}/$metadata#communications/calls('${id}')/operations/$entity`,
       ...operationToWire(op),

@@ -1,5 +1,4 @@
-import { createReadStream } from 'node:fs';
-import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Principal, Recording } from '../domain/call.js';
 import type { CallStore } from '../domain/ports.js';
@@ -13,7 +12,6 @@ import { sendJson, versionBase, type GraphVersion } from './wire.js';
 export interface RecordingRoutesOptions {
   version: GraphVersion;
   store: CallStore;
-  recordingsDir: string;
 }
 
 type Params = Record<string, string>;
@@ -23,6 +21,17 @@ const notFound = () => new GraphError('NOT_FOUND_ITEM', 'The recording was not f
 function visible(r: Recording | undefined, p: Principal, check: (r: Recording) => boolean): Recording {
   if (!r || r.tenantId !== p.tenantId || !check(r)) throw notFound();
   return r;
+}
+
+async function visibleAsync(r: Recording | undefined, p: Principal, check: (r: Recording) => Promise<boolean>): Promise<Recording> {
+  if (!r || r.tenantId !== p.tenantId || !(await check(r))) throw notFound();
+  return r;
+}
+
+async function filterAsync<T>(rows: T[], keep: (row: T) => Promise<boolean>): Promise<T[]> {
+  const out: T[] = [];
+  for (const row of rows) if (await keep(row)) out.push(row);
+  return out;
 }
 
 /** `name(key='v',key2=2026-01-01T00:00:00Z)` -> {key: 'v', key2: '2026-…'}; null when the segment is not `name(...)`. */
@@ -82,10 +91,10 @@ export async function recordingsRoutes(app: FastifyInstance, o: RecordingRoutesO
         }));
       }
       reply.code(206).header('content-range', `bytes ${start}-${end}/${size}`).header('content-length', String(end - start + 1));
-      return reply.send(createReadStream(join(o.recordingsDir, r.file), { start, end }));
+      return reply.send(Readable.from(o.store.readRecordingContent(r.id, start, end)));
     }
     reply.code(200).header('content-length', String(size));
-    return reply.send(createReadStream(join(o.recordingsDir, r.file)));
+    return reply.send(Readable.from(o.store.readRecordingContent(r.id, 0, size - 1)));
   };
 
   // ---- online meetings ---------------------------------------------------------------------------
@@ -100,19 +109,19 @@ export async function recordingsRoutes(app: FastifyInstance, o: RecordingRoutesO
       requireAnyRole(p, PERMISSIONS.meetingRecordings);
       const { top, after } = pageParams(request);
       const check = inMeeting(request);
-      const rows = o.store.listRecordings({ meetingId: (request.params as Params).meetingId, afterSeq: after, limit: top + 1 })
+      const rows = (await o.store.recordingsByMeeting((request.params as Params).meetingId!, after, top + 1))
         .filter((r) => r.tenantId === p.tenantId && check(r));
       return page(request, reply, itemBase(request), rows, top, () => itemBase(request));
     });
     app.get(`${prefix}/:meetingId/recordings/:recordingId`, async (request, reply) => {
       const p = principalOf(request);
       requireAnyRole(p, PERMISSIONS.meetingRecordings);
-      return one(request, reply, visible(o.store.getRecording((request.params as Params).recordingId!), p, inMeeting(request)), itemBase(request));
+      return one(request, reply, visible(await o.store.getRecording((request.params as Params).recordingId!), p, inMeeting(request)), itemBase(request));
     });
     app.get(`${prefix}/:meetingId/recordings/:recordingId/content`, async (request, reply) => {
       const p = principalOf(request);
       requireAnyRole(p, PERMISSIONS.meetingRecordings);
-      return content(request, reply, visible(o.store.getRecording((request.params as Params).recordingId!), p, inMeeting(request)));
+      return content(request, reply, visible(await o.store.getRecording((request.params as Params).recordingId!), p, inMeeting(request)));
     });
   };
   if (o.version === 'beta') meeting('/communications/onlineMeetings', false);
@@ -123,26 +132,26 @@ export async function recordingsRoutes(app: FastifyInstance, o: RecordingRoutesO
   // An ad hoc call's recordings are listed under each user who took part (an indexed lookup per recording).
   const participantOf = (request: FastifyRequest) => {
     const { userId, callId } = request.params as Params;
-    return (r: Recording) => r.callId === callId!.toLowerCase() && r.meetingId === null && o.store.recordingHasUser(r.id, userId!, 'participant');
+    return async (r: Recording) => r.callId === callId!.toLowerCase() && r.meetingId === null && o.store.recordingHasUser(r.id, userId!, 'participant');
   };
   app.get('/users/:userId/adhocCalls/:callId/recordings', async (request, reply) => {
     const p = principalOf(request);
     requireAnyRole(p, PERMISSIONS.adhocCallRecordings);
     const { top, after } = pageParams(request);
     const check = participantOf(request);
-    const rows = o.store.listRecordings({ callId: (request.params as Params).callId!.toLowerCase(), afterSeq: after, limit: top + 1 })
-      .filter((r) => r.tenantId === p.tenantId && check(r));
+    const rows = await filterAsync(await o.store.recordingsByCall((request.params as Params).callId!.toLowerCase(), after, top + 1),
+      async (r) => r.tenantId === p.tenantId && (await check(r)));
     return page(request, reply, adhocBase(request), rows, top, () => adhocBase(request));
   });
   app.get('/users/:userId/adhocCalls/:callId/recordings/:recordingId', async (request, reply) => {
     const p = principalOf(request);
     requireAnyRole(p, PERMISSIONS.adhocCallRecordings);
-    return one(request, reply, visible(o.store.getRecording((request.params as Params).recordingId!), p, participantOf(request)), adhocBase(request));
+    return one(request, reply, await visibleAsync(await o.store.getRecording((request.params as Params).recordingId!), p, participantOf(request)), adhocBase(request));
   });
   app.get('/users/:userId/adhocCalls/:callId/recordings/:recordingId/content', async (request, reply) => {
     const p = principalOf(request);
     requireAnyRole(p, PERMISSIONS.adhocCallRecordings);
-    return content(request, reply, visible(o.store.getRecording((request.params as Params).recordingId!), p, participantOf(request)));
+    return content(request, reply, await visibleAsync(await o.store.getRecording((request.params as Params).recordingId!), p, participantOf(request)));
   });
 
   // ---- getAllRecordings -----------------------------------------------------------------------------
@@ -154,11 +163,11 @@ export async function recordingsRoutes(app: FastifyInstance, o: RecordingRoutesO
     if (!params) throw new GraphError('UNKNOWN_SEGMENT', `Resource not found for the segment '${fn}'.`);
     const who = collection === 'onlineMeetings' ? params.meetingOrganizerUserId ?? userId! : params.userId ?? userId!;
     const { top, after } = pageParams(request);
-    const rows = o.store.listRecordings({
+    const rows = (await o.store.recordingsByUser({
       userId: who, role: collection === 'onlineMeetings' ? 'organizer' : 'participant',
-      from: dateParam(params.startDateTime, 'startDateTime'), to: dateParam(params.endDateTime, 'endDateTime'),
+      from: dateParam(params.startDateTime, 'startDateTime') ?? 0, to: dateParam(params.endDateTime, 'endDateTime') ?? Number.MAX_SAFE_INTEGER,
       afterSeq: after, limit: top + 1,
-    }).filter((r) => r.tenantId === p.tenantId && (collection === 'onlineMeetings' ? r.meetingId !== null : r.meetingId === null));
+    })).filter((r) => r.tenantId === p.tenantId && (collection === 'onlineMeetings' ? r.meetingId !== null : r.meetingId === null));
     const listUrl = `${base(request)}/users/${userId}/${collection}/${fn}`;
     return page(request, reply, listUrl, rows, top, (r) => collection === 'onlineMeetings'
       ? `${base(request)}/users/${who}/onlineMeetings/${r.meetingId}/recordings`

@@ -1,7 +1,9 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync, renameSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
+import type { MediaEvent } from '../domain/call.js';
+import type { ConfigStore } from '../domain/ports.js';
 import { decodeWavToMono, WavError } from './wav.js';
 
 export const SAMPLE_RATE = 16_000;
@@ -36,18 +38,15 @@ export class MediaError extends Error {}
 
 /**
  * Audio clips participants can play: uploaded WAVs and synthesised speech, stored once as 16 kHz mono
- * 16-bit PCM under `<dir>/media/`, and cached in memory while in use.
+ * 16-bit PCM in the config store (`media:<id>`), so a clip uploaded through one instance plays in calls
+ * on every instance; a bounded in-memory cache keeps the clips in use.
  */
 export class MediaLibrary {
-  private readonly dir: string;
   private readonly cache = new Map<string, Int16Array>();
 
-  constructor(recordingsRoot: string, readonly speech: SpeechEngine) {
-    this.dir = join(recordingsRoot, 'media');
-    mkdirSync(this.dir, { recursive: true });
-  }
+  constructor(private readonly store: ConfigStore, readonly speech: SpeechEngine) {}
 
-  addWav(wav: Buffer): { mediaId: string; durationMs: number } {
+  async addWav(wav: Buffer): Promise<{ mediaId: string; durationMs: number }> {
     let pcm: Int16Array;
     try {
       pcm = decodeWavToMono(wav, SAMPLE_RATE);
@@ -55,10 +54,8 @@ export class MediaLibrary {
       throw new MediaError(err instanceof WavError ? `the upload is not a usable WAV: ${err.message}` : String(err));
     }
     const mediaId = randomUUID();
-    const file = join(this.dir, `${mediaId}.pcm`);
-    writeFileSync(`${file}.tmp`, Buffer.from(pcm.buffer, pcm.byteOffset, pcm.byteLength));
-    renameSync(`${file}.tmp`, file);
-    this.cache.set(mediaId, pcm);
+    await this.store.putBlob(`media:${mediaId}`, Buffer.from(pcm.buffer, pcm.byteOffset, pcm.byteLength));
+    this.remember(mediaId, pcm);
     return { mediaId, durationMs: Math.round((pcm.length * 1000) / SAMPLE_RATE) };
   }
 
@@ -69,19 +66,34 @@ export class MediaLibrary {
     return this.addWav(await this.speech.synthesize(text));
   }
 
-  has(mediaId: string): boolean {
-    return this.cache.has(mediaId) || existsSync(join(this.dir, `${mediaId}.pcm`));
+  async has(mediaId: string): Promise<boolean> {
+    return (await this.read(mediaId)) !== undefined;
   }
 
-  /** The clip's samples (16 kHz mono). */
-  read(mediaId: string): Int16Array {
+  /** The clip's samples (16 kHz mono), or undefined for an unknown id. */
+  async read(mediaId: string): Promise<Int16Array | undefined> {
     let pcm = this.cache.get(mediaId);
     if (!pcm) {
-      const buf = readFileSync(join(this.dir, `${mediaId}.pcm`));
+      const buf = await this.store.getBlob(`media:${mediaId}`);
+      if (!buf) return undefined;
       pcm = new Int16Array(buf.buffer, buf.byteOffset, Math.floor(buf.byteLength / 2));
-      if (this.cache.size > 64) this.cache.clear();
-      this.cache.set(mediaId, pcm);
+      this.remember(mediaId, pcm);
     }
     return pcm;
+  }
+
+  /** Every clip a media timeline plays, loaded before a render (which reads them synchronously). */
+  async clipsFor(events: readonly MediaEvent[]): Promise<Map<string, Int16Array>> {
+    const out = new Map<string, Int16Array>();
+    for (const e of events) {
+      if (e.source?.type !== 'clip' || out.has(e.source.mediaId)) continue;
+      out.set(e.source.mediaId, (await this.read(e.source.mediaId)) ?? new Int16Array(0));
+    }
+    return out;
+  }
+
+  private remember(mediaId: string, pcm: Int16Array): void {
+    if (this.cache.size >= 64) this.cache.delete(this.cache.keys().next().value!);
+    this.cache.set(mediaId, pcm);
   }
 }

@@ -1,4 +1,5 @@
 import { mkdirSync } from 'node:fs';
+import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Job, Recording } from '../domain/call.js';
 import type { CallEffects } from '../domain/call-effects.js';
@@ -11,7 +12,7 @@ export interface RecorderOptions {
   store: CallStore;
   effects: CallEffects;
   library: MediaLibrary;
-  /** Directory the recording files go in. */
+  /** Scratch directory renders are written in before their bytes go into the database. */
   dir: string;
   sampleRate: number;
   channels: 'mixed' | 'perParticipant';
@@ -42,39 +43,50 @@ export class RecorderService {
   }
 
   private async render(job: Job): Promise<void> {
-    const call = this.o.store.getCall(job.callId);
-    const segments = call ? this.o.store.unrenderedSegments(call.id) : [];
-    const rendered: Recording[] = [];
-    if (call) {
-      const roster = this.o.store.listParticipants(call.id, { includeLeft: true });
-      const events = this.o.store.listMediaEvents(call.id);
+    const call = await this.o.store.getCall(job.callId);
+    const segments = call ? await this.o.store.unrenderedSegments(call.id) : [];
+    const rendered: Array<{ rec: Recording; content: Buffer }> = [];
+    if (call && segments.length) {
+      const roster = await this.o.store.listParticipants(call.id, { includeLeft: true });
+      const events = await this.o.store.listMediaEvents(call.id);
+      const clips = await this.o.library.clipsFor(events);
       for (const seg of segments) {
         const id = this.o.effects.newId();
         const file = `${id}.${this.o.format}`;
+        const outPath = join(this.o.dir, file);
         const r = await renderSegment({
           startMs: seg.startedAt, endMs: seg.endedAt!, participants: roster, events, sampleRate: this.o.sampleRate,
-          channels: this.o.channels, format: this.o.format, clip: (m) => this.o.library.read(m), outPath: join(this.o.dir, file),
+          channels: this.o.channels, format: this.o.format, clip: (m) => clips.get(m) ?? new Int16Array(0), outPath,
         });
+        // The bytes go into the database with the recording, so every instance can serve them.
+        const content = await readFile(outPath);
+        await rm(outPath, { force: true });
         rendered.push({
-          id, callId: call.id, segmentId: seg.id, tenantId: call.tenantId, meetingId: meetingIdOf(call, roster),
-          meetingOrganizer: meetingOrganizer(call, roster), contentCorrelationId: this.o.effects.newId(),
-          createdAt: seg.startedAt, endedAt: seg.endedAt!, file, contentType: CONTENT_TYPES[this.o.format], sizeBytes: r.sizeBytes,
-          etag: r.etag, sampleRate: this.o.sampleRate, channels: r.channels, sampleCount: r.sampleCount,
+          content,
+          rec: {
+            id, callId: call.id, segmentId: seg.id, tenantId: call.tenantId, meetingId: meetingIdOf(call, roster),
+            meetingOrganizer: meetingOrganizer(call, roster), contentCorrelationId: this.o.effects.newId(),
+            createdAt: seg.startedAt, endedAt: seg.endedAt!, file, contentType: CONTENT_TYPES[this.o.format], sizeBytes: r.sizeBytes,
+            etag: r.etag, sampleRate: this.o.sampleRate, channels: r.channels, sampleCount: r.sampleCount,
+          },
         });
       }
     }
-    await this.o.store.write((tx) => {
-      if (!tx.deleteJob(job.id) || !call) return;
-      const roster = tx.listParticipants(call.id, { includeLeft: true });
+    await this.o.store.write(async (tx) => {
+      if (!(await tx.deleteJob(job.id)) || !call) return;
+      // Read the call first: on PostgreSQL that locks it, so a render of the same segments by another
+      // instance waits here and then finds them rendered (one recording per closed segment).
+      const current = (await tx.getCall(call.id)) ?? call;
+      const roster = await tx.listParticipants(call.id, { includeLeft: true });
       const users = [...new Set(roster.filter((p) => !p.isBot).map((p) => p.info.identity.user?.id).filter((u): u is string => typeof u === 'string'))];
-      const stillOpen = new Set(tx.unrenderedSegments(call.id).map((seg) => seg.id));
-      for (const rec of rendered.filter((r) => stillOpen.has(r.segmentId))) {
+      const stillOpen = new Set((await tx.unrenderedSegments(call.id)).map((seg) => seg.id));
+      for (const { rec, content } of rendered.filter((r) => stillOpen.has(r.rec.segmentId))) {
         const organizerId = rec.meetingOrganizer?.user?.id;
-        tx.insertRecording(rec, [
+        await tx.insertRecording(rec, [
           ...(typeof organizerId === 'string' ? [{ userId: organizerId, role: 'organizer' as const }] : []),
           ...users.map((userId) => ({ userId, role: 'participant' as const })),
-        ]);
-        this.o.effects.notifyRecording(tx, tx.getCall(call.id) ?? call, rec, users[0] ?? null);
+        ], content);
+        await this.o.effects.notifyRecording(tx, current, rec, users[0] ?? null);
       }
     });
   }

@@ -1,5 +1,6 @@
 import type { OutboxNotification } from '../domain/call.js';
-import type { CallStore } from '../domain/ports.js';
+import type { CallStore, Lease, Wakeups } from '../domain/ports.js';
+import { backoffMs } from '../shared/backoff.js';
 import type { Clock } from '../shared/clock.js';
 import type { NotificationTokens } from './notification-token.js';
 import type { FaultEngine, NotificationFault } from '../faults/fault-rules.js';
@@ -9,7 +10,14 @@ import { WebhookError, type WebhookSender } from './webhook.sender.js';
 
 export interface DeliveryWorkerOptions {
   store: CallStore;
+  wakeups: Wakeups;
   clock: Clock;
+  /** This instance's name on the leases it takes. */
+  owner: string;
+  /** How long a claim lasts; renewed while attempts run, so only a dead instance's claims expire. */
+  leaseMs: number;
+  /** How often to look for work nobody announced (another instance's expired claims); 0 = never. */
+  pollMs: number;
   sender: WebhookSender;
   tokens: NotificationTokens;
   policy: RetryPolicy;
@@ -28,25 +36,41 @@ const USER_AGENT = 'Microsoft-Skype/3.0,(Calling/1.0)';
 
 /**
  * Delivers committed notifications to each call's callbackUri. Order: a call's notifications go out in
- * commit order with one in flight; different calls proceed in parallel. Durability: a notification
- * stays `pending` until a 2xx is recorded, so after a crash it is sent again (at-least-once; the message
- * id is stable, so bots can deduplicate). Every attempt is journalled in the same transaction as its
- * outcome.
+ * commit order with one in flight; different calls proceed in parallel. Each head is claimed with a
+ * lease before it is sent, so with several instances a notification is sent by one of them at a time
+ * and per-call order holds across all of them; a dead instance's claims expire and others take over.
+ * Durability: a notification stays `pending` until a 2xx is recorded, so after a crash it is sent again
+ * (at-least-once; the message id is stable, so bots can deduplicate). Every attempt is journalled in the
+ * same transaction as its outcome; an attempt that fails before it reaches the network is journalled,
+ * backed off and retried like any other.
  */
 export class DeliveryWorker {
-  private readonly inFlight = new Set<string>();
+  /** seq of each notification in flight, by call. */
+  private readonly inFlight = new Map<string, number>();
+  /** A claimed head waiting for the same call's attempt in flight to return. */
+  private readonly next = new Map<string, OutboxNotification>();
   private pumpScheduled = false;
+  private pumping = false;
+  private pumpAgain = false;
   private cancelTimer: (() => void) | null = null;
   private timerAt = Number.POSITIVE_INFINITY;
   private stopped = true;
   private readonly idleWaiters: Array<() => void> = [];
+  private renew: NodeJS.Timeout | null = null;
+  private poll: NodeJS.Timeout | null = null;
 
   constructor(private readonly o: DeliveryWorkerOptions) {
-    o.store.onNotificationsAppended(() => this.wake());
+    o.wakeups.on('outbox', () => this.wake());
   }
 
   start(): void {
     this.stopped = false;
+    this.renew = setInterval(() => this.renewLeases(), Math.max(500, this.o.leaseMs / 3));
+    this.renew.unref();
+    if (this.o.pollMs > 0) {
+      this.poll = setInterval(() => this.wake(), this.o.pollMs);
+      this.poll.unref();
+    }
     this.wake();
   }
 
@@ -54,50 +78,108 @@ export class DeliveryWorker {
     this.stopped = true;
     this.cancelTimer?.();
     this.cancelTimer = null;
+    if (this.renew) clearInterval(this.renew);
+    if (this.poll) clearInterval(this.poll);
+    this.renew = this.poll = null;
   }
 
   /** Resolves when nothing is in flight (for orderly shutdown and tests). */
   async idle(): Promise<void> {
-    if (this.inFlight.size === 0) return;
+    if (this.inFlight.size === 0 && !this.pumping) return;
     await new Promise<void>((r) => this.idleWaiters.push(r));
   }
 
   wake(): void {
-    if (this.pumpScheduled || this.stopped) return;
+    if (this.stopped) return;
+    if (this.pumping) {
+      this.pumpAgain = true;
+      return;
+    }
+    if (this.pumpScheduled) return;
     this.pumpScheduled = true;
     setImmediate(() => {
       this.pumpScheduled = false;
-      try {
-        this.pump();
-      } catch (err) {
+      this.pumping = true;
+      this.pump().catch((err) => {
+        // The database failed: try again after a pause rather than at once.
         this.o.onError(err);
-      }
+        setTimeout(() => this.wake(), 1000).unref();
+      }).finally(() => {
+        this.pumping = false;
+        if (this.pumpAgain) {
+          this.pumpAgain = false;
+          this.wake();
+        } else if (this.inFlight.size === 0) this.idleWaiters.splice(0).forEach((r) => r());
+      });
     });
   }
 
-  private pump(): void {
+  private lease(extraMs = 0): Lease {
+    const now = Date.now();
+    return { owner: this.o.owner, until: now + this.o.leaseMs + extraMs, now };
+  }
+
+  private renewLeases(): void {
+    if (this.inFlight.size === 0) return;
+    const deliveries = [...this.inFlight.values()];
+    void this.o.store.write((tx) => tx.extendLeases(this.lease(), { deliveries })).catch(() => undefined);
+  }
+
+  private async pump(): Promise<void> {
     if (this.stopped) return;
     const now = this.o.clock.now();
     const room = this.o.concurrency - this.inFlight.size;
     if (room > 0) {
-      const heads = this.o.store.deliverableHeads(now, room + this.inFlight.size);
-      for (const n of heads) {
-        if (this.inFlight.size >= this.o.concurrency) break;
-        if (this.inFlight.has(n.callId)) continue;
-        this.inFlight.add(n.callId);
-        void this.deliver(n).catch((err) => this.o.onError(err)).finally(() => {
-          this.inFlight.delete(n.callId);
-          if (this.inFlight.size === 0) this.idleWaiters.splice(0).forEach((r) => r());
-          this.wake();
-        });
-      }
+      const heads = await this.o.store.write((tx) => tx.claimDeliveries(now, room, this.lease()));
+      for (const n of heads) this.send(n);
     }
-    this.armTimer(now);
+    await this.armTimer(now);
+  }
+
+  /**
+   * Sends a claimed head. A head of a call whose previous notification is still finishing here (it
+   * settled, but its attempt has not returned yet) waits for it, so the call's order holds.
+   */
+  private send(n: OutboxNotification): void {
+    if (this.inFlight.has(n.callId)) {
+      this.next.set(n.callId, n);
+      return;
+    }
+    this.inFlight.set(n.callId, n.seq);
+    void this.attempt(n).finally(() => {
+      this.inFlight.delete(n.callId);
+      const queued = this.next.get(n.callId);
+      this.next.delete(n.callId);
+      if (queued) this.send(queued);
+      else if (this.inFlight.size === 0 && !this.pumping) this.idleWaiters.splice(0).forEach((r) => r());
+      this.wake();
+    });
+  }
+
+  /** One attempt; anything that fails before the attempt is journalled is journalled as a failed attempt. */
+  private async attempt(n: OutboxNotification): Promise<void> {
+    try {
+      await this.deliver(n);
+    } catch (err) {
+      this.o.onError(err);
+      const attempt = n.attempts + 1;
+      const at = this.o.clock.now();
+      const dead = attempt >= this.o.policy.maxAttempts;
+      // If even this write fails, the claim simply expires and the notification is tried again then.
+      await this.o.store.write(async (tx) => {
+        await tx.recordDeliveryAttempt({
+          notificationSeq: n.seq, callId: n.callId, messageId: n.messageId, attempt, at, url: n.callbackUri, status: null, latencyMs: null,
+          error: `graph-calls could not send it: ${err instanceof Error ? err.message : String(err)}`, outcome: dead ? 'dead' : 'retry',
+        });
+        if (dead) await tx.settleNotification(n.seq, 'dead', at);
+        else await tx.retryNotification(n.seq, attempt, at + backoffMs(attempt, this.o.policy.baseDelayMs, this.o.policy.maxDelayMs, this.o.random));
+      }).catch((e) => this.o.onError(e));
+    }
   }
 
   /** Sleeps until the earliest retry falls due (new commits wake the worker sooner). */
-  private armTimer(now: number): void {
-    const due = this.o.store.nextDeliveryDue(now);
+  private async armTimer(now: number): Promise<void> {
+    const due = await this.o.store.nextDeliveryDue(now);
     if (due === null) return;
     if (this.cancelTimer && this.timerAt <= due) return;
     this.cancelTimer?.();
@@ -110,26 +192,26 @@ export class DeliveryWorker {
   }
 
   private async deliver(n: OutboxNotification, noteForThis: string | null = null): Promise<void> {
-    const call = this.o.store.getCall(n.callId);
+    const call = await this.o.store.getCall(n.callId);
     if (!call) throw new Error(`notification ${n.seq} for unknown call ${n.callId}`);
     const attempt = n.attempts + 1;
     // A notification sent early by a reorder fault is not subject to further faults.
-    const rule = noteForThis ? undefined : this.o.faults?.pick({ side: 'notification', path: n.resourceUrl, appId: call.appId, callId: n.callId });
+    const rule = noteForThis ? undefined : await this.o.faults?.pick({ side: 'notification', path: n.resourceUrl, appId: call.appId, callId: n.callId });
     const fault = rule?.action as NotificationFault | undefined;
     const note = noteForThis ?? (rule && fault ? `injected fault ${rule.id}: ${fault.type}${fault.type === 'badToken' ? ` (${fault.token})` : ''}` : null);
     if (fault?.type === 'drop') {
       // Lost on the way: graph-calls believes it delivered, the bot never sees it.
       const at = this.o.clock.now();
-      await this.o.store.write((tx) => {
-        tx.recordDeliveryAttempt({ notificationSeq: n.seq, callId: n.callId, messageId: n.messageId, attempt, at, url: n.callbackUri, status: null, latencyMs: 0, error: note, outcome: 'dropped' });
-        tx.settleNotification(n.seq, 'delivered', at);
+      await this.o.store.write(async (tx) => {
+        await tx.recordDeliveryAttempt({ notificationSeq: n.seq, callId: n.callId, messageId: n.messageId, attempt, at, url: n.callbackUri, status: null, latencyMs: 0, error: note, outcome: 'dropped' });
+        await tx.settleNotification(n.seq, 'delivered', at);
       });
       return;
     }
     if (fault?.type === 'delay') await sleep(fault.ms);
     if (fault?.type === 'reorder') {
       // Out of order on purpose: the call's next notification goes first, then this one.
-      const next = this.o.store.nextPendingAfter(n.callId, n.seq);
+      const next = await this.o.store.nextPendingAfter(n.callId, n.seq);
       if (next) await this.deliver(next, `injected fault ${rule!.id}: reorder (sent before ${n.messageId})`);
     }
     const token = fault?.type === 'badToken'
@@ -156,13 +238,9 @@ export class DeliveryWorker {
     }
     let decision = decide(result, attempt, this.o.policy, this.o.random ?? Math.random);
     const at = this.o.clock.now();
-    await this.o.store.write((tx) => {
-      if (decision.outcome === 'redirected') {
-        const redirects = tx.listDeliveryAttempts({ callId: n.callId, limit: 10_000 })
-          .filter((a) => a.notificationSeq === n.seq && a.outcome === 'redirected').length;
-        if (redirects >= this.o.policy.maxRedirects) decision = { outcome: 'dead' };
-      }
-      tx.recordDeliveryAttempt({
+    await this.o.store.write(async (tx) => {
+      if (decision.outcome === 'redirected' && (await tx.countRedirects(n.seq)) >= this.o.policy.maxRedirects) decision = { outcome: 'dead' };
+      await tx.recordDeliveryAttempt({
         notificationSeq: n.seq, callId: n.callId, messageId: n.messageId, attempt, at, url: n.callbackUri,
         status: result instanceof Error ? null : result.status,
         latencyMs: result instanceof Error ? (result instanceof WebhookError ? result.latencyMs : null) : result.latencyMs,
@@ -171,22 +249,22 @@ export class DeliveryWorker {
       });
       switch (decision.outcome) {
         case 'delivered':
-          tx.settleNotification(n.seq, 'delivered', at);
+          await tx.settleNotification(n.seq, 'delivered', at);
           return;
         case 'retry':
-          tx.retryNotification(n.seq, attempt, at + (decision.delayMs ?? 0));
+          await tx.retryNotification(n.seq, attempt, at + (decision.delayMs ?? 0));
           return;
         case 'redirected': {
           // Re-home this call's callbacks: the pending notifications and the call itself.
-          tx.rehomeNotifications(n.callId, decision.location!);
-          const current = tx.getCall(n.callId);
-          if (current) tx.updateCall({ ...current, callbackUri: decision.location!, updatedAt: at });
-          tx.retryNotification(n.seq, attempt, at);
+          await tx.rehomeNotifications(n.callId, decision.location!);
+          const current = await tx.getCall(n.callId);
+          if (current) await tx.updateCall({ ...current, callbackUri: decision.location!, updatedAt: at });
+          await tx.retryNotification(n.seq, attempt, at);
           return;
         }
         case 'dead':
         case 'rejected':
-          tx.settleNotification(n.seq, 'dead', at);
+          await tx.settleNotification(n.seq, 'dead', at);
           return;
       }
     });

@@ -1,5 +1,6 @@
 import type { DeliveryOutcome } from '../domain/call.js';
 import { callbackUriProblem } from '../domain/callback-uri.js';
+import { backoffMs } from '../shared/backoff.js';
 import type { WebhookResponse } from './webhook.sender.js';
 
 export interface RetryPolicy {
@@ -28,9 +29,8 @@ export interface Decision {
 export function decide(result: WebhookResponse | Error, attempt: number, policy: RetryPolicy, random: () => number): Decision {
   const retry = (retryAfterMs: number | null = null): Decision => {
     if (attempt >= policy.maxAttempts) return { outcome: 'dead' };
-    const exp = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (attempt - 1));
     // Equal jitter: half fixed, half random, so retries of many calls spread out but still back off.
-    const delay = Math.max(retryAfterMs ?? 0, exp / 2 + random() * (exp / 2));
+    const delay = Math.max(retryAfterMs ?? 0, backoffMs(attempt, policy.baseDelayMs, policy.maxDelayMs, random));
     return { outcome: 'retry', delayMs: Math.min(delay, Math.max(policy.maxDelayMs, retryAfterMs ?? 0)) };
   };
   if (result instanceof Error) return retry();

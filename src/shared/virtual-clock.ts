@@ -12,6 +12,7 @@ export class VirtualClock implements Clock {
   private readonly timers: Timer[] = [];
   private seq = 0;
   private advancing: Promise<void> = Promise.resolve();
+  private readonly advanced: Array<(now: number) => Promise<void>> = [];
 
   constructor(start: number, private readonly settle: () => Promise<void> = defaultSettle) {
     this.current = start;
@@ -31,7 +32,23 @@ export class VirtualClock implements Clock {
    * Moves time forward by `ms`, firing every timer that falls due on the way in order, and letting the
    * work each one starts (commits, follow-up timers) settle before the next. Advances are serialised.
    */
-  advance(ms: number): Promise<number> {
+  /** Called after each advance made here (not after `follow`): how time is shared with other instances. */
+  onAdvanced(listener: (now: number) => Promise<void>): void {
+    this.advanced.push(listener);
+  }
+
+  /** Moves to `at` if that is later, firing timers on the way, without announcing it (another instance moved time). */
+  async follow(at: number): Promise<void> {
+    if (at > this.current) await this.move(at - this.current);
+  }
+
+  async advance(ms: number): Promise<number> {
+    const now = await this.move(ms);
+    for (const l of this.advanced) await l(now);
+    return now;
+  }
+
+  private move(ms: number): Promise<number> {
     const run = this.advancing.then(async () => {
       const target = this.current + Math.max(0, ms);
       await this.settle();

@@ -64,8 +64,8 @@ describe('bad input', () => {
       { name: '$top out of range', url: `/beta/communications/calls/${id}/operations?$top=5000`, method: 'GET', status: 400, code: 'BadRequest', message: /\$top/ },
     ];
 
-    const before = snapshot(h, id);
-    const callsBefore = h.comp.store.listOutbox({ limit: 10_000 }).length;
+    const before = await snapshot(h, id);
+    const callsBefore = (await h.comp.store.listOutbox({ limit: 10_000 })).length;
     for (const c of cases) {
       const r = await call(h, c.method ?? 'POST', c.url ?? start, { body: c.body, rawBody: c.rawBody, headers: c.headers, auth: c.auth });
       assert.equal(r.status, c.status, `${c.name}: status (${r.raw})`);
@@ -74,8 +74,8 @@ describe('bad input', () => {
       assert.match(r.body.error.message, c.message, `${c.name}: message`);
       if (c.status === 401) assert.match(String(r.headers['www-authenticate']), /^Bearer /, `${c.name}: WWW-Authenticate`);
     }
-    assert.equal(snapshot(h, id), before, 'the call is unchanged');
-    assert.equal(h.comp.store.listOutbox({ limit: 10_000 }).length, callsBefore, 'no call was created and nothing was notified');
+    assert.equal(await snapshot(h, id), before, 'the call is unchanged');
+    assert.equal((await h.comp.store.listOutbox({ limit: 10_000 })).length, callsBefore, 'no call was created and nothing was notified');
 
     // Still alive and serving.
     const health = await call(h, 'GET', '/_emulator/health', { auth: false });
@@ -107,7 +107,7 @@ describe('bad input', () => {
   });
 
   test('a token for another audience, signed with our own key, is refused', async () => {
-    const key = await loadOrCreateKey(h.comp.store, 'token-signing');
+    const key = await loadOrCreateKey(h.comp.storage.config, 'token-signing');
     const now = Math.floor(Date.now() / 1000);
     const other = await new jose.SignJWT({ tid: TENANT, appid: CLIENT_ID, idtyp: 'app', roles: ['Calls.JoinGroupCall.All'] })
       .setProtectedHeader({ alg: 'RS256', kid: key.kid }).setIssuer(`https://sts.windows.net/${TENANT}/`).setAudience('https://vault.azure.net')

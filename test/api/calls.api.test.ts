@@ -104,7 +104,7 @@ describe('calls', () => {
     assert.deepEqual({ status: gone.status, code: gone.body.error.code, message: gone.body.error.message }, { status: 404, code: '8522', message: 'Call not found.' });
     const again = await call(h, 'DELETE', `/beta/communications/calls/${id}`);
     assert.equal(again.status, 404);
-    const outbox = h.comp.store.listOutbox({ callId: id, limit: 50 });
+    const outbox = (await h.comp.store.listOutbox({ callId: id, limit: 50 }));
     const last = outbox.at(-1)!;
     assert.equal(last.changeType, 'deleted');
     assert.deepEqual((last.resourceData as any).resultInfo, { '@odata.type': '#microsoft.graph.resultInfo', code: 200, subcode: 5001, message: 'The conversation has ended.' });
@@ -116,7 +116,7 @@ describe('calls', () => {
       const created = await call(slow, 'POST', '/beta/communications/calls', { body: p2pCallBody() });
       assert.equal((await call(slow, 'DELETE', `/beta/communications/calls/${created.body.id}`)).status, 204);
       await waitFor(async () => (await call(slow, 'GET', `/beta/communications/calls/${created.body.id}`)).status === 404, 'termination');
-      const states = slow.comp.store.listOutbox({ callId: created.body.id, limit: 20 }).map((n) => (n.resourceData as any).state);
+      const states = (await slow.comp.store.listOutbox({ callId: created.body.id, limit: 20 })).map((n) => (n.resourceData as any).state);
       assert.deepEqual(states, ['establishing', 'terminating', 'terminated']);
     } finally {
       await slow.close();

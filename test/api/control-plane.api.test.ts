@@ -76,10 +76,10 @@ describe('control plane', () => {
 
   test('reset forgets calls, notifications and journals', async () => {
     const id = await establishedCall(h, p2pCallBody());
-    assert.ok(h.comp.store.listOutbox({ callId: id, limit: 10 }).length > 0);
+    assert.ok((await h.comp.store.listOutbox({ callId: id, limit: 10 })).length > 0);
     assert.equal((await call(h, 'POST', '/_emulator/reset', { auth: false })).status, 204);
     assert.equal((await call(h, 'GET', `/beta/communications/calls/${id}`)).status, 404);
-    assert.equal(h.comp.store.listOutbox({ limit: 10 }).length, 0);
+    assert.equal((await h.comp.store.listOutbox({ limit: 10 })).length, 0);
     assert.equal((await call(h, 'GET', '/_emulator/info', { auth: false })).status, 200);
   });
 });

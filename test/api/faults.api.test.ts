@@ -23,7 +23,7 @@ describe('fault injection: Graph side', () => {
     assert.equal(first.status, 503);
     assert.equal(first.body.error.code, 'serviceNotAvailable');
     assert.equal(first.headers['x-graph-calls-fault'], added.body.id);
-    assert.equal(h.comp.store.listOperations(id, 0, 10).length, 0, 'nothing happened');
+    assert.equal((await h.comp.store.listOperations(id, 0, 10)).length, 0, 'nothing happened');
     const second = await call(h, 'POST', `/beta/communications/calls/${id}/startRecording`);
     assert.equal(second.status, 202, 'the rule is spent');
     const journal = (await call(h, 'GET', `/_emulator/requests?callId=${id}`, { auth: false })).body.value;

@@ -44,7 +44,7 @@ describe('startRecording / stopRecording / updateRecordingStatus', () => {
       '@odata.type': '#microsoft.graph.startRecordingOperation',
       id: op.id, clientContext: 'start-1', status: 'completed', resultInfo: OK_RESULT,
     });
-    const outbox = h.comp.store.listOutbox({ callId: id, limit: 50 });
+    const outbox = (await h.comp.store.listOutbox({ callId: id, limit: 50 }));
     const roster = outbox.filter((n) => n.resourceUrl === `/communications/calls/${id}/participants`).at(-1)!;
     assert.equal(roster.changeType, 'updated');
     assert.equal((roster.resourceData as any[]).find((p) => p.id === b.id).recordingInfo.recordingStatus, 'recording');
@@ -67,12 +67,12 @@ describe('startRecording / stopRecording / updateRecordingStatus', () => {
       id: stop.body.id, clientContext: 'stop-ctx', status: 'completed', resultInfo: OK_RESULT,
     });
     assert.equal((await bot(id)).recordingInfo.recordingStatus, 'notRecording');
-    const segs = h.comp.store.listSegments(id);
+    const segs = (await h.comp.store.listSegments(id));
     assert.equal(segs.length, 1);
     assert.equal(segs[0]!.startOperationId, start.body.id);
     assert.equal(segs[0]!.stopOperationId, stop.body.id);
     assert.ok(segs[0]!.endedAt! >= segs[0]!.startedAt);
-    const outbox = h.comp.store.listOutbox({ callId: id, limit: 50 });
+    const outbox = (await h.comp.store.listOutbox({ callId: id, limit: 50 }));
     assert.equal(outbox.filter((n) => n.resourceUrl.endsWith(stop.body.id)).length, 0, 'completed operations get no follow-up');
   });
 
@@ -84,7 +84,7 @@ describe('startRecording / stopRecording / updateRecordingStatus', () => {
     }
     const viaApp = await call(h, 'POST', `/beta/app/calls/${id}/startRecording`);
     assert.equal(viaApp.status, 202);
-    const segs = h.comp.store.listSegments(id);
+    const segs = (await h.comp.store.listSegments(id));
     assert.equal(segs.length, 3);
   });
 
@@ -97,7 +97,7 @@ describe('startRecording / stopRecording / updateRecordingStatus', () => {
 
   test('start/stop are beta-only: v1.0 answers "Resource not found for the segment"', async () => {
     const id = await establishedCall(h, p2pCallBody());
-    const before = snapshot(h, id);
+    const before = await snapshot(h, id);
     for (const seg of ['startRecording', 'stopRecording']) {
       const r = await call(h, 'POST', `/v1.0/communications/calls/${id}/${seg}`, { body: {} });
       assert.equal(r.status, 400);
@@ -107,36 +107,36 @@ describe('startRecording / stopRecording / updateRecordingStatus', () => {
     }
     const qualified = await call(h, 'POST', `/v1.0/communications/calls/${id}/microsoft.graph.StopRecording`);
     assert.equal(qualified.body.error.message, "Resource not found for the segment 'microsoft.graph.StopRecording'.");
-    assert.equal(snapshot(h, id), before);
+    assert.equal(await snapshot(h, id), before);
   });
 
   test('preconditions: each failure is a Graph error and changes nothing', async () => {
     const slow = await buildHarness({ answerDelayMs: 60_000 });
     try {
       const pending = (await call(slow, 'POST', '/beta/communications/calls', { body: p2pCallBody() })).body.id;
-      const before = snapshot(slow, pending);
+      const before = await snapshot(slow, pending);
       const r = await call(slow, 'POST', `/beta/communications/calls/${pending}/startRecording`);
       assert.equal(r.status, 409);
       assert.equal(r.body.error.code, 'Conflict');
       assert.match(r.body.error.message, /establishing/);
-      assert.equal(snapshot(slow, pending), before);
+      assert.equal(await snapshot(slow, pending), before);
     } finally {
       await slow.close();
     }
 
     const id = await establishedCall(h, p2pCallBody());
-    let before = snapshot(h, id);
+    let before = await snapshot(h, id);
     const stopIdle = await call(h, 'POST', `/beta/communications/calls/${id}/stopRecording`);
     assert.deepEqual([stopIdle.status, stopIdle.body.error.code], [409, 'Conflict']);
     assert.match(stopIdle.body.error.message, /not being recorded/);
-    assert.equal(snapshot(h, id), before);
+    assert.equal(await snapshot(h, id), before);
 
     assert.equal((await call(h, 'POST', `/beta/communications/calls/${id}/startRecording`)).status, 202);
-    before = snapshot(h, id);
+    before = await snapshot(h, id);
     const startTwice = await call(h, 'POST', `/beta/communications/calls/${id}/startRecording`);
     assert.deepEqual([startTwice.status, startTwice.body.error.code], [409, 'Conflict']);
     assert.match(startTwice.body.error.message, /already being recorded/);
-    assert.equal(snapshot(h, id), before);
+    assert.equal(await snapshot(h, id), before);
 
     const unknown = await call(h, 'POST', '/beta/communications/calls/00000000-0000-4000-8000-00000000abcd/startRecording');
     assert.deepEqual([unknown.status, unknown.body.error.code, unknown.body.error.message], [404, '8522', 'Call not found.']);
@@ -146,7 +146,7 @@ describe('startRecording / stopRecording / updateRecordingStatus', () => {
     const id = await establishedCall(h, p2pCallBody());
     assert.equal((await call(h, 'POST', `/beta/communications/calls/${id}/startRecording`)).status, 202);
     assert.equal((await call(h, 'DELETE', `/beta/communications/calls/${id}`)).status, 204);
-    assert.ok(h.comp.store.listSegments(id)[0]!.endedAt !== null);
+    assert.ok((await h.comp.store.listSegments(id))[0]!.endedAt !== null);
     const during = await call(h, 'POST', `/beta/communications/calls/${id}/stopRecording`);
     assert.ok([409, 404].includes(during.status));
     await waitFor(async () => (await call(h, 'GET', `/beta/communications/calls/${id}`)).status === 404, 'termination');
@@ -160,26 +160,26 @@ describe('startRecording / stopRecording / updateRecordingStatus', () => {
     const statuses = results.map((r) => r.status).sort();
     assert.equal(statuses.filter((s) => s === 202).length, 1);
     assert.equal(statuses.filter((s) => s === 409).length, 11);
-    assert.equal(h.comp.store.listSegments(id).length, 1);
-    assert.equal(h.comp.store.listOperations(id, 0, 100).length, 1);
+    assert.equal((await h.comp.store.listSegments(id)).length, 1);
+    assert.equal((await h.comp.store.listOperations(id, 0, 100)).length, 1);
   });
 
   test('updateRecordingStatus: 403 8506 on a call no compliance policy invited the app to, on both versions', async () => {
     const id = await establishedCall(h, p2pCallBody());
-    const before = snapshot(h, id);
+    const before = await snapshot(h, id);
     for (const v of ['v1.0', 'beta']) {
       const r = await call(h, 'POST', `/${v}/communications/calls/${id}/updateRecordingStatus`, { body: { status: 'recording', clientContext: 'c' } });
       assert.equal(r.status, 403);
       assert.equal(r.body.error.code, '8506');
       assert.equal(r.body.error.message, 'API call not allowed for non-Compliance Recording call');
     }
-    assert.equal(snapshot(h, id), before);
+    assert.equal(await snapshot(h, id), before);
   });
 
   test('updateRecordingStatus on a compliance-recording call: 200, Location, completed operation, status on the bot', async () => {
     const id = await establishedCall(h, p2pCallBody());
     // Until policy invites exist (a later issue), flip the one switch directly in storage.
-    await h.comp.store.write((tx) => tx.updateCall({ ...tx.getCall(id)!, isComplianceRecording: true }));
+    await h.comp.store.write(async (tx) => tx.updateCall({ ...(await tx.getCall(id))!, isComplianceRecording: true }));
     const r = await call(h, 'POST', `/v1.0/communications/calls/${id}/microsoft.graph.updateRecordingStatus`, { body: { status: 'Recording', clientContext: 'policy' } });
     assert.equal(r.status, 200);
     assert.equal(r.headers.location, `http://localhost:80/v1.0/communications/calls/${id}/operations/${r.body.id}`);
@@ -192,14 +192,14 @@ describe('startRecording / stopRecording / updateRecordingStatus', () => {
     const failed = await call(h, 'POST', `/beta/communications/calls/${id}/updateRecordingStatus`, { body: { status: 'failed' } });
     assert.equal(failed.status, 200);
     assert.equal((await bot(id)).recordingInfo.recordingStatus, 'failed');
-    const before = snapshot(h, id);
+    const before = await snapshot(h, id);
     const bad = await call(h, 'POST', `/beta/communications/calls/${id}/updateRecordingStatus`, { body: { status: 'paused' } });
     assert.equal(bad.status, 400);
     assert.match(bad.body.error.message, /'paused'.*status.*notRecording, recording, failed/);
     const missing = await call(h, 'POST', `/beta/communications/calls/${id}/updateRecordingStatus`, { body: {} });
     assert.equal(missing.status, 400);
     assert.match(missing.body.error.message, /'status'/);
-    assert.equal(snapshot(h, id), before);
+    assert.equal(await snapshot(h, id), before);
   });
 
   test('an app without Calls.JoinGroupCall.All gets 403 for startRecording and nothing changes', async () => {
@@ -214,12 +214,12 @@ describe('startRecording / stopRecording / updateRecordingStatus', () => {
       const created = await call(h2, 'POST', '/beta/communications/calls', { body: p2pCallBody(), auth });
       assert.equal(created.status, 201);
       await waitFor(async () => (await call(h2, 'GET', `/beta/communications/calls/${created.body.id}`, { auth })).body.state === 'established', 'established');
-      const before = snapshot(h2, created.body.id);
+      const before = await snapshot(h2, created.body.id);
       const r = await call(h2, 'POST', `/beta/communications/calls/${created.body.id}/startRecording`, { auth });
       assert.equal(r.status, 403);
       assert.equal(r.body.error.code, 'accessDenied');
       assert.match(r.body.error.message, /Calls\.JoinGroupCall\.All/);
-      assert.equal(snapshot(h2, created.body.id), before);
+      assert.equal(await snapshot(h2, created.body.id), before);
       const meeting = await call(h2, 'POST', '/beta/communications/calls', { body: { ...p2pCallBody(), targets: undefined, meetingInfo: { '@odata.type': '#microsoft.graph.joinMeetingIdMeetingInfo', joinMeetingId: '1' } }, auth });
       assert.equal(meeting.status, 403, 'joining a meeting needs Calls.JoinGroupCall(AsGuest).All');
     } finally {

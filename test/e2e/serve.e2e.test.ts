@@ -2,7 +2,7 @@ import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { SqliteCallStore } from '../../src/storage/sqlite.store.js';
+import { SqliteEngine } from '../../src/storage/sqlite/engine.js';
 import { CLIENT_ID, p2pCallBody, tempDataDir, waitFor } from '../support/harness.js';
 import { fetchDevToken } from '../support/graph-http.js';
 
@@ -71,13 +71,14 @@ describe('graph-calls as a process', () => {
     assert.equal(stopRes.status, 202);
     assert.equal(await stop(second.child, 'SIGTERM'), 0, 'a clean shutdown on SIGTERM');
 
-    const store = new SqliteCallStore({ dataDir: data.dir, synchronous: 'FULL' });
+    const engine = new SqliteEngine({ dataDir: data.dir, synchronous: 'FULL' });
+    const store = engine.calls;
     try {
-      const segs = store.listSegments(created.id);
+      const segs = (await store.listSegments(created.id));
       assert.equal(segs.length, 1);
       assert.ok(segs[0]!.endedAt! > segs[0]!.startedAt);
       // (A 'created' recording notification follows once the stopped segment is rendered; not checked here.)
-      const urls = store.listOutbox({ callId: created.id, limit: 100 }).filter((n) => n.resourceUrl.startsWith('/communications/calls/')).map((n) => `${n.changeType} ${n.resourceUrl.replace(created.id, 'ID').replace(op.id, 'OP')}`);
+      const urls = (await store.listOutbox({ callId: created.id, limit: 100 })).filter((n) => n.resourceUrl.startsWith('/communications/calls/')).map((n) => `${n.changeType} ${n.resourceUrl.replace(created.id, 'ID').replace(op.id, 'OP')}`);
       assert.deepEqual(urls, [
         'updated /communications/calls/ID',
         'updated /communications/calls/ID',
@@ -87,7 +88,7 @@ describe('graph-calls as a process', () => {
         'updated /communications/calls/ID/participants',
       ]);
     } finally {
-      store.close();
+      await engine.close();
     }
   });
 

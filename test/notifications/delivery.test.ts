@@ -233,7 +233,7 @@ describe('notification delivery to a validating bot', () => {
       guard = await startReceiver({ graphCallsUrl: h.url, appId: CLIENT_ID });
       // The emulator's own notification key (persisted in its store): tokens signed with it differ from
       // a genuine one only in the claim each case breaks.
-      realKey = await loadOrCreateKey(h.comp.store, 'notification-signing');
+      realKey = await loadOrCreateKey(h.comp.storage.config, 'notification-signing');
       otherKey = (await jose.generateKeyPair('RS256')).privateKey;
     });
     after(() => guard.close());

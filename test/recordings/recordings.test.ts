@@ -128,7 +128,7 @@ describe('recordings on the virtual clock', () => {
     await advance(h, 10 * 60_000);
     assert.equal((await call(h, 'GET', `/beta/communications/calls/${kept}`)).body.state, 'established');
     assert.equal((await call(h, 'GET', `/beta/communications/calls/${dropped}`)).status, 404);
-    const last = h.comp.store.listOutbox({ callId: dropped, limit: 100 }).filter((n) => n.changeType === 'deleted').at(-1)!;
+    const last = (await h.comp.store.listOutbox({ callId: dropped, limit: 100 })).filter((n) => n.changeType === 'deleted').at(-1)!;
     assert.deepEqual([(last.resourceData as any).resultInfo.code, (last.resourceData as any).resultInfo.subcode], [408, 8537]);
     const gone = await call(h, 'POST', `/beta/communications/calls/${dropped}/keepAlive`);
     assert.deepEqual([gone.status, gone.body.error.code], [404, '8522']);
@@ -363,18 +363,21 @@ describe('media sources and files', () => {
       await advance(h, 1500);
       // Stop without letting the render job run, then "crash": leave a half-written file behind, as a dying render would.
       await call(h, 'POST', `/beta/communications/calls/${id}/stopRecording`);
-      assert.equal(h.comp.store.unrenderedSegments(id).length, 1);
+      assert.equal((await h.comp.store.unrenderedSegments(id)).length, 1);
       const { writeFileSync: write, readdirSync } = await import('node:fs');
       write(join(h.comp.recordingsDir, 'crashed.wav.tmp'), Buffer.alloc(100));
       assert.equal((await control(h, 'GET', `/_emulator/calls/${id}/recordings`)).body.value.length, 0, 'nothing listed before the render completes');
-      h.comp.store.close();
+      await h.comp.store.close();
       await h.comp.app.close();
       // Restarted on the real clock: the pending render job (due at a virtual instant in the past) runs at once.
       h = await buildHarness({ inMemory: false, dataDir: data.dir });
       try {
         const rec = await waitFor(async () => (await control(h, 'GET', `/_emulator/calls/${id}/recordings`)).body.value[0], 'the re-run render');
         assert.equal(rec.sampleCount, 1.5 * RATE);
-        assert.ok(readdirSync(h.comp.recordingsDir).includes(rec.file));
+        // The bytes live in the database with the recording, whole.
+        const content = await h.comp.app.inject({ method: 'GET', url: `/_emulator/recordings/${rec.id}/content` });
+        assert.equal(content.rawPayload.length, rec.sizeBytes);
+        assert.ok(!readdirSync(h.comp.recordingsDir).includes(rec.file), 'no file is left in the scratch directory');
       } finally {
         await h.close();
       }

@@ -38,14 +38,14 @@ export async function establishedCall(h: Harness, body: Record<string, unknown>)
 }
 
 /** A snapshot of everything stored about a call, to prove a bad request changed nothing. */
-export function snapshot(h: Harness, callId: string): string {
+export async function snapshot(h: Harness, callId: string): Promise<string> {
   const s = h.comp.store;
   return JSON.stringify({
-    call: s.getCall(callId),
-    participants: s.listParticipants(callId, { includeLeft: true }),
-    operations: s.listOperations(callId, 0, 1000),
-    segments: s.listSegments(callId),
+    call: await s.getCall(callId),
+    participants: await s.listParticipants(callId, { includeLeft: true }),
+    operations: await s.listOperations(callId, 0, 1000),
+    segments: await s.listSegments(callId),
     // Committed notifications, not their delivery progress (retries go on in the background).
-    outbox: s.listOutbox({ callId, limit: 1000 }).map(({ seq, messageId, changeType, resourceUrl, resourceData }) => ({ seq, messageId, changeType, resourceUrl, resourceData })),
+    outbox: (await s.listOutbox({ callId, limit: 1000 })).map(({ seq, messageId, changeType, resourceUrl, resourceData }) => ({ seq, messageId, changeType, resourceUrl, resourceData })),
   });
 }

@@ -2,15 +2,16 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as jose from 'jose';
 import { AppRegistry, DEV_APP, parseAppsFile } from '../../src/auth/apps.js';
-import { loadOrCreateKey, type KeyValueStore } from '../../src/auth/keys.js';
+import { loadOrCreateKey } from '../../src/auth/keys.js';
 import { TokenRejected, TokenService } from '../../src/auth/token.service.js';
 import type { Clock } from '../../src/shared/clock.js';
 
-class MemoryKv implements KeyValueStore {
-  readonly m = new Map<string, string>();
-  getValue(k: string) { return this.m.get(k); }
-  setValue(k: string, v: string) { this.m.set(k, v); }
-}
+import type { AppRegistration } from '../../src/auth/apps.js';
+import { SqliteEngine } from '../../src/storage/sqlite/engine.js';
+
+/** A config store of its own (SQLite in memory), as every instance has. */
+const memory = () => new SqliteEngine({ dataDir: null, synchronous: 'FULL' });
+const registry = (apps: AppRegistration[]) => { const m = memory(); return AppRegistry.open(m.config, m.wakeups, apps); };
 
 function fixedClock(start: number): Clock & { advance(ms: number): void } {
   let now = start;
@@ -20,10 +21,10 @@ function fixedClock(start: number): Clock & { advance(ms: number): void } {
 const OTHER_APP = { ...DEV_APP, clientId: '11111111-1111-4111-8111-111111111111', tenantId: '22222222-2222-4222-8222-222222222222', roles: ['Calls.Initiate.All'], displayName: 'other' };
 
 async function setup() {
-  const kv = new MemoryKv();
+  const kv = memory().config;
   const key = await loadOrCreateKey(kv, 'token-signing');
   const clock = fixedClock(Date.UTC(2026, 10, 26, 12));
-  const apps = new AppRegistry([DEV_APP, OTHER_APP]);
+  const apps = await registry([DEV_APP, OTHER_APP]);
   const tokens = new TokenService({ apps, key, clock, lifetimeSeconds: 3599 });
   return { kv, key, clock, apps, tokens };
 }
@@ -53,7 +54,7 @@ test('issued tokens carry Entra v1 app-only claims and verify', async () => {
 });
 
 test('the signing key is created once and reused from the store', async () => {
-  const kv = new MemoryKv();
+  const kv = memory().config;
   const a = await loadOrCreateKey(kv, 'token-signing');
   const b = await loadOrCreateKey(kv, 'token-signing');
   assert.equal(a.kid, b.kid);
@@ -95,8 +96,8 @@ test('wrong audience, wrong issuer, delegated and malformed tokens are refused',
 
 test('a token for an app that is no longer registered is refused', async () => {
   const { key, clock } = await setup();
-  const issuer = new TokenService({ apps: new AppRegistry([DEV_APP, OTHER_APP]), key, clock, lifetimeSeconds: 600 });
-  const verifier = new TokenService({ apps: new AppRegistry([DEV_APP]), key, clock, lifetimeSeconds: 600 });
+  const issuer = new TokenService({ apps: await registry([DEV_APP, OTHER_APP]), key, clock, lifetimeSeconds: 600 });
+  const verifier = new TokenService({ apps: await registry([DEV_APP]), key, clock, lifetimeSeconds: 600 });
   const t = (await issuer.issue(OTHER_APP)).accessToken;
   assert.equal(await problem(verifier.verify(t)), 'unknownApp');
 });

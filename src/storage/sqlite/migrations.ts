@@ -143,4 +143,47 @@ export const MIGRATIONS: readonly string[] = [
   -- The dashboard lists recent calls.
   CREATE INDEX calls_recent ON calls (created_at);
   `,
+  `
+  -- Several workers (and, on PostgreSQL, several instances) claim work with a lease (design.md §5).
+  ALTER TABLE outbox ADD COLUMN lease_owner TEXT;
+  ALTER TABLE outbox ADD COLUMN lease_until INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE jobs ADD COLUMN lease_owner TEXT;
+  ALTER TABLE jobs ADD COLUMN lease_until INTEGER NOT NULL DEFAULT 0;
+  -- A job that throws is retried with backoff, then dead-lettered (kept for inspection, never run again).
+  ALTER TABLE jobs ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE jobs ADD COLUMN last_error TEXT;
+  ALTER TABLE jobs ADD COLUMN dead_at INTEGER;
+  DROP INDEX jobs_due;
+  CREATE INDEX jobs_due ON jobs (due_at, id) WHERE dead_at IS NULL;
+
+  CREATE INDEX attempts_by_outbox ON delivery_attempts (outbox_seq);
+
+  -- Recording bytes live in the database, in pieces, so any instance serves them.
+  CREATE TABLE recording_content (
+    recording_id TEXT NOT NULL,
+    idx INTEGER NOT NULL,
+    data BLOB NOT NULL,
+    PRIMARY KEY (recording_id, idx)
+  );
+
+  -- The request journal, bounded by count (the newest entries are kept).
+  CREATE TABLE request_journal (
+    seq INTEGER PRIMARY KEY,
+    at INTEGER NOT NULL,
+    call_id TEXT,
+    data TEXT NOT NULL
+  );
+  CREATE INDEX request_journal_by_call ON request_journal (call_id, seq) WHERE call_id IS NOT NULL;
+
+  -- Counted configuration (fault rules that fire N times) and binary configuration (the media library).
+  CREATE TABLE counters (
+    key TEXT PRIMARY KEY,
+    remaining INTEGER,
+    spent INTEGER NOT NULL DEFAULT 0
+  );
+  CREATE TABLE blobs (
+    key TEXT PRIMARY KEY,
+    data BLOB NOT NULL
+  );
+  `,
 ];

@@ -1,10 +1,12 @@
-import type { AudioSource, Call, IdentitySet, Job, Participant } from './call.js';
-import { transition } from './call-state-machine.js';
-import type { CallEffects } from './call-effects.js';
-import { assert } from './errors.js';
-import type { AppDirectory, CallStore, CallWriter } from './ports.js';
-import type { CompliancePolicy, PolicyRegistry } from './recording-policy.js';
-import { RESULT } from './result-codes.js';
+import type { AudioSource, Call, IdentitySet, Job, JobKind, Participant } from '../domain/call.js';
+import { transition } from '../domain/call-state-machine.js';
+import type { CallEffects } from '../domain/call-effects.js';
+import { assert } from '../domain/errors.js';
+import type { AppDirectory, CallStore, CallWriter, FarSidePort } from '../domain/ports.js';
+import type { CompliancePolicy } from '../domain/recording-policy.js';
+import { RESULT } from '../domain/result-codes.js';
+import type { JobRegistry } from './job-registry.js';
+import type { PolicyRegistry } from './policy-registry.js';
 
 export interface FarSideOptions {
   store: CallStore;
@@ -35,7 +37,7 @@ export interface IncomingCallCommand {
  * leave, mute and hang up, callers who ring the bot, and compliance-recording policies that invite a
  * recorder. Everything it does is a durable job or a control-plane command, committed like a bot's.
  */
-export class FarSideService {
+export class FarSideService implements FarSidePort {
   private readonly fx: CallEffects;
 
   constructor(private readonly o: FarSideOptions) {
@@ -48,58 +50,56 @@ export class FarSideService {
 
   // ---- durable jobs ---------------------------------------------------------------------------------
 
-  /** Runs one due job; the job row is deleted in the same transaction, so it runs exactly once. */
-  runJob(job: Job): Promise<void> {
-    return this.o.store.write((tx) => {
-      if (!tx.deleteJob(job.id)) return;
-      const call = tx.getCall(job.callId);
-      if (!call) return;
-      switch (job.kind) {
-        case 'answerCall': return this.establish(tx, call);
-        case 'completeOperation': {
-          const op = tx.getOperation(call.id, job.payload.operationId ?? '');
-          if (!op || op.status === 'completed' || op.status === 'failed') return;
-          // A call that ended meanwhile still completes the operation: the recording did start.
-          const done = { ...op, status: 'completed' as const, resultInfo: RESULT.operationSucceeded, completedAt: this.fx.now() };
-          tx.updateOperation(done);
-          this.fx.notifyOperationDone(tx, call, done);
-          return;
-        }
-        case 'finishTermination':
-          if (call.state === 'terminating') this.fx.terminate(tx, call, RESULT.conversationEnded);
-          return;
-        case 'keepAliveExpiry': {
-          if (call.state !== 'established') return;
-          const expires = (call.keepAliveAt ?? call.updatedAt) + this.o.keepAliveTimeoutMs;
-          if (expires <= this.fx.now()) this.fx.terminate(tx, call, RESULT.keepAliveTimeout);
-          else this.fx.schedule(tx, call.id, 'keepAliveExpiry', expires - this.fx.now());
-          return;
-        }
-        case 'renderRecordings':
-          throw new Error('renderRecordings jobs belong to the recorder');
-        case 'incomingTimeout':
-          if (call.state !== 'incoming') return;
-          this.fx.terminate(tx, call, RESULT.notAnswered);
-          this.recorderRefused(tx, call);
-          return;
-        default: {
-          const never: never = job.kind;
-          throw new Error(`unknown job kind ${String(never)}`);
-        }
-      }
-    });
+  /** The far side's durable jobs, each run in a transaction that also deletes its row (so it runs once). */
+  registerJobs(jobs: JobRegistry): void {
+    const kinds: Array<[JobKind, (tx: CallWriter, call: Call, job: Job) => Promise<void>]> = [
+      ['answerCall', (tx, call) => this.establish(tx, call)],
+      ['completeOperation', (tx, call, job) => this.completeOperation(tx, call, job.payload.operationId ?? '')],
+      ['finishTermination', async (tx, call) => {
+        if (call.state === 'terminating') await this.fx.terminate(tx, call, RESULT.conversationEnded);
+      }],
+      ['keepAliveExpiry', (tx, call) => this.expireKeepAlive(tx, call)],
+      ['incomingTimeout', async (tx, call) => {
+        if (call.state !== 'incoming') return;
+        await this.fx.terminate(tx, call, RESULT.notAnswered);
+        await this.recorderRefused(tx, call);
+      }],
+    ];
+    for (const [kind, run] of kinds) {
+      jobs.register(kind, (job) => this.o.store.write(async (tx) => {
+        if (!(await tx.deleteJob(job.id))) return;
+        const call = await await tx.getCall(job.callId);
+        if (call) await run(tx, call, job);
+      }));
+    }
+  }
+
+  private async completeOperation(tx: CallWriter, call: Call, operationId: string): Promise<void> {
+    const op = await tx.getOperation(call.id, operationId);
+    if (!op || op.status === 'completed' || op.status === 'failed') return;
+    // A call that ended meanwhile still completes the operation: the recording did start.
+    const done = { ...op, status: 'completed' as const, resultInfo: RESULT.operationSucceeded, completedAt: this.fx.now() };
+    await tx.updateOperation(done);
+    await this.fx.notifyOperationDone(tx, call, done);
+  }
+
+  private async expireKeepAlive(tx: CallWriter, call: Call): Promise<void> {
+    if (call.state !== 'established') return;
+    const expires = (call.keepAliveAt ?? call.updatedAt) + this.o.keepAliveTimeoutMs;
+    if (expires <= this.fx.now()) await this.fx.terminate(tx, call, RESULT.keepAliveTimeout);
+    else await this.fx.schedule(tx, call.id, 'keepAliveExpiry', expires - this.fx.now());
   }
 
   /** establishing -> established: the roster forms, and policy recorders of anyone in it are invited. */
-  private establish(tx: CallWriter, call: Call): void {
+  private async establish(tx: CallWriter, call: Call): Promise<void> {
     if (call.state !== 'establishing') return; // hung up before the far side answered
-    const next = tx.updateCall({ ...call, state: transition(call.state, 'established'), keepAliveAt: this.fx.now(), updatedAt: this.fx.now() });
-    this.fx.notifyCall(tx, next, 'updated');
-    this.fx.schedule(tx, call.id, 'keepAliveExpiry', this.o.keepAliveTimeoutMs);
+    const next = await tx.updateCall({ ...call, state: transition(call.state, 'established'), keepAliveAt: this.fx.now(), updatedAt: this.fx.now() });
+    await this.fx.notifyCall(tx, next, 'updated');
+    await this.fx.schedule(tx, call.id, 'keepAliveExpiry', this.o.keepAliveTimeoutMs);
     const roster = this.initialRoster(next);
-    for (const part of roster) tx.upsertParticipant(part);
-    this.fx.notifyRoster(tx, next, roster);
-    if (!next.isComplianceRecording) for (const part of roster) this.inviteRecorders(tx, next, part);
+    for (const part of roster) await await tx.upsertParticipant(part);
+    await this.fx.notifyRoster(tx, next, roster);
+    if (!next.isComplianceRecording) for (const part of roster) await this.inviteRecorders(tx, next, part);
   }
 
   /**
@@ -141,19 +141,19 @@ export class FarSideService {
     assert(app, 'UNKNOWN_APP', `No app with client id '${cmd.appId}' is registered.`);
     const callbackUri = cmd.callbackUri ?? app.callbackUri;
     assert(callbackUri, 'INVALID_REQUEST', `App '${cmd.appId}' has no calling webhook: register a callbackUri for it, or pass one.`);
-    return this.o.store.write((tx) => {
+    return this.o.store.write(async (tx) => {
       const call = this.newIncomingCall(cmd.appId, app.tenantId, callbackUri, { identity: cmd.from, participantId: this.fx.newId() }, cmd.requestedModalities);
-      tx.insertCall(call);
-      this.fx.notifyCall(tx, call, 'created');
-      this.fx.schedule(tx, call.id, 'incomingTimeout', this.o.incomingTimeoutMs);
+      await tx.insertCall(call);
+      await this.fx.notifyCall(tx, call, 'created');
+      await this.fx.schedule(tx, call.id, 'incomingTimeout', this.o.incomingTimeoutMs);
       return call;
     });
   }
 
   /** The far side hangs up (P2P) or ends the meeting: the bot gets only `deleted`, as from Teams. */
   hangUp(callId: string): Promise<Call> {
-    return this.o.store.write((tx) => {
-      const call = liveCall(tx.getCall(callId));
+    return this.o.store.write(async (tx) => {
+      const call = liveCall(await tx.getCall(callId));
       const result = call.meetingInfo ? RESULT.meetingEnded : call.state === 'incoming' ? RESULT.notAnswered : RESULT.peerHungUp;
       return this.fx.terminate(tx, call, result);
     });
@@ -161,53 +161,53 @@ export class FarSideService {
 
   /** Someone joins: a roster update, and a policy invite if the newcomer is recorded by policy. */
   join(callId: string, identity: IdentitySet): Promise<Participant> {
-    return this.o.store.write((tx) => {
-      const call = establishedCall(tx.getCall(callId));
-      const all = tx.listParticipants(call.id, { includeLeft: true });
+    return this.o.store.write(async (tx) => {
+      const call = establishedCall(await tx.getCall(callId));
+      const all = await tx.listParticipants(call.id, { includeLeft: true });
       const part = this.participant(call, this.fx.newId(), identity, false, all.reduce((m, p) => Math.max(m, p.seq), -1) + 1);
-      tx.upsertParticipant(part);
-      this.fx.notifyRoster(tx, call);
-      if (!call.isComplianceRecording) this.inviteRecorders(tx, call, part);
+      await tx.upsertParticipant(part);
+      await this.fx.notifyRoster(tx, call);
+      if (!call.isComplianceRecording) await this.inviteRecorders(tx, call, part);
       return part;
     });
   }
 
   /** Someone leaves: a roster update. When the last other party of a P2P call leaves, the call ends. */
   leave(callId: string, participantId: string): Promise<void> {
-    return this.o.store.write((tx) => {
-      const call = establishedCall(tx.getCall(callId));
-      const part = tx.getParticipant(call.id, participantId);
+    return this.o.store.write(async (tx) => {
+      const call = establishedCall(await tx.getCall(callId));
+      const part = await tx.getParticipant(call.id, participantId);
       assert(part && part.leftAt === null && !part.isBot, 'PARTICIPANT_NOT_FOUND', `No remote participant '${participantId}' in the call.`);
-      tx.upsertParticipant({ ...part, leftAt: this.fx.now() });
-      const remaining = tx.listParticipants(call.id).filter((p) => !p.isBot);
+      await tx.upsertParticipant({ ...part, leftAt: this.fx.now() });
+      const remaining = (await tx.listParticipants(call.id)).filter((p) => !p.isBot);
       if (!call.meetingInfo && remaining.length === 0) {
-        this.fx.terminate(tx, call, RESULT.peerHungUp);
+        await this.fx.terminate(tx, call, RESULT.peerHungUp);
         return;
       }
-      this.fx.notifyRoster(tx, call);
+      await this.fx.notifyRoster(tx, call);
     });
   }
 
   setMuted(callId: string, participantId: string, isMuted: boolean): Promise<Participant> {
-    return this.o.store.write((tx) => {
-      const call = establishedCall(tx.getCall(callId));
-      const part = tx.getParticipant(call.id, participantId);
+    return this.o.store.write(async (tx) => {
+      const call = establishedCall(await tx.getCall(callId));
+      const part = await tx.getParticipant(call.id, participantId);
       assert(part && part.leftAt === null, 'PARTICIPANT_NOT_FOUND', `No participant '${participantId}' in the call.`);
       const next = { ...part, isMuted };
-      tx.upsertParticipant(next);
-      tx.appendMediaEvent({ callId: call.id, participantId: part.id, at: this.fx.now(), kind: 'mute', muted: isMuted });
-      this.fx.notifyRoster(tx, call);
+      await tx.upsertParticipant(next);
+      await tx.appendMediaEvent({ callId: call.id, participantId: part.id, at: this.fx.now(), kind: 'mute', muted: isMuted });
+      await this.fx.notifyRoster(tx, call);
       return next;
     });
   }
 
   /** What a participant (or the bot) sends from now on: kept on the call's media timeline. */
   setAudio(callId: string, participantId: string, source: AudioSource): Promise<Participant> {
-    return this.o.store.write((tx) => {
-      const call = establishedCall(tx.getCall(callId));
-      const part = tx.getParticipant(call.id, participantId);
+    return this.o.store.write(async (tx) => {
+      const call = establishedCall(await tx.getCall(callId));
+      const part = await tx.getParticipant(call.id, participantId);
       assert(part && part.leftAt === null, 'PARTICIPANT_NOT_FOUND', `No participant '${participantId}' in the call.`);
-      tx.appendMediaEvent({ callId: call.id, participantId: part.id, at: this.fx.now(), kind: 'source', source });
+      await tx.appendMediaEvent({ callId: call.id, participantId: part.id, at: this.fx.now(), kind: 'source', source });
       return part;
     });
   }
@@ -219,7 +219,7 @@ export class FarSideService {
    * context Teams sends (incomingContext, applicationMetadata.botData). The invite is the only kind of
    * call on which updateRecordingStatus succeeds.
    */
-  private inviteRecorders(tx: CallWriter, observed: Call, part: Participant): void {
+  private async inviteRecorders(tx: CallWriter, observed: Call, part: Participant): Promise<void> {
     const userId = part.info.identity.user?.id;
     if (part.isBot || typeof userId !== 'string') return;
     for (const policy of this.o.policies.forUser(userId, observed.appId)) {
@@ -233,19 +233,19 @@ export class FarSideService {
       invite.meetingInfo = { type: 'tokenMeetingInfo', props: { token: this.fx.newId() } };
       invite.incomingContext = { sourceParticipantId: part.id, observedParticipantId: part.id };
       invite.extras = { applicationMetadata: { botData: botData(policy, observed, part) } };
-      tx.insertCall(invite);
-      this.fx.notifyCall(tx, invite, 'created');
-      this.fx.schedule(tx, invite.id, 'incomingTimeout', this.o.policyInviteTimeoutMs);
+      await tx.insertCall(invite);
+      await this.fx.notifyCall(tx, invite, 'created');
+      await this.fx.schedule(tx, invite.id, 'incomingTimeout', this.o.policyInviteTimeoutMs);
     }
   }
 
   /** A required recorder that refused or missed its invite ends the user's call, as Teams does. */
-  recorderRefused(tx: CallWriter, invite: Call): void {
+  async recorderRefused(tx: CallWriter, invite: Call): Promise<void> {
     if (!invite.isComplianceRecording || !invite.observedCallId) return;
     const policy = this.o.policies.list().find((p) => p.id === invite.policyId);
     if (!policy?.required) return;
-    const observed = tx.getCall(invite.observedCallId);
-    if (observed && observed.state !== 'terminated') this.fx.terminate(tx, observed, RESULT.requiredRecorderUnavailable);
+    const observed = await tx.getCall(invite.observedCallId);
+    if (observed && observed.state !== 'terminated') await this.fx.terminate(tx, observed, RESULT.requiredRecorderUnavailable);
   }
 
   private newIncomingCall(appId: string, tenantId: string, callbackUri: string, source: Call['source'], modalities: string[]): Call {

@@ -1,0 +1,163 @@
+/**
+ * PostgreSQL schema, applied in order at start under an advisory lock (so instances starting together
+ * migrate once); `graph_calls_schema` records how far a database has come. The tables mirror SQLite's
+ * (sqlite/migrations.ts) column for column, so one set of statements (sql/) serves both; sequence keys
+ * are identity columns, times are BIGINT milliseconds, Graph-shaped detail is JSON text in `data`.
+ * Keys of the configuration tables use the "C" collation: prefix scans compare bytes, not a locale.
+ */
+export const PG_MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE calls (
+    id TEXT PRIMARY KEY,
+    tenant_id TEXT NOT NULL,
+    app_id TEXT NOT NULL,
+    version BIGINT NOT NULL,
+    state TEXT NOT NULL,
+    data TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL,
+    observed_call_id TEXT
+  );
+  CREATE INDEX calls_owner ON calls (tenant_id, app_id, created_at);
+  CREATE INDEX calls_observed ON calls (observed_call_id) WHERE observed_call_id IS NOT NULL;
+  CREATE INDEX calls_recent ON calls (created_at);
+
+  CREATE TABLE participants (
+    call_id TEXT NOT NULL,
+    id TEXT NOT NULL,
+    seq BIGINT NOT NULL,
+    left_at BIGINT,
+    data TEXT NOT NULL,
+    PRIMARY KEY (call_id, id)
+  );
+
+  CREATE TABLE operations (
+    seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    call_id TEXT NOT NULL,
+    id TEXT NOT NULL,
+    data TEXT NOT NULL
+  );
+  CREATE UNIQUE INDEX operations_by_call ON operations (call_id, id);
+  CREATE INDEX operations_order ON operations (call_id, seq);
+
+  CREATE TABLE recording_segments (
+    seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    id TEXT NOT NULL,
+    call_id TEXT NOT NULL,
+    started_at BIGINT NOT NULL,
+    ended_at BIGINT,
+    start_operation_id TEXT,
+    stop_operation_id TEXT,
+    recording_id TEXT
+  );
+  CREATE INDEX segments_by_call ON recording_segments (call_id, seq);
+  CREATE UNIQUE INDEX segments_open ON recording_segments (call_id) WHERE ended_at IS NULL;
+
+  CREATE TABLE outbox (
+    seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    call_id TEXT NOT NULL,
+    message_id TEXT NOT NULL,
+    change_type TEXT NOT NULL,
+    resource_url TEXT NOT NULL,
+    resource_data TEXT NOT NULL,
+    callback_uri TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    state TEXT NOT NULL DEFAULT 'pending',
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at BIGINT NOT NULL DEFAULT 0,
+    settled_at BIGINT,
+    lease_owner TEXT,
+    lease_until BIGINT NOT NULL DEFAULT 0
+  );
+  CREATE INDEX outbox_by_call ON outbox (call_id, seq);
+  CREATE INDEX outbox_pending ON outbox (call_id, seq) WHERE state = 'pending';
+  CREATE INDEX outbox_pending_due ON outbox (next_attempt_at) WHERE state = 'pending';
+
+  CREATE TABLE delivery_attempts (
+    seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    outbox_seq BIGINT NOT NULL,
+    call_id TEXT NOT NULL,
+    message_id TEXT NOT NULL,
+    attempt INTEGER NOT NULL,
+    at BIGINT NOT NULL,
+    url TEXT NOT NULL,
+    status INTEGER,
+    latency_ms DOUBLE PRECISION,
+    error TEXT,
+    outcome TEXT NOT NULL
+  );
+  CREATE INDEX attempts_by_call ON delivery_attempts (call_id, seq);
+  CREATE INDEX attempts_by_outbox ON delivery_attempts (outbox_seq);
+
+  CREATE TABLE jobs (
+    id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    call_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    due_at BIGINT NOT NULL,
+    payload TEXT NOT NULL,
+    lease_owner TEXT,
+    lease_until BIGINT NOT NULL DEFAULT 0,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT,
+    dead_at BIGINT
+  );
+  CREATE INDEX jobs_due ON jobs (due_at, id) WHERE dead_at IS NULL;
+
+  CREATE TABLE media_events (
+    seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    call_id TEXT NOT NULL,
+    participant_id TEXT NOT NULL,
+    at BIGINT NOT NULL,
+    kind TEXT NOT NULL,
+    data TEXT NOT NULL
+  );
+  CREATE INDEX media_events_by_call ON media_events (call_id, seq);
+
+  CREATE TABLE recordings (
+    seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    call_id TEXT NOT NULL,
+    tenant_id TEXT NOT NULL,
+    meeting_id TEXT,
+    created_at BIGINT NOT NULL,
+    data TEXT NOT NULL
+  );
+  CREATE INDEX recordings_by_call ON recordings (call_id, seq);
+  CREATE INDEX recordings_by_meeting ON recordings (meeting_id, seq);
+  CREATE TABLE recording_users (
+    recording_seq BIGINT NOT NULL,
+    user_id TEXT NOT NULL,
+    role TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    PRIMARY KEY (user_id, role, recording_seq)
+  );
+  CREATE TABLE recording_content (
+    recording_id TEXT NOT NULL,
+    idx INTEGER NOT NULL,
+    data BYTEA NOT NULL,
+    PRIMARY KEY (recording_id, idx)
+  );
+
+  CREATE TABLE request_journal (
+    seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    at BIGINT NOT NULL,
+    call_id TEXT,
+    data TEXT NOT NULL
+  );
+  CREATE INDEX request_journal_by_call ON request_journal (call_id, seq) WHERE call_id IS NOT NULL;
+
+  CREATE TABLE meta (
+    key TEXT COLLATE "C" PRIMARY KEY,
+    value TEXT NOT NULL
+  );
+  CREATE TABLE counters (
+    key TEXT COLLATE "C" PRIMARY KEY,
+    remaining BIGINT,
+    spent BIGINT NOT NULL DEFAULT 0
+  );
+  CREATE TABLE blobs (
+    key TEXT COLLATE "C" PRIMARY KEY,
+    data BYTEA NOT NULL
+  );
+  `,
+];
