@@ -1,8 +1,45 @@
 /** What the benchmarks share: settings from the environment, the load client, and established calls. */
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { Composition } from '../src/compose.js';
+import { DEV_APP } from '../src/auth/apps.js';
+import type { Storage } from '../src/domain/ports.js';
+import type { CommitStats } from '../src/storage/sqlite/engine.js';
 import { p2pCallBody } from '../test/support/harness.js';
+
+export type { CommitStats };
+
+/**
+ * Where the benchmarks read a call's state: an in-process composition's `comp.store`, or (for
+ * graph-calls in other processes) a storage opened on the same database. Reads are asynchronous.
+ */
+export interface CallLookup {
+  getCall(id: string): Promise<{ state: string; recordingActive: boolean } | undefined>;
+}
+
+/**
+ * SQLite's group-commit counters (one flush = one transaction), or null for an engine without them
+ * (PostgreSQL commits each write on its own). `reset` zeroes them after reading.
+ */
+export function commitStats(storage: Storage, reset = false): CommitStats | null {
+  const s = storage as Storage & { commitStats?: (reset?: boolean) => CommitStats };
+  return typeof s.commitStats === 'function' ? s.commitStats(reset) : null;
+}
+
+/** An access token for the dev app, the way a bot gets one: client credentials over HTTP. */
+export async function fetchDevToken(base: string): Promise<string> {
+  const res = await fetch(`${base}/${DEV_APP.tenantId}/oauth2/v2.0/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({
+      grant_type: 'client_credentials', client_id: DEV_APP.clientId, client_secret: DEV_APP.clientSecret, scope: 'https://graph.microsoft.com/.default',
+    }),
+  });
+  const text = await res.text();
+  if (res.status !== 200) throw new Error(`token: expected 200, got ${res.status}: ${text}`);
+  const token = (JSON.parse(text) as { access_token?: unknown }).access_token;
+  if (typeof token !== 'string') throw new Error(`token: no access_token in ${text}`);
+  return token;
+}
 
 export { p2pCallBody };
 
@@ -42,7 +79,7 @@ export const startStopPaths = (ids: string[]) =>
   ids.map((id) => [`/beta/communications/calls/${id}/startRecording`, `/beta/communications/calls/${id}/stopRecording`]);
 
 /** Creates `n` peer-to-peer calls through Graph and waits until the far side has answered them all. */
-export async function establishedCalls(comp: Composition, base: string, token: string, n: number, callbackUri = 'http://127.0.0.1:9/callback'): Promise<string[]> {
+export async function establishedCalls(calls: CallLookup, base: string, token: string, n: number, callbackUri = 'http://127.0.0.1:9/callback'): Promise<string[]> {
   const ids = await Promise.all(Array.from({ length: n }, async () => {
     const res = await post(`${base}/beta/communications/calls`, token, p2pCallBody({ callbackUri }));
     if (res.status !== 201) throw new Error(`create call: expected 201, got ${res.status}: ${res.text}`);
@@ -50,8 +87,8 @@ export async function establishedCalls(comp: Composition, base: string, token: s
   }));
   const deadline = Date.now() + 10_000;
   for (const id of ids) {
-    while ((await comp.store.getCall(id))?.state !== 'established') {
-      if (Date.now() > deadline) throw new Error(`call ${id} not established after 10 s (state ${(await comp.store.getCall(id))?.state})`);
+    while ((await calls.getCall(id))?.state !== 'established') {
+      if (Date.now() > deadline) throw new Error(`call ${id} not established after 10 s (state ${(await calls.getCall(id))?.state})`);
       await sleep(10);
     }
   }
@@ -59,10 +96,10 @@ export async function establishedCalls(comp: Composition, base: string, token: s
 }
 
 /** Stops any recording a run left running (autocannon stops connections mid-cycle). Returns how many. */
-export async function resetRecordingState(comp: Composition, base: string, token: string, ids: string[]): Promise<number> {
+export async function resetRecordingState(calls: CallLookup, base: string, token: string, ids: string[]): Promise<number> {
   let stopped = 0;
   for (const id of ids) {
-    const call = (await comp.store.getCall(id));
+    const call = await calls.getCall(id);
     if (!call || call.state !== 'established') throw new Error(`call ${id} is no longer established (${call?.state})`);
     if (!call.recordingActive) continue;
     const res = await post(`${base}/beta/communications/calls/${id}/stopRecording`, token, {});

@@ -1,4 +1,4 @@
-import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyInstance } from 'fastify';
 import type { AppRegistry } from './auth/apps.js';
 import type { SigningKey } from './auth/keys.js';
 import { tokenRoutes } from './auth/token.routes.js';
@@ -18,7 +18,8 @@ import type { CallStore, Wakeups } from './domain/ports.js';
 import { bearerAuth } from './graph/auth.hook.js';
 import { callsRoutes } from './graph/calls.routes.js';
 import { graphErrorHandler } from './graph/error-handler.js';
-import { GRAPH_ERRORS, GraphError, sendGraphError } from './graph/graph-errors.js';
+import { GRAPH_ERRORS, sendGraphError } from './graph/graph-errors.js';
+import { useGraphBodies, useGraphWire } from './graph/graph-wire.plugin.js';
 import { recordingRoutes } from './graph/recording.routes.js';
 import { RouteTrie, split } from './graph/route-trie.js';
 import { addGraphHeaders, type GraphVersion } from './graph/wire.js';
@@ -88,26 +89,10 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     if (GRAPH_VERSIONS.some((v) => route.url.startsWith(`/${v}/`))) trie.add(route.url, methods);
   });
 
-  app.addHook('onRequest', async (request, reply) => addGraphHeaders(request, reply));
   deps.journal.install(app);
+  // Outside every scope (unknown paths, the 404 handler): Graph's envelope and body rules.
   app.setErrorHandler(graphErrorHandler);
-
-  // JSON bodies: empty means "no body" (Graph accepts bodyless action POSTs); anything else must parse.
-  app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
-    const text = (body as string).trim();
-    if (text === '') return done(null, {});
-    try {
-      done(null, JSON.parse(text));
-    } catch (err) {
-      done(new GraphError('INVALID_JSON', `${GRAPH_ERRORS.INVALID_JSON.message} ${(err as Error).message}.`), undefined);
-    }
-  });
-  app.removeContentTypeParser('text/plain');
-  app.addContentTypeParser('*', { parseAs: 'buffer' }, (req, body, done) => {
-    if ((body as Buffer).length === 0) return done(null, {});
-    done(new GraphError('UNSUPPORTED_MEDIA_TYPE', `${GRAPH_ERRORS.UNSUPPORTED_MEDIA_TYPE.message} Got '${String(req.headers['content-type'])}'.`), undefined);
-  });
+  useGraphBodies(app);
 
   await app.register(tokenRoutes, { apps: deps.apps, tokens: deps.tokens, tokenKey: deps.tokenKey, notificationKey: deps.notificationKey });
   await app.register(controlPlane, {
@@ -119,11 +104,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const authenticate = bearerAuth(deps.tokens);
   for (const version of GRAPH_VERSIONS) {
     await app.register(async (graph) => {
+      useGraphWire(graph);
       graph.addHook('onRequest', authenticate);
       graph.addHook('onRequest', graphFaults(deps.faults));
-      graph.addHook('preValidation', async (request: FastifyRequest) => {
-        if (request.body === undefined || request.body === null) request.body = {};
-      });
       await graph.register(callsRoutes, { version, calls: deps.calls });
       await graph.register(recordingRoutes, { version, calls: deps.calls });
       await graph.register(incomingRoutes, { version, calls: deps.calls });
@@ -134,6 +117,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // Graph's answer to a path it does not serve: name the first unknown segment (400), or 405 for a
   // known path with another method. Authentication comes first, as on Graph.
   app.setNotFoundHandler(async (request, reply) => {
+    addGraphHeaders(request, reply);
     const path = request.url;
     const version = GRAPH_VERSIONS.find((v) => path.toLowerCase().startsWith(`/${v}/`) || path.toLowerCase() === `/${v}`);
     if (!version) {

@@ -14,6 +14,9 @@ export const ENTRA_ERRORS = {
   badSecret: { status: 401, error: 'invalid_client', code: 7000215, text: (c: string) => `Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '${c}'.` },
   badScope: { status: 400, error: 'invalid_scope', code: 1002012, text: (s: string) => `The provided value for scope ${s} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).` },
   unknownResource: { status: 400, error: 'invalid_resource', code: 500011, text: (r: string) => `The resource principal named ${r} was not found in the tenant. graph-calls issues tokens for https://graph.microsoft.com only.` },
+  // Entra's generic answers (AADSTS90023 InvalidRequest, AADSTS90033 transient service error).
+  invalidRequest: { status: 400, error: 'invalid_request', code: 90023, text: (why: string) => `The request is not valid: ${why}` },
+  serverError: { status: 500, error: 'server_error', code: 90033, text: () => 'A transient error has occurred. Please try again.' },
 } as const;
 
 export type EntraErrorName = keyof typeof ENTRA_ERRORS;

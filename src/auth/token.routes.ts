@@ -27,8 +27,18 @@ function secretMatches(given: string, expected: string): boolean {
  * calling platform's notification-signing discovery at the real service's path.
  */
 export async function tokenRoutes(app: FastifyInstance, o: TokenRoutesOptions): Promise<void> {
+  // Entra reads the form body and nothing else: any other body simply lacks the parameters (AADSTS900144).
+  app.removeAllContentTypeParsers();
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => {
     done(null, Object.fromEntries(new URLSearchParams(body as string)));
+  });
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, _body, done) => done(null, {}));
+  // Errors here are Entra's OAuth error body, never Graph's envelope.
+  app.setErrorHandler((err: Error, request, reply) => {
+    const status = (err as { statusCode?: number }).statusCode;
+    if (typeof status === 'number' && status >= 400 && status < 500) return sendEntraError(reply, 'invalidRequest', err.message);
+    request.log.error({ err }, 'unexpected error at the token endpoint');
+    return sendEntraError(reply, 'serverError');
   });
 
   app.post('/:tenantId/oauth2/v2.0/token', async (request, reply) => {

@@ -8,6 +8,7 @@ import type { FarSideService } from '../simulator/far-side.service.js';
 import type { CallStore, Wakeups } from '../domain/ports.js';
 import type { PolicyRegistry } from '../simulator/policy-registry.js';
 import { GraphError } from '../graph/graph-errors.js';
+import { useGraphWire } from '../graph/graph-wire.plugin.js';
 import type { MediaLibrary } from '../media/media-library.js';
 import type { VirtualClock } from '../shared/virtual-clock.js';
 import { emulatorRoutes } from './emulator.routes.js';
@@ -45,6 +46,8 @@ const sameSecret = (a: string, b: string) => {
  * (design.md §6.8). Graph tokens are never asked for here, and Graph routes never see these.
  */
 export async function controlPlane(app: FastifyInstance, o: ControlPlaneOptions): Promise<void> {
+  // graph-calls' own API speaks Graph's envelope and headers, so the tools that read Graph errors read ours.
+  useGraphWire(app);
   app.addHook('onRequest', async (request: FastifyRequest) => {
     if (o.controlToken) {
       const h = request.headers.authorization ?? '';

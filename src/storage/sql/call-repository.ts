@@ -97,7 +97,8 @@ const Q = {
   deadJobs: stmt('deadJobs', 'SELECT * FROM jobs WHERE dead_at IS NOT NULL ORDER BY dead_at DESC, id DESC LIMIT ?'),
 
   appendJournal: stmt('appendJournal', 'INSERT INTO request_journal (at, call_id, data) VALUES (?, ?, ?)'),
-  trimJournal: stmt('trimJournal', 'DELETE FROM request_journal WHERE seq <= (SELECT MAX(seq) FROM request_journal) - ?'),
+  // Keeps exactly the newest `keep` entries, whatever gaps the sequence has (PostgreSQL's do after rollbacks).
+  trimJournal: stmt('trimJournal', 'DELETE FROM request_journal WHERE seq < (SELECT seq FROM request_journal ORDER BY seq DESC LIMIT 1 OFFSET ?)'),
   journalAfter: stmt('journalAfter', 'SELECT seq, data FROM request_journal WHERE seq > ? ORDER BY seq LIMIT ?'),
   journalAfterByCall: stmt('journalAfterByCall', 'SELECT seq, data FROM request_journal WHERE call_id = ? AND seq > ? ORDER BY seq LIMIT ?'),
   journalNewest: stmt('journalNewest', 'SELECT seq, data FROM request_journal WHERE seq > ? ORDER BY seq DESC LIMIT ?'),
@@ -364,7 +365,7 @@ export class SqlCallRepository implements CallWriter {
   async appendJournal(entries: Array<Omit<JournalEntry, 'seq'>>, keep: number): Promise<void> {
     const sql = this.writer();
     for (const e of entries) await sql.run(Q.appendJournal, [e.at, e.callId, JSON.stringify(e)]);
-    await sql.run(Q.trimJournal, [keep]);
+    await sql.run(Q.trimJournal, [Math.max(0, keep - 1)]);
   }
 }
 
