@@ -8,7 +8,7 @@ import type { CallService } from './domain/call.service.js';
 import type { FarSideService } from './simulator/far-side.service.js';
 import type { PolicyRegistry } from './simulator/policy-registry.js';
 import { incomingRoutes } from './graph/incoming.routes.js';
-import { recordingsRoutes } from './graph/recordings.routes.js';
+import { callRecordingsRoutes } from './graph/call-recordings.routes.js';
 import type { MediaLibrary } from './media/media-library.js';
 import type { VirtualClock } from './shared/virtual-clock.js';
 import type { FaultEngine } from './faults/fault-rules.js';
@@ -20,7 +20,7 @@ import { callsRoutes } from './graph/calls.routes.js';
 import { graphErrorHandler } from './graph/error-handler.js';
 import { GRAPH_ERRORS, sendGraphError } from './graph/graph-errors.js';
 import { useGraphBodies, useGraphWire } from './graph/graph-wire.plugin.js';
-import { recordingRoutes } from './graph/recording.routes.js';
+import { recordingActionsRoutes } from './graph/recording-actions.routes.js';
 import { RouteTrie, split } from './graph/route-trie.js';
 import { addGraphHeaders, type GraphVersion } from './graph/wire.js';
 
@@ -108,9 +108,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       graph.addHook('onRequest', authenticate);
       graph.addHook('onRequest', graphFaults(deps.faults));
       await graph.register(callsRoutes, { version, calls: deps.calls });
-      await graph.register(recordingRoutes, { version, calls: deps.calls });
+      await graph.register(recordingActionsRoutes, { version, calls: deps.calls });
       await graph.register(incomingRoutes, { version, calls: deps.calls });
-      await graph.register(recordingsRoutes, { version, store: deps.store });
+      await graph.register(callRecordingsRoutes, { version, store: deps.store });
     }, { prefix: `/${version}` });
   }
 

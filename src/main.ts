@@ -33,14 +33,15 @@ export async function runServer(argv: string[]): Promise<void> {
   if (graphCalls.caCertPath) {
     process.stderr.write(`graph-calls: serving https with a local CA; trust it with NODE_EXTRA_CA_CERTS=${graphCalls.caCertPath}\n`);
   }
-  // The ready line (design.md §3): one line, printed once, only when the server accepts connections.
-  process.stdout.write(`graph-calls listening on ${scheme}://${url.host}\n`);
+  // Handlers first: a supervisor that signals as soon as it reads the ready line must get a clean stop.
   const shutdown = async () => {
     await graphCalls.close();
     process.exit(0);
   };
   process.once('SIGINT', shutdown);
   process.once('SIGTERM', shutdown);
+  // The ready line (design.md §3): one line, printed once, only when the server accepts connections.
+  process.stdout.write(`graph-calls listening on ${scheme}://${url.host}\n`);
 }
 
 // Run when started as a program (npm start), not when imported by the CLI.

@@ -55,6 +55,15 @@ export class AppRegistry {
     return this.apps.get(clientId.toLowerCase());
   }
 
+  /**
+   * Reads every app from the database again. Another instance's change reaches this one's copy
+   * asynchronously (a wake-up), so a lookup that misses refreshes before it refuses: an app registered
+   * through one instance is known to the next request on any other.
+   */
+  refresh(): Promise<void> {
+    return this.apps.reload();
+  }
+
   /** Adds or replaces an app. */
   async put(app: AppRegistration): Promise<AppRegistration> {
     const saved = Object.freeze({ ...app, clientId: app.clientId.toLowerCase(), tenantId: app.tenantId.toLowerCase() });

@@ -44,6 +44,11 @@ export async function tokenRoutes(app: FastifyInstance, o: TokenRoutesOptions): 
   app.post('/:tenantId/oauth2/v2.0/token', async (request, reply) => {
     const tenantId = (request.params as { tenantId: string }).tenantId.toLowerCase();
     const form = (request.body ?? {}) as Record<string, string | undefined>;
+    // Refused on this instance's copy? It may predate another instance's change: refresh it first.
+    const app = form.client_id ? o.apps.get(form.client_id) : undefined;
+    if (!o.apps.hasTenant(tenantId) || (form.client_id && (!app || app.tenantId !== tenantId || (form.client_secret && !secretMatches(form.client_secret, app.clientSecret))))) {
+      await o.apps.refresh();
+    }
     if (!o.apps.hasTenant(tenantId)) return sendEntraError(reply, 'tenantNotFound', tenantId);
     if (!form.grant_type) return sendEntraError(reply, 'missingParameter', 'grant_type');
     if (form.grant_type !== 'client_credentials') return sendEntraError(reply, 'unsupportedGrant', form.grant_type);

@@ -79,7 +79,7 @@ export class TokenService {
     const nowMs = this.o.clock.now();
     const hit = this.cache.get(token);
     if (hit) {
-      if (hit.exp * 1000 > nowMs) return this.stillRegistered(hit.principal);
+      if (hit.exp * 1000 > nowMs) return await this.stillRegistered(hit.principal);
       this.cache.delete(token);
       throw new TokenRejected('expired');
     }
@@ -102,16 +102,20 @@ export class TokenService {
       appId: payload.appid,
       roles: Object.freeze(Array.isArray(payload.roles) ? payload.roles.filter((r): r is string => typeof r === 'string') : []),
     });
-    this.stillRegistered(principal);
+    await this.stillRegistered(principal);
     if (this.cache.size >= (this.o.cacheSize ?? 10_000)) this.cache.clear();
     this.cache.set(token, { principal, exp: payload.exp ?? 0 });
     return principal;
   }
 
-  /** An app removed since its token was issued no longer gets in. */
-  private stillRegistered(p: Principal): Principal {
-    const app = this.o.apps.get(p.appId);
-    if (!app || app.tenantId !== p.tenantId) throw new TokenRejected('unknownApp');
+  /**
+   * An app removed since its token was issued no longer gets in. Before refusing, the apps are read
+   * again: the app may have been registered through another instance a moment ago.
+   */
+  private async stillRegistered(p: Principal): Promise<Principal> {
+    const known = () => { const app = this.o.apps.get(p.appId); return !!app && app.tenantId === p.tenantId; };
+    if (!known()) await this.o.apps.refresh();
+    if (!known()) throw new TokenRejected('unknownApp');
     return p;
   }
 }

@@ -57,6 +57,13 @@ export async function emulatorRoutes(app: FastifyInstance, o: EmulatorRoutesOpti
     return body;
   });
 
+  /** Durable jobs that failed on every attempt and were set aside (newest first), with their last error. */
+  app.get('/_emulator/jobs/dead', async (request) => {
+    const q = request.query as Record<string, string | undefined>;
+    const limit = Math.min(Math.max(Number(q.top ?? 100) || 100, 1), 1000);
+    return { value: (await o.store.deadJobs(limit)).map((j) => ({ ...j, dueAt: new Date(j.dueAt).toISOString() })) };
+  });
+
   app.get('/_emulator/calls/:id/recordingSegments', async (request) => {
     const id = normaliseId((request.params as { id: string }).id);
     if (!(await o.store.getCall(id))) throw new GraphError('CALL_NOT_FOUND');

@@ -26,6 +26,21 @@ describe('identity: token endpoint, discovery, JWKS', () => {
     assert.equal(graph.statusCode, 404, 'authenticated; the call simply does not exist');
   });
 
+  test('a body that is not a form answers as Entra does (its error body, never Graph\'s envelope or a 415)', async () => {
+    for (const [type, payload] of [['text/plain', form(GOOD)], ['application/json', JSON.stringify(GOOD)]] as const) {
+      const res = await h.comp.app.inject({ method: 'POST', url: `/${TENANT}/oauth2/v2.0/token`, headers: { 'content-type': type }, payload });
+      assert.equal(res.statusCode, 400, type);
+      const b = JSON.parse(res.body);
+      assert.equal(b.error, 'invalid_request', type);
+      assert.deepEqual(b.error_codes, [900144]);
+      assert.match(b.error_description, /^AADSTS900144: .*'grant_type'/);
+      assert.equal(b['@odata.context'], undefined);
+    }
+    const big = await h.comp.app.inject({ method: 'POST', url: `/${TENANT}/oauth2/v2.0/token`, headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: 'x='.padEnd(2 * 1024 * 1024, 'a') });
+    assert.equal(big.statusCode, 400);
+    assert.equal(JSON.parse(big.body).error, 'invalid_request', 'an oversized form is refused in Entra\'s words too');
+  });
+
   test('the alternative Graph scope spelling is accepted', async () => {
     assert.equal((await token({ ...GOOD, scope: '00000003-0000-0000-c000-000000000000/.default' })).statusCode, 200);
   });

@@ -103,6 +103,29 @@ describe('graph-calls as a process', () => {
     assert.equal(info.developmentApp.clientId, CLIENT_ID);
   });
 
+  test('a second graph-calls on a data directory in use exits 2, naming the directory and the running instance', async () => {
+    const dir = tempDataDir();
+    try {
+      const first = await serve(['--port', '0', '--data', dir.dir]);
+      children.push(first.child);
+      await assert.rejects(serve(['--port', '0', '--data', dir.dir]), (e: Error) =>
+        /exited 2/.test(e.message) && e.message.includes(dir.dir) && e.message.includes(first.url) && e.message.includes(`pid ${first.child.pid}`) && !/\n\s+at /.test(e.message));
+      // A SIGKILLed holder leaves no stale lock: the OS drops it with the process.
+      await stop(first.child, 'SIGKILL');
+      const next = await serve(['--port', '0', '--data', dir.dir]);
+      children.push(next.child);
+      assert.equal(await stop(next.child, 'SIGTERM'), 0);
+    } finally {
+      dir.cleanup();
+    }
+  });
+
+  test('an unreachable or malformed --db is one clear line and exit status 2', async () => {
+    await assert.rejects(serve(['--port', '0', '--db', 'postgres://root@127.0.0.1:1/graph_calls']), (e: Error) =>
+      /exited 2/.test(e.message) && /cannot reach PostgreSQL at root@127\.0\.0\.1:1\/graph_calls/.test(e.message) && !/\n\s+at /.test(e.message));
+    await assert.rejects(serve(['--port', '0', '--db', 'mysql://x']), (e: Error) => /exited 2/.test(e.message) && /--db must be a postgres:\/\//.test(e.message));
+  });
+
   test('a bad flag exits non-zero with every problem listed', async () => {
     await assert.rejects(serve(['--port', 'x', '--wat']), (e: Error) => /exited 2/.test(e.message) && /--port must be/.test(e.message) && /--wat/.test(e.message));
   });

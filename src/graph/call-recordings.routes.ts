@@ -9,7 +9,7 @@ import { nextLink, pageParams } from './paging.js';
 import { PERMISSIONS, requireAnyRole } from './permissions.js';
 import { sendJson, versionBase, type GraphVersion } from './wire.js';
 
-export interface RecordingRoutesOptions {
+export interface CallRecordingsRoutesOptions {
   version: GraphVersion;
   store: CallStore;
 }
@@ -59,7 +59,7 @@ function dateParam(v: string | undefined, name: string): number | undefined {
  * /communications/onlineMeetings, and /users/{id}/onlineMeetings) and under users' ad hoc calls, each
  * with `/{id}` and `/{id}/content`, plus the getAllRecordings functions.
  */
-export async function recordingsRoutes(app: FastifyInstance, o: RecordingRoutesOptions): Promise<void> {
+export async function callRecordingsRoutes(app: FastifyInstance, o: CallRecordingsRoutesOptions): Promise<void> {
   const base = (r: FastifyRequest) => versionBase(r, o.version);
 
   const page = (request: FastifyRequest, reply: FastifyReply, listUrl: string, rows: Array<Recording & { seq: number }>, top: number, itemBase: (r: Recording) => string) => {

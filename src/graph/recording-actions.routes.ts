@@ -24,7 +24,7 @@ function sendOperation(request: FastifyRequest, reply: FastifyReply, version: Gr
  * The recording actions. Paths match case-insensitively and with or without `microsoft.graph.`
  * (the docs print `/microsoft.graph.StopRecording`, the SDKs send `/stopRecording`); see app.ts rewriteUrl.
  */
-export async function recordingRoutes(app: FastifyInstance, { version, calls }: GraphRouteOptions): Promise<void> {
+export async function recordingActionsRoutes(app: FastifyInstance, { version, calls }: GraphRouteOptions): Promise<void> {
   if (version === 'beta') {
     // start/stopRecording exist only in beta; on v1.0 the route trie answers "Resource not found for the segment".
     /** https://learn.microsoft.com/graph/api/call-startrecording?view=graph-rest-beta */
