@@ -50,7 +50,8 @@ declare module 'autocannon' {
     }
 
     interface Options {
-      url: string;
+      /** One target, or several: connection i goes to url[i % url.length]. */
+      url: string | string[];
       connections?: number;
       pipelining?: number;
       /** Seconds. */

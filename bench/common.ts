@@ -95,16 +95,28 @@ export async function establishedCalls(calls: CallLookup, base: string, token: s
   return ids;
 }
 
-/** Stops any recording a run left running (autocannon stops connections mid-cycle). Returns how many. */
+/**
+ * Stops any recording a run left running (autocannon stops connections mid-cycle). Requests still in
+ * flight when the load stopped may land meanwhile (a slower engine answers later), so passes repeat
+ * until one finds nothing recording (bounded). Returns how many recordings it stopped.
+ */
 export async function resetRecordingState(calls: CallLookup, base: string, token: string, ids: string[]): Promise<number> {
   let stopped = 0;
-  for (const id of ids) {
-    const call = await calls.getCall(id);
-    if (!call || call.state !== 'established') throw new Error(`call ${id} is no longer established (${call?.state})`);
-    if (!call.recordingActive) continue;
-    const res = await post(`${base}/beta/communications/calls/${id}/stopRecording`, token, {});
-    if (res.status !== 202) throw new Error(`reset stopRecording ${id}: expected 202, got ${res.status}: ${res.text}`);
-    stopped++;
+  for (let pass = 0; pass < 20; pass++) {
+    let found = 0;
+    for (const id of ids) {
+      const call = await calls.getCall(id);
+      if (!call || call.state !== 'established') throw new Error(`call ${id} is no longer established (${call?.state})`);
+      if (!call.recordingActive) continue;
+      found++;
+      const res = await post(`${base}/beta/communications/calls/${id}/stopRecording`, token, {});
+      if (res.status === 202) stopped++;
+      // A stopRecording still in flight from the load committed between the read and this request.
+      else if (res.status === 409 && !(await calls.getCall(id))?.recordingActive) continue;
+      else throw new Error(`reset stopRecording ${id}: expected 202, got ${res.status}: ${res.text}`);
+    }
+    if (found === 0) return stopped;
+    await sleep(100);
   }
-  return stopped;
+  throw new Error('reset: recordings kept starting after the load had stopped');
 }

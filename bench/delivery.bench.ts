@@ -36,7 +36,7 @@ import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 import { DEV_APP } from '../src/auth/apps.js';
 import { compose, type Composition } from '../src/compose.js';
-import { AUTOCANNON_VERSION, envNumber, establishedCalls, fmt, JSON_BODY, LOAD_CLIENT, resetRecordingState, sleep, startStopPaths } from './common.js';
+import { AUTOCANNON_VERSION, commitStats, envNumber, establishedCalls, fmt, JSON_BODY, LOAD_CLIENT, resetRecordingState, sleep, startStopPaths, type CommitStats } from './common.js';
 import { DEFAULTS, type Config } from '../src/config.js';
 
 // ---- settings ---------------------------------------------------------------------------------------
@@ -219,10 +219,10 @@ async function paced(base: string, token: string, ids: string[], seconds: number
 interface OutboxRow { seq: number; messageId: string; createdAt: number; state: string }
 interface Attempt { seq: number; messageId: string; at: number; latencyMs: number | null; outcome: string }
 
-function readOutbox(comp: Composition, afterSeq: number, uptoSeq = Number.POSITIVE_INFINITY): OutboxRow[] {
+async function readOutbox(comp: Composition, afterSeq: number, uptoSeq = Number.POSITIVE_INFINITY): Promise<OutboxRow[]> {
   const out: OutboxRow[] = [];
   for (let after = afterSeq; ;) {
-    const page = (await comp.store.listOutbox({ afterSeq: after, limit: 5_000 }));
+    const page = await comp.store.listOutbox({ afterSeq: after, limit: 5_000 });
     for (const n of page) {
       if (n.seq > uptoSeq) return out;
       out.push({ seq: n.seq, messageId: n.messageId, createdAt: n.createdAt, state: n.state });
@@ -232,10 +232,10 @@ function readOutbox(comp: Composition, afterSeq: number, uptoSeq = Number.POSITI
   }
 }
 
-function readAttempts(comp: Composition, afterSeq: number): Attempt[] {
+async function readAttempts(comp: Composition, afterSeq: number): Promise<Attempt[]> {
   const out: Attempt[] = [];
   for (let after = afterSeq; ;) {
-    const page = (await comp.store.listDeliveryAttempts({ afterSeq: after, limit: 5_000 }));
+    const page = await comp.store.listDeliveryAttempts({ afterSeq: after, limit: 5_000 });
     for (const a of page) out.push({ seq: a.seq, messageId: a.messageId, at: a.at, latencyMs: a.latencyMs, outcome: a.outcome });
     if (page.length < 5_000) return out;
     after = page[page.length - 1]!.seq;
@@ -276,7 +276,7 @@ interface RunResult {
   elu: number;
   loopDelayP50: number;
   loopDelayP99: number;
-  commit: ReturnType<Composition['store']['commitStats']>;
+  commit: CommitStats;
   latency: Dist;
   toSend: Dist;
   onWire: Dist;
@@ -288,34 +288,36 @@ interface RunResult {
 interface Ctx { comp: Composition; base: string; token: string; ids: string[]; receiver: Receiver; probe: Probe }
 
 /**
- * Cheap outbox probes for polling while deliveries run: the store's SQLite handle (private; the recording
+ * Cheap outbox probes for polling while deliveries run: the SQLite engine's handle (private; the recording
  * bench reads it too), so a poll costs one indexed query instead of parsing every row through listOutbox.
  * Falls back to listOutbox if the handle is not there.
  */
-interface Probe { maxSeq(): number; pendingIn(afterSeq: number, uptoSeq: number): number }
+interface Probe { maxSeq(): Promise<number>; pendingIn(afterSeq: number, uptoSeq: number): Promise<number> }
 function probe(comp: Composition): Probe {
-  const db = (comp.store as unknown as { db?: { prepare(sql: string): { pluck(): { get(...a: unknown[]): unknown } } } }).db;
+  const db = (comp.storage as unknown as { db?: { prepare(sql: string): { pluck(): { get(...a: unknown[]): unknown } } } }).db;
   if (db && typeof db.prepare === 'function') {
     const max = db.prepare('SELECT COALESCE(MAX(seq), 0) FROM outbox').pluck();
     const pending = db.prepare("SELECT COUNT(*) FROM outbox WHERE state = 'pending' AND seq > ? AND seq <= ?").pluck();
-    return { maxSeq: () => max.get() as number, pendingIn: (a, b) => pending.get(a, b) as number };
+    return { maxSeq: async () => max.get() as number, pendingIn: async (a, b) => pending.get(a, b) as number };
   }
   return {
-    maxSeq: () => lastSeq(readOutbox(comp, 0), 0),
-    pendingIn: (a, b) => readOutbox(comp, a, b).filter((r) => r.state === 'pending').length,
+    maxSeq: async () => lastSeq(await readOutbox(comp, 0), 0),
+    pendingIn: async (a, b) => (await readOutbox(comp, a, b)).filter((r) => r.state === 'pending').length,
   };
 }
 
+const NO_COMMIT_STATS: CommitStats = { commands: 0, transactions: 0, maxBatch: 0, flushMs: 0, commitMs: 0 };
+
 /** Outbox and journal positions before a run, so the run sees only its own rows. */
-function marks(ctx: Ctx, attemptsAfter: number): { outbox: number; attempts: number } {
-  return { outbox: ctx.probe.maxSeq(), attempts: lastSeq(readAttempts(ctx.comp, attemptsAfter), attemptsAfter) };
+async function marks(ctx: Ctx, attemptsAfter: number): Promise<{ outbox: number; attempts: number }> {
+  return { outbox: await ctx.probe.maxSeq(), attempts: lastSeq(await readAttempts(ctx.comp, attemptsAfter), attemptsAfter) };
 }
 
 /** Waits until no row in (fromSeq, toSeq] is pending (delivered or dead), or the bound passes. */
 async function drain(ctx: Ctx, fromSeq: number, toSeq: number, boundMs: number): Promise<{ ms: number; drained: boolean }> {
   const t0 = Date.now();
   for (;;) {
-    const done = ctx.probe.pendingIn(fromSeq, toSeq) === 0;
+    const done = (await ctx.probe.pendingIn(fromSeq, toSeq)) === 0;
     const ms = Date.now() - t0;
     if (done || ms >= boundMs) return { ms, drained: done };
     await sleep(50);
@@ -325,7 +327,7 @@ async function drain(ctx: Ctx, fromSeq: number, toSeq: number, boundMs: number):
 async function run(ctx: Ctx, name: string, seconds: number, rate: number, drainBoundMs: number, pos: { outbox: number; attempts: number }): Promise<RunResult> {
   const { comp } = ctx;
   const delay = monitorEventLoopDelay({ resolution: LOOP_DELAY_RESOLUTION_MS });
-  comp.store.commitStats(true);
+  commitStats(comp.storage, true);
   const elu0 = performance.eventLoopUtilization();
   delay.enable();
   const tStart = Date.now();
@@ -333,14 +335,14 @@ async function run(ctx: Ctx, name: string, seconds: number, rate: number, drainB
   const tEnd = Date.now();
   delay.disable();
   const elu = performance.eventLoopUtilization(elu0).utilization;
-  const commit = comp.store.commitStats();
+  const commit = commitStats(comp.storage) ?? NO_COMMIT_STATS;
   await sleep(250); // requests in flight when the load stopped are still served and committed
-  const endSeq = ctx.probe.maxSeq();
+  const endSeq = await ctx.probe.maxSeq();
   const d = await drain(ctx, pos.outbox, endSeq, drainBoundMs);
   await ctx.receiver.collect();
-  const rows = readOutbox(comp, pos.outbox, endSeq);
+  const rows = await readOutbox(comp, pos.outbox, endSeq);
   const attempts = new Map<string, Attempt>();
-  for (const a of readAttempts(comp, pos.attempts)) if (!attempts.has(a.messageId)) attempts.set(a.messageId, a);
+  for (const a of await readAttempts(comp, pos.attempts)) if (!attempts.has(a.messageId)) attempts.set(a.messageId, a);
 
   const latency: number[] = [], toSend: number[] = [], onWire: number[] = [], roundTrip: number[] = [];
   let firstCommit = Number.POSITIVE_INFINITY, lastReceipt = Number.NEGATIVE_INFINITY, duringLoad = 0, committedByEnd = 0, receivedByEnd = 0;
@@ -382,9 +384,9 @@ async function run(ctx: Ctx, name: string, seconds: number, rate: number, drainB
 /** After a run: stop recordings left running, let those notifications drain, and return the new positions. */
 async function settle(ctx: Ctx, pos: { outbox: number; attempts: number }): Promise<{ outbox: number; attempts: number }> {
   await sleep(250); // requests in flight when autocannon stopped are still served
-  await resetRecordingState(ctx.comp, ctx.base, ctx.token, ctx.ids);
+  await resetRecordingState(ctx.comp.store, ctx.base, ctx.token, ctx.ids);
   await sleep(50);
-  await drain(ctx, pos.outbox, ctx.probe.maxSeq(), 5_000);
+  await drain(ctx, pos.outbox, await ctx.probe.maxSeq(), 5_000);
   return marks(ctx, pos.attempts);
 }
 
@@ -435,14 +437,14 @@ export async function runDeliveryBench(): Promise<number> {
     await comp.app.listen({ host: '127.0.0.1', port: 0 });
     const base = `http://127.0.0.1:${(comp.app.server.address() as AddressInfo).port}`;
     const { accessToken: token } = await comp.tokens.issue(DEV_APP);
-    const ids = await establishedCalls(comp, base, token, CALLS, callbackUri);
+    const ids = await establishedCalls(comp.store, base, token, CALLS, callbackUri);
     const ctx: Ctx = { comp, base, token, ids, receiver, probe: probe(comp) };
     console.log(`setup:    ${ids.length} established calls, callbackUri ${callbackUri} (node:http in a worker thread, answers 202); ` +
       `deliveryConcurrency ${config.deliveryConcurrency}; SQLite WAL on disk, synchronous=${sync}; receipt clock Date.now() (1 ms resolution)`);
 
     // Setup notifications (call created/established) drained first, so the runs start with an empty outbox.
-    await drain(ctx, 0, ctx.probe.maxSeq(), 5_000);
-    let pos = marks(ctx, 0);
+    await drain(ctx, 0, await ctx.probe.maxSeq(), 5_000);
+    let pos = await marks(ctx, 0);
 
     const warm = await paced(base, token, ids, WARMUP_S, rate);
     if (warm.non2xx + warm.errors > 0) failures.push(`warm-up: ${warm.non2xx} non-2xx, ${warm.errors} errors`);

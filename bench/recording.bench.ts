@@ -3,7 +3,18 @@
  * server doing the same HTTP work, measured as in docs research stack.md §2: autocannon, 50
  * connections, pipelining 1, a 2 s warm-up before each 10 s run, the servers interleaved over two rounds.
  *
- * graph-calls runs in this process with its data on disk (a fresh temp directory, removed at the end).
+ * Servers, all in the same run:
+ *   - graph-calls on SQLite: in this process, data on disk (a fresh temp directory, removed at the end);
+ *   - node:http: the baseline, in this process;
+ *   - graph-calls on PostgreSQL, one instance, and two instances on the same database with the
+ *     connections split evenly across them. Each instance is its own process
+ *     (`node --import tsx src/main.ts --db URL --port 0 ...`); the second is started for its rows and
+ *     stopped after them, so the one-instance rows run alone. The bench creates its own database
+ *     (graph_calls_bench_<random>) on the machine's server (BENCH_PG_ADMIN_URL, default
+ *     postgres://root@127.0.0.1:5432/postgres) and drops it at the end, also on failure or a signal.
+ *     When PostgreSQL is not reachable, those rows are skipped (said so in the output) and the rest runs.
+ *     BENCH_PG=0 skips them on purpose.
+ *
  * Every connection owns one established call and alternates startRecording/stopRecording on it, so every
  * request must succeed (202); any non-2xx or connection error fails the run (exit 1). Timing never does.
  *
@@ -13,14 +24,20 @@
  */
 import autocannon from 'autocannon';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import { join } from 'node:path';
 import { DEV_APP } from '../src/auth/apps.js';
 import { compose, type Composition } from '../src/compose.js';
-import { AUTOCANNON_VERSION, envNumber, establishedCalls, fmt, JSON_BODY, LOAD_CLIENT, post, resetRecordingState, sleep, startStopPaths, usage } from './common.js';
+import type { Storage } from '../src/domain/ports.js';
+import { openStorage } from '../src/storage/open-storage.js';
+import {
+  AUTOCANNON_VERSION, commitStats, envNumber, establishedCalls, fetchDevToken, fmt, JSON_BODY, LOAD_CLIENT, post, resetRecordingState, sleep,
+  startStopPaths, usage, type CallLookup, type CommitStats,
+} from './common.js';
+import { createBenchDatabase, killAllInstances, reason, startInstance, type BenchDatabase, type Instance } from './postgres.js';
 import { DEFAULTS, type Config } from '../src/config.js';
 
 // ---- settings ---------------------------------------------------------------------------------------
@@ -28,11 +45,12 @@ import { DEFAULTS, type Config } from '../src/config.js';
 const CONNECTIONS = 50;
 const ROUNDS = 2;
 const WARMUP_S = 2;
-/** Issue targets: graph-calls at least half of node:http's req/s, with p99 at most 10 ms. */
+/** Issue targets: graph-calls (SQLite) at least half of node:http's req/s, with p99 at most 10 ms. */
 const TARGET_RATIO = 0.5;
 const TARGET_P99_MS = 10;
-
-
+/** The same far side for every graph-calls: calls answer after 10 ms; startRecording never completes by itself. */
+const ANSWER_DELAY_MS = 10;
+const OPERATION_DELAY_MS = 3_600_000;
 
 const DURATION_S = envNumber('BENCH_DURATION', 10, (n) => Number.isFinite(n) && n > 0 && n <= 600, 'a number of seconds in (0, 600]');
 const WORKERS = envNumber('BENCH_WORKERS', 1, (n) => Number.isInteger(n) && n >= 0 && (n === 0 || CONNECTIONS % n === 0),
@@ -42,20 +60,7 @@ const SYNC: Config['sqliteSynchronous'] = (() => {
   if (s !== 'FULL' && s !== 'NORMAL') usage(`BENCH_SYNC must be FULL or NORMAL, got '${process.env.BENCH_SYNC}'`);
   return s;
 })();
-
-
-// ---- graph-calls --------------------------------------------------------------------------------------
-
-
-
-
-/**
- * autocannon stops mid-cycle, and requests in flight when it stops are still served. Once they have
- * settled, stop the calls left recording so the next run starts every connection with startRecording.
- */
-
-/** Group-commit counters from the store (one flush = one SQLite transaction). */
-type CommitStats = ReturnType<Composition['store']['commitStats']>;
+const PG_WANTED = process.env.BENCH_PG !== '0';
 
 // ---- node:http baseline -------------------------------------------------------------------------------
 
@@ -107,8 +112,11 @@ function plainServer(): http.Server {
 
 // ---- load ------------------------------------------------------------------------------------------------
 
-/** One autocannon run; connection k alternates start/stop on call k. */
-async function load(base: string, token: string, ids: string[], seconds: number): Promise<autocannon.Result> {
+/**
+ * One autocannon run; connection k alternates start/stop on call k. With several URLs, autocannon
+ * assigns connection i to urls[i % urls.length]: the load splits evenly across the instances.
+ */
+async function load(urls: string[], token: string, ids: string[], seconds: number): Promise<autocannon.Result> {
   const paths = startStopPaths(ids);
   let k = 0;
   const inline = (client: autocannon.Client) => {
@@ -117,7 +125,7 @@ async function load(base: string, token: string, ids: string[], seconds: number)
     client.setRequests(own.map((path) => ({ path })));
   };
   return autocannon({
-    url: base,
+    url: urls.length === 1 ? urls[0]! : urls,
     connections: CONNECTIONS,
     pipelining: 1,
     duration: seconds,
@@ -130,8 +138,24 @@ async function load(base: string, token: string, ids: string[], seconds: number)
   });
 }
 
+/** One server the rounds measure. `graphCalls` is null for the node:http baseline. */
+interface Target {
+  key: 'sqlite' | 'pg1' | 'pg2' | 'node:http';
+  /** Row label in the tables. */
+  label: string;
+  urls(): string[];
+  token: string;
+  ids: string[];
+  graphCalls: { calls: CallLookup; resetBase: string } | null;
+  commit(reset?: boolean): CommitStats | null;
+  /** Runs before the target's warm-up and after its measured run (the second PostgreSQL instance comes and goes). */
+  before?(): Promise<void>;
+  after?(): Promise<void>;
+}
+
 interface Row {
-  server: 'graph-calls' | 'node:http';
+  key: Target['key'];
+  label: string;
   round: number;
   rps: number;
   p50: number;
@@ -145,10 +169,10 @@ interface Row {
   loadMs: number;
 }
 
-function row(server: Row['server'], round: number, r: autocannon.Result, commit: CommitStats | null): Row {
+function row(t: Target, round: number, r: autocannon.Result, commit: CommitStats | null): Row {
   const codes = Object.entries(r.statusCodeStats).map(([c, v]) => `${c}×${v.count}`).join(' ');
   return {
-    server, round, rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, non2xx: r.non2xx, errors: r.errors, codes,
+    key: t.key, label: t.label, round, rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, non2xx: r.non2xx, errors: r.errors, codes,
     bytesPerResponse: r.requests.total > 0 ? r.throughput.total / r.requests.total : 0, commit, loadMs: r.duration * 1000,
   };
 }
@@ -159,6 +183,17 @@ const median = (xs: number[]) => {
   return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 };
 const pad = (cells: string[], widths: number[]) => cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+const withTimeout = <T>(p: Promise<T>, ms: number) => Promise.race([p, sleep(ms).then(() => { throw new Error(`timed out after ${ms} ms`); })]);
+
+/** Smoke: one start/stop cycle by hand, to show what each request returns. */
+async function smoke(base: string, token: string, id: string): Promise<string> {
+  const start = await post(`${base}/beta/communications/calls/${id}/startRecording`, token, JSON.parse(JSON_BODY));
+  const stop = await post(`${base}/beta/communications/calls/${id}/stopRecording`, token, JSON.parse(JSON_BODY));
+  if (start.status !== 202 || stop.status !== 202) {
+    throw new Error(`smoke ${base}: startRecording ${start.status} ${start.text} / stopRecording ${stop.status} ${stop.text}`);
+  }
+  return `startRecording -> 202 (${start.text.length} B body, Location ${start.headers.get('location') ? 'set' : 'MISSING'}), stopRecording -> 202`;
+}
 
 // ---- main --------------------------------------------------------------------------------------------------
 
@@ -168,107 +203,191 @@ async function main(): Promise<number> {
   console.log(`machine:  ${cpus[0]?.model ?? 'unknown CPU'}, ${cpus.length} cores, ${fmt(os.totalmem() / 2 ** 30, 1)} GiB RAM, node ${process.version}, ${os.platform()} ${os.release()}, ` +
     `load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')} at start`);
   console.log(`load:     autocannon ${AUTOCANNON_VERSION}, ${CONNECTIONS} connections, pipelining 1, ${WARMUP_S} s warm-up + ${DURATION_S} s per run, ` +
-    `${ROUNDS} interleaved rounds, load generator ${WORKERS > 0 ? `in ${WORKERS} worker thread(s)` : 'on the main thread'}`);
+    `${ROUNDS} interleaved rounds, load generator ${WORKERS > 0 ? `in ${WORKERS} worker thread(s)` : 'on the main thread'}, loopback only`);
 
-  const dataDir = mkdtempSync(join(os.tmpdir(), 'graph-calls-bench-'));
+  const tmp = mkdtempSync(join(os.tmpdir(), 'graph-calls-bench-'));
+  const dataDir = join(tmp, 'sqlite');
   let comp: Composition | null = null;
+  let db: BenchDatabase | null = null;
+  let pgStorage: Storage | null = null;
+  const instances: Instance[] = [];
   const plain = plainServer();
   let failures = 0;
-  const cleanup = () => rmSync(dataDir, { recursive: true, force: true });
-  const onSignal = () => {
+  const cleanup = () => rmSync(tmp, { recursive: true, force: true });
+  /** Last resort (signal, watchdog): end the child processes, drop the database (bounded), remove the temp dir. */
+  const emergency = async (code: number) => {
+    killAllInstances();
+    if (db) await withTimeout(db.drop(), 5_000).catch((err: unknown) => console.error(`bench: could not drop ${db!.name}: ${reason(err)}`));
     cleanup();
-    process.exit(130);
+    process.exit(code);
   };
+  const onSignal = () => void emergency(130);
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
-  // Hang guard only (never about speed): generous against the expected ~55 s.
+  // Hang guard only (never about speed): generous against the expected run time.
   const watchdog = setTimeout(() => {
     console.error('bench: watchdog fired, the run hung; exiting');
-    cleanup();
-    process.exit(2);
-  }, (ROUNDS * 2 * (WARMUP_S + DURATION_S + 10) + 60) * 1000);
+    void emergency(2);
+  }, (ROUNDS * 4 * (WARMUP_S + DURATION_S + 15) + 180) * 1000);
   watchdog.unref();
 
   try {
+    // ---- SQLite, in this process ----
+    mkdirSync(dataDir);
     const config: Config = Object.freeze({
       ...DEFAULTS, host: '127.0.0.1', port: 0, inMemory: false, dataDir,
-      answerDelayMs: 10, operationDelayMs: 3_600_000, sqliteSynchronous: SYNC, logLevel: 'silent' as const,
+      answerDelayMs: ANSWER_DELAY_MS, operationDelayMs: OPERATION_DELAY_MS, sqliteSynchronous: SYNC, logLevel: 'silent' as const,
     });
     comp = await compose(config);
     comp.start();
     await comp.app.listen({ host: '127.0.0.1', port: 0 });
     const graphBase = `http://127.0.0.1:${(comp.app.server.address() as AddressInfo).port}`;
-    const pragma = (comp.store as unknown as { db?: { pragma(s: string, o: { simple: true }): unknown } }).db?.pragma('synchronous', { simple: true });
+    const pragma = (comp.storage as unknown as { db?: { pragma(s: string, o: { simple: true }): unknown } }).db?.pragma('synchronous', { simple: true });
     const confirmed = pragma === undefined ? '' : ` (PRAGMA synchronous = ${pragma === 2 ? 'FULL' : pragma === 1 ? 'NORMAL' : String(pragma)})`;
-    console.log(`storage:  SQLite WAL on disk in ${dataDir}, synchronous=${SYNC}${confirmed}`);
+    console.log(`SQLite:   graph-calls in this process (engine ${comp.storage.engine}), WAL on disk in ${dataDir}, synchronous=${SYNC}${confirmed}`);
 
-    const graphCalls = comp;
-    const { accessToken: token } = await graphCalls.tokens.issue(DEV_APP);
-    const ids = await establishedCalls(graphCalls, graphBase, token, CONNECTIONS);
-
-    // Smoke: one start/stop cycle by hand, to show what each request returns.
-    const first = ids[0]!;
-    const smokeStart = await post(`${graphBase}/beta/communications/calls/${first}/startRecording`, token, JSON.parse(JSON_BODY));
-    const smokeStop = await post(`${graphBase}/beta/communications/calls/${first}/stopRecording`, token, JSON.parse(JSON_BODY));
-    if (smokeStart.status !== 202 || smokeStop.status !== 202) {
-      throw new Error(`smoke: startRecording ${smokeStart.status} ${smokeStart.text} / stopRecording ${smokeStop.status} ${smokeStop.text}`);
-    }
-    console.log(`setup:    ${ids.length} established calls; startRecording -> 202 (${smokeStart.text.length} B body, Location ${smokeStart.headers.get('location') ? 'set' : 'MISSING'}), stopRecording -> 202`);
+    const sqlite = comp;
+    const { accessToken: token } = await sqlite.tokens.issue(DEV_APP);
+    const ids = await establishedCalls(sqlite.store, graphBase, token, CONNECTIONS);
+    console.log(`setup:    ${ids.length} established calls; ${await smoke(graphBase, token, ids[0]!)}`);
 
     plain.listen(0, '127.0.0.1');
     await new Promise<void>((r, j) => plain.once('listening', r).once('error', j));
     const plainBase = `http://127.0.0.1:${(plain.address() as AddressInfo).port}`;
 
+    const targets: Target[] = [
+      { key: 'sqlite', label: 'graph-calls SQLite', urls: () => [graphBase], token, ids, graphCalls: { calls: sqlite.store, resetBase: graphBase },
+        commit: (reset) => commitStats(sqlite.storage, reset) },
+      { key: 'node:http', label: 'node:http', urls: () => [plainBase], token, ids, graphCalls: null, commit: () => null },
+    ];
+
+    // ---- PostgreSQL: one and two instances, each its own process ----
+    let pgSkipped: string | null = PG_WANTED ? null : 'BENCH_PG=0';
+    if (PG_WANTED) {
+      try {
+        db = await createBenchDatabase();
+      } catch (err) {
+        pgSkipped = `PostgreSQL at ${new URL(process.env.BENCH_PG_ADMIN_URL || 'postgres://root@127.0.0.1:5432/postgres').host} is not reachable: ${reason(err)}`;
+      }
+    }
+    if (db) {
+      const args = (n: number) => ['--db', db!.url, '--host', '127.0.0.1', '--port', '0', '--data', join(tmp, `pg-instance-${n}`), '--log-level', 'error',
+        '--answer-delay-ms', String(ANSWER_DELAY_MS), '--operation-delay-ms', String(OPERATION_DELAY_MS)];
+      const first = await startInstance(args(1));
+      instances.push(first);
+      pgStorage = await openStorage({ db: db.url, dataDir: null, sqliteSynchronous: SYNC });
+      const pgToken = await fetchDevToken(first.base);
+      const pgIds = await establishedCalls(pgStorage.calls, first.base, pgToken, CONNECTIONS);
+      const pgCalls = pgStorage.calls;
+      // The second instance is probed once now (a token from the first works on it: one database, one signing key).
+      const probe = await startInstance(args(2));
+      const probeSmoke = await smoke(probe.base, pgToken, pgIds[0]!).finally(() => probe.stop());
+      console.log(`PostgreSQL: ${db.serverVersion}`);
+      console.log(`          database ${db.name} on ${new URL(db.url).host} (created for this run, dropped at the end); ` +
+        `${db.otherSessions} other client session(s) on the server at start`);
+      console.log(`          graph-calls in separate processes: node --import tsx src/main.ts --db ${db.url} --port 0 --log-level error (pid ${first.pid} serves the one-instance rows;`);
+      console.log(`          for the two-instance rows a second process starts before the warm-up and stops after the run, and autocannon splits the ${CONNECTIONS} connections ${CONNECTIONS / 2}/${CONNECTIONS / 2})`);
+      console.log(`setup:    ${pgIds.length} established calls; instance 1: ${await smoke(first.base, pgToken, pgIds[0]!)}; instance 2: ${probeSmoke}`);
+      let second: Instance | null = null;
+      const pgTarget = { token: pgToken, ids: pgIds, graphCalls: { calls: pgCalls, resetBase: first.base }, commit: () => null };
+      targets.push(
+        { key: 'pg1', label: 'graph-calls PG ×1', urls: () => [first.base], ...pgTarget },
+        {
+          key: 'pg2', label: 'graph-calls PG ×2', urls: () => [first.base, second!.base], ...pgTarget,
+          async before() {
+            second = await startInstance(args(2));
+            instances.push(second);
+          },
+          async after() {
+            await second?.stop();
+            second = null;
+          },
+        },
+      );
+    }
+    console.log(pgSkipped ? `PostgreSQL rows SKIPPED: ${pgSkipped}` : '');
+
     const rows: Row[] = [];
-    console.log('');
     for (let round = 1; round <= ROUNDS; round++) {
-      for (const server of ['graph-calls', 'node:http'] as const) {
-        const base = server === 'graph-calls' ? graphBase : plainBase;
-        const warm = await load(base, token, ids, WARMUP_S);
-        if (server === 'graph-calls') await sleep(250).then(() => resetRecordingState(graphCalls, graphBase, token, ids));
-        const warmBad = warm.non2xx + warm.errors;
-        comp.store.commitStats(true);
-        const result = await load(base, token, ids, DURATION_S);
-        const stats = server === 'graph-calls' ? comp.store.commitStats() : null;
-        if (server === 'graph-calls') await sleep(250).then(() => resetRecordingState(graphCalls, graphBase, token, ids));
-        const r = row(server, round, result, stats);
-        rows.push(r);
-        const bad = r.non2xx + r.errors;
-        if (bad > 0 || warmBad > 0) failures++;
-        console.log(`  ran ${server.padEnd(11)} round ${round}: ${fmt(r.rps)} req/s, codes ${r.codes || 'none'}` +
-          `${warmBad ? `; WARM-UP had ${warm.non2xx} non-2xx, ${warm.errors} errors (${JSON.stringify(warm.statusCodeStats)})` : ''}`);
+      for (const t of targets) {
+        await t.before?.();
+        try {
+          const warm = await load(t.urls(), t.token, t.ids, WARMUP_S);
+          // Requests in flight when autocannon stopped are still served: give them the run's slowest latency, then stop what is left recording.
+          const reset = async (after: autocannon.Result) => {
+            if (!t.graphCalls) return;
+            await sleep(Math.min(5_000, Math.max(250, after.latency.max + 50)));
+            await resetRecordingState(t.graphCalls.calls, t.graphCalls.resetBase, t.token, t.ids);
+          };
+          await reset(warm);
+          const warmBad = warm.non2xx + warm.errors;
+          t.commit(true);
+          const result = await load(t.urls(), t.token, t.ids, DURATION_S);
+          const stats = t.commit();
+          await reset(result);
+          const r = row(t, round, result, stats);
+          rows.push(r);
+          const bad = r.non2xx + r.errors;
+          if (bad > 0 || warmBad > 0) failures++;
+          console.log(`  ran ${t.label.padEnd(18)} round ${round}: ${fmt(r.rps)} req/s, codes ${r.codes || 'none'}` +
+            `${warmBad ? `; WARM-UP had ${warm.non2xx} non-2xx, ${warm.errors} errors (${JSON.stringify(warm.statusCodeStats)})` : ''}`);
+        } finally {
+          await t.after?.();
+        }
       }
     }
 
     // ---- report ----
-    const widths = [12, 5, 10, 6, 6, 7, 6];
-    console.log('');
-    console.log(pad(['server', 'round', 'req/s', 'p50 ms', 'p99 ms', 'non-2xx', 'errors'], widths));
-    for (const r of rows) console.log(pad([r.server, String(r.round), fmt(r.rps), fmt(r.p50), fmt(r.p99), fmt(r.non2xx), fmt(r.errors)], widths));
-    const med = (server: Row['server']) => {
-      const rs = rows.filter((r) => r.server === server);
-      return { rps: median(rs.map((r) => r.rps)), p50: median(rs.map((r) => r.p50)), p99: median(rs.map((r) => r.p99)),
+    const med = (key: Target['key']) => {
+      const rs = rows.filter((r) => r.key === key);
+      return { label: rs[0]!.label, rps: median(rs.map((r) => r.rps)), p50: median(rs.map((r) => r.p50)), p99: median(rs.map((r) => r.p99)),
         worstP99: Math.max(...rs.map((r) => r.p99)), non2xx: rs.reduce((a, r) => a + r.non2xx, 0), errors: rs.reduce((a, r) => a + r.errors, 0),
         bytes: median(rs.map((r) => r.bytesPerResponse)) };
     };
-    const g = med('graph-calls');
     const h = med('node:http');
-    console.log(pad(['graph-calls', 'med', fmt(g.rps), fmt(g.p50, 1), fmt(g.p99, 1), fmt(g.non2xx), fmt(g.errors)], widths));
-    console.log(pad(['node:http', 'med', fmt(h.rps), fmt(h.p50, 1), fmt(h.p99, 1), fmt(h.non2xx), fmt(h.errors)], widths));
-    console.log('(latency in whole ms, as autocannon records it; non-2xx/errors on "med" rows are totals)');
-    console.log(`response size: graph-calls ${fmt(g.bytes)} B, node:http ${fmt(h.bytes)} B per response (headers + body)`);
-
-    const ratio = h.rps > 0 ? g.rps / h.rps : 0;
-    const ratioOk = ratio >= TARGET_RATIO;
-    const p99Ok = g.p99 <= TARGET_P99_MS;
+    const roundHttp = (round: number) => rows.find((r) => r.key === 'node:http' && r.round === round)?.rps ?? 0;
+    const ratio = (rps: number, of: number) => (of > 0 ? (rps / of).toFixed(3) : '-');
+    const widths = [18, 5, 10, 6, 6, 8, 7, 6];
+    const head = pad(['server', 'round', 'req/s', 'p50 ms', 'p99 ms', '÷ node', 'non-2xx', 'errors'], widths);
     console.log('');
-    console.log(`ratio graph-calls/node:http req/s (medians): ${ratio.toFixed(3)}`);
-    console.log(`target ratio >= ${TARGET_RATIO}: ${ratioOk ? 'met' : 'NOT met'}; target graph-calls p99 <= ${TARGET_P99_MS} ms: ` +
-      `${p99Ok ? 'met' : 'NOT met'} (median p99 ${fmt(g.p99, 1)} ms, worst ${fmt(g.worstP99)} ms) [SQLite synchronous=${SYNC}]`);
+    console.log(`startRecording/stopRecording on ${CONNECTIONS} established calls — ${cpus[0]?.model ?? 'unknown CPU'}, ${cpus.length} cores, ` +
+      `${fmt(os.totalmem() / 2 ** 30, 1)} GiB, node ${process.version}` + (db ? `, ${db.serverVersion.split(' on ')[0]}` : ', PostgreSQL skipped'));
+    console.log(head);
+    console.log('-'.repeat(head.length));
+    for (const r of rows) {
+      console.log(pad([r.label, String(r.round), fmt(r.rps), fmt(r.p50), fmt(r.p99), r.key === 'node:http' ? '1' : ratio(r.rps, roundHttp(r.round)),
+        fmt(r.non2xx), fmt(r.errors)], widths));
+    }
+    console.log('-'.repeat(head.length));
+    for (const t of targets) {
+      const m = med(t.key);
+      console.log(pad([m.label, 'med', fmt(m.rps), fmt(m.p50, 1), fmt(m.p99, 1), t.key === 'node:http' ? '1' : ratio(m.rps, h.rps), fmt(m.non2xx), fmt(m.errors)], widths));
+    }
+    if (pgSkipped) console.log(pad(['graph-calls PG', '-', 'skipped', '', '', '', '', ''], widths) + `  (${pgSkipped})`);
+    console.log('(latency in whole ms, as autocannon records it; "÷ node" = req/s over node:http\'s in the same round, on "med" rows over its median;');
+    console.log(' non-2xx/errors on "med" rows are totals; SQLite and node:http run in this process, each PostgreSQL instance in its own process,');
+    console.log(` all on this machine with the PostgreSQL server and the load generator)`);
+    console.log(`response size: ${targets.map((t) => `${med(t.key).label} ${fmt(med(t.key).bytes)} B`).join(', ')} per response (headers + body)`);
+
+    const g = med('sqlite');
+    const sqliteRatio = h.rps > 0 ? g.rps / h.rps : 0;
+    console.log('');
+    console.log(`ratio graph-calls SQLite/node:http req/s (medians): ${sqliteRatio.toFixed(3)}`);
+    console.log(`target ratio >= ${TARGET_RATIO}: ${sqliteRatio >= TARGET_RATIO ? 'met' : 'NOT met'}; target graph-calls p99 <= ${TARGET_P99_MS} ms: ` +
+      `${g.p99 <= TARGET_P99_MS ? 'met' : 'NOT met'} (median p99 ${fmt(g.p99, 1)} ms, worst ${fmt(g.worstP99)} ms) [SQLite synchronous=${SYNC}]`);
+    if (!pgSkipped) {
+      const one = med('pg1');
+      const two = med('pg2');
+      console.log(`PostgreSQL: one instance ${fmt(one.rps)} req/s (p99 ${fmt(one.p99, 1)} ms, ${ratio(one.rps, h.rps)} of node:http, ${ratio(one.rps, g.rps)} of SQLite); ` +
+        `two instances ${fmt(two.rps)} req/s (p99 ${fmt(two.p99, 1)} ms, ${ratio(two.rps, h.rps)} of node:http); two/one ${ratio(two.rps, one.rps)} ` +
+        `[${cpus.length} cores shared by both instances, the server and the load generator]`);
+      const logged = instances.reduce((a, i) => a + i.logged(), 0);
+      if (logged > 0) console.log(`note: the PostgreSQL instances logged ${logged} error line(s) during the run (--log-level error)`);
+    }
 
     console.log('');
     {
-      console.log('group commit (graph-calls measured runs; one flush = one SQLite transaction):');
+      console.log('group commit (graph-calls SQLite measured runs; one flush = one SQLite transaction):');
       const cw = [5, 9, 7, 9, 9, 12, 10];
       const line = (cells: string[]) => cells.map((c, i) => c.padStart(cw[i]!)).join('  ');
       console.log(line(['round', 'writes', 'tx', 'writes/tx', 'max batch', 'COMMIT ms/tx', 'in flush %']));
@@ -282,12 +401,21 @@ async function main(): Promise<number> {
       console.log('("in flush %": share of the load phase the main thread spent inside flush: running the batched commands, then COMMIT)');
     }
 
+    console.log(`\nload average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')} at the end (other work on the machine shows here and at the start)`);
     if (failures > 0) console.log(`\nFAILED: ${failures} run(s) had non-2xx responses or connection errors (see above); every request should be 202`);
     else console.log('\nall requests answered 2xx (non-2xx = 0, errors = 0 in every run, warm-ups included)');
   } finally {
     plain.closeAllConnections();
     await new Promise<void>((r) => plain.close(() => r()));
+    for (const i of instances) await i.stop();
+    if (pgStorage) await pgStorage.close().catch(() => undefined);
     if (comp) await comp.close();
+    if (db) {
+      await withTimeout(db.drop(), 10_000).then(
+        () => console.log(`dropped database ${db!.name}`),
+        (err: unknown) => { console.error(`bench: could not drop database ${db!.name}: ${reason(err)}`); failures++; },
+      );
+    }
     cleanup();
     clearTimeout(watchdog);
     process.removeListener('SIGINT', onSignal);
