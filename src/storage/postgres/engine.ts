@@ -159,9 +159,10 @@ export class PostgresEngine implements Storage {
         began = true;
         const value = await fn(new SqlCallRepository(sqlOn((q) => client.query(q)), scope, true));
         scope.end();
-        // NOTIFY inside the transaction is sent at COMMIT, and only if it commits.
-        for (const t of scope.touched) await client.query('SELECT pg_notify($1, $2)', [CHANNEL, this.payload(t, '')]);
-        await client.query('COMMIT');
+        // NOTIFY inside the transaction is sent at COMMIT, and only if it commits. One round trip for both:
+        // the payloads are ours (an id and topic names), so they go inline in a simple multi-statement query.
+        const notify = [...scope.touched].map((t) => `pg_notify('${CHANNEL}', '${this.payload(t, '')}')`);
+        await client.query(notify.length ? `SELECT ${notify.join(', ')}; COMMIT` : 'COMMIT');
         client.release();
         for (const t of scope.touched) this.events.emit(t, '');
         return value;
