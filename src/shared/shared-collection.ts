@@ -10,6 +10,8 @@ import type { ConfigStore, Wakeups } from '../domain/ports.js';
 export class SharedCollection<T> {
   private items = new Map<string, T>();
   private readonly listeners: Array<() => void> = [];
+  private reads = 0;
+  private applied = 0;
 
   private constructor(private readonly config: ConfigStore, private readonly wakeups: Wakeups, private readonly prefix: string) {}
 
@@ -35,7 +37,11 @@ export class SharedCollection<T> {
   }
 
   async reload(): Promise<void> {
+    const n = ++this.reads;
     const rows = await this.config.listValues(this.prefix);
+    // Reloads overlap (wake-ups, lookups that missed): one that read earlier must not land last.
+    if (n < this.applied) return;
+    this.applied = n;
     this.items = new Map(rows.map((r) => [r.key.slice(this.prefix.length), JSON.parse(r.value) as T]));
     for (const l of this.listeners) l();
   }

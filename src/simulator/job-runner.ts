@@ -98,7 +98,14 @@ export class JobRunner {
           if (this.stopped) return;
           const jobs = await this.o.store.write((tx) => tx.claimJobs(this.o.clock.now(), this.o.batchSize ?? 100, this.lease()));
           if (jobs.length === 0) break;
-          const renew = setInterval(() => void this.o.store.write((tx) => tx.extendLeases(this.lease(), { jobs: jobs.map((j) => j.id) })).catch(() => undefined), Math.max(500, this.o.leaseMs / 3));
+          // One renewal at a time: a renewal that waits (a lock, a slow database) is not joined by more.
+          let renewing = false;
+          const renew = setInterval(() => {
+            if (renewing) return;
+            renewing = true;
+            void this.o.store.write((tx) => tx.extendLeases(this.lease(), { jobs: jobs.map((j) => j.id) }))
+              .catch(() => undefined).finally(() => { renewing = false; });
+          }, Math.max(500, this.o.leaseMs / 3));
           try {
             await Promise.all(jobs.map((job) => this.o.jobs.run(job).catch((err) => this.failed(job, err))));
           } finally {

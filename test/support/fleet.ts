@@ -17,6 +17,10 @@ const MAIN = join(ROOT, 'src', 'main.ts');
 const READY = /^graph-calls listening on (http:\/\/\S+)$/;
 const KEEP_LINES = 200;
 
+/** Every child still running, SIGKILLed if the test process exits without closing its fleets. */
+const running = new Set<ChildProcess>();
+process.once('exit', () => { for (const c of running) c.kill('SIGKILL'); });
+
 export interface Instance {
   name: string;
   /** http://127.0.0.1:PORT */
@@ -55,6 +59,7 @@ export class Fleet {
     delete env.NODE_TEST_CONTEXT;
     for (const k of Object.keys(env)) if (k.startsWith('GRAPH_CALLS_')) delete env[k];
     const child = spawn(process.execPath, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    running.add(child);
     const output: string[] = [];
     const keep = (line: string) => {
       output.push(`[${name}] ${line}`);
@@ -62,7 +67,11 @@ export class Fleet {
     };
     createInterface({ input: child.stderr! }).on('line', keep);
     // 'exit' never comes when the spawn itself fails: 'error' settles it then.
-    const exited = new Promise<void>((resolve) => { child.once('exit', () => resolve()); child.once('error', () => resolve()); });
+    const exited = new Promise<void>((resolve) => {
+      const gone = () => { running.delete(child); resolve(); };
+      child.once('exit', gone);
+      child.once('error', gone);
+    });
     const instance: Instance = {
       name, url: '', pid: child.pid ?? -1, child, output,
       get alive() { return child.pid !== undefined && child.exitCode === null && child.signalCode === null; },

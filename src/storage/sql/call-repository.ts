@@ -71,7 +71,9 @@ const Q = {
   rehomeNotifications: stmt('rehomeNotifications', "UPDATE outbox SET callback_uri = ? WHERE call_id = ? AND state = 'pending'"),
   // The rows to renew travel as one JSON array: SQLite reads it with json_each, PostgreSQL as jsonb.
   extendOutboxLeases: stmt('extendOutboxLeases', 'UPDATE outbox SET lease_until = ? WHERE lease_owner = ? AND seq IN (SELECT value FROM json_each(?))',
-    'UPDATE outbox SET lease_until = $1 WHERE lease_owner = $2 AND seq IN (SELECT (jsonb_array_elements_text($3::jsonb))::bigint)'),
+    // PostgreSQL skips rows a transaction of ours holds (a job deleting its own row): the renewal never waits on them.
+    `UPDATE outbox SET lease_until = $1 WHERE seq IN (SELECT seq FROM outbox WHERE lease_owner = $2
+      AND seq IN (SELECT (jsonb_array_elements_text($3::jsonb))::bigint) FOR UPDATE SKIP LOCKED)`),
   listOutboxByCall: stmt('listOutboxByCall', 'SELECT * FROM outbox WHERE call_id = ? AND seq > ? ORDER BY seq LIMIT ?'),
   listOutbox: stmt('listOutbox', 'SELECT * FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?'),
   recordAttempt: stmt('recordAttempt', `INSERT INTO delivery_attempts (outbox_seq, call_id, message_id, attempt, at, url, status, latency_ms, error, outcome)
@@ -92,7 +94,8 @@ const Q = {
   failJob: stmt('failJob', 'UPDATE jobs SET attempts = attempts + 1, last_error = ?, due_at = ?, lease_owner = NULL, lease_until = 0 WHERE id = ?'),
   deadJob: stmt('deadJob', 'UPDATE jobs SET attempts = attempts + 1, last_error = ?, dead_at = ?, lease_owner = NULL, lease_until = 0 WHERE id = ?'),
   extendJobLeases: stmt('extendJobLeases', 'UPDATE jobs SET lease_until = ? WHERE lease_owner = ? AND id IN (SELECT value FROM json_each(?))',
-    'UPDATE jobs SET lease_until = $1 WHERE lease_owner = $2 AND id IN (SELECT (jsonb_array_elements_text($3::jsonb))::bigint)'),
+    `UPDATE jobs SET lease_until = $1 WHERE id IN (SELECT id FROM jobs WHERE lease_owner = $2
+      AND id IN (SELECT (jsonb_array_elements_text($3::jsonb))::bigint) FOR UPDATE SKIP LOCKED)`),
   nextJobDue: stmt('nextJobDue', 'SELECT MIN(due_at) AS due FROM jobs WHERE dead_at IS NULL'),
   deadJobs: stmt('deadJobs', 'SELECT * FROM jobs WHERE dead_at IS NOT NULL ORDER BY dead_at DESC, id DESC LIMIT ?'),
 
