@@ -5,6 +5,7 @@ import { tokenRoutes } from './auth/token.routes.js';
 import type { TokenService } from './auth/token.service.js';
 import { controlPlane } from './control/control-plane.js';
 import type { CallService } from './domain/call.service.js';
+import type { CallbackPolicy } from './domain/callback-uri.js';
 import type { FarSideService } from './simulator/far-side.service.js';
 import type { PolicyRegistry } from './simulator/policy-registry.js';
 import { incomingRoutes } from './graph/incoming.routes.js';
@@ -13,15 +14,18 @@ import type { MediaLibrary } from './media/media-library.js';
 import type { VirtualClock } from './shared/virtual-clock.js';
 import type { FaultEngine } from './faults/fault-rules.js';
 import { graphFaults } from './faults/graph-faults.hook.js';
+import type { Admission } from './graph/admission.js';
+import { throttle, type ThrottleOptions } from './graph/throttle.hook.js';
 import type { RequestJournal } from './control/request-journal.js';
 import type { CallStore, Wakeups } from './domain/ports.js';
 import { bearerAuth } from './graph/auth.hook.js';
 import { callsRoutes } from './graph/calls.routes.js';
-import { graphErrorHandler } from './graph/error-handler.js';
+import { graphErrorHandler, graphFrameworkErrors, MAX_SEGMENT_LENGTH } from './graph/error-handler.js';
 import { GRAPH_ERRORS, sendGraphError } from './graph/graph-errors.js';
 import { useGraphBodies, useGraphWire } from './graph/graph-wire.plugin.js';
 import { recordingActionsRoutes } from './graph/recording-actions.routes.js';
 import { RouteTrie, split } from './graph/route-trie.js';
+import { answerUnmetExpectation, graphClientErrorHandler } from './graph/socket-errors.js';
 import { addGraphHeaders, type GraphVersion } from './graph/wire.js';
 
 export interface AppDeps {
@@ -38,14 +42,44 @@ export interface AppDeps {
   recordingsDir: string;
   virtualClock: VirtualClock | null;
   bodyLimitBytes: number;
+  /** The token endpoint's own, smaller limit: it answers anyone, unauthenticated. */
+  tokenBodyLimitBytes: number;
   controlToken: string | null;
+  /** The --host listened on and --allowed-hosts: names the control plane and dashboard answer to. */
+  listenHost: string;
+  allowedHosts: readonly string[];
   faults: FaultEngine;
   journal: RequestJournal;
+  /** The callbackUri rule with --allow-callback-hosts, for every body and document that names one. */
+  callbacks: CallbackPolicy;
   /** TLS key and certificate (PEM) to serve https, or null for http. */
   tls: { key: string; cert: string } | null;
   logLevel: 'silent' | 'error' | 'warn' | 'info' | 'debug';
   version: string;
+  /** The Graph in-flight cap and the shutdown drain. */
+  admission: Admission;
+  /** Graph's per-app, per-tenant throttling of calls; null = off. */
+  throttle: ThrottleOptions | null;
+  http: HttpLimits;
 }
+
+/** What a client's connection may cost (docs/configuration.md); 0 = no limit. */
+export interface HttpLimits {
+  headersTimeoutMs: number;
+  requestTimeoutMs: number;
+  /** A kept-alive connection waiting for its next request. */
+  idleTimeoutMs: number;
+  /** A connection on which nothing moves, even mid-request. */
+  socketTimeoutMs: number;
+  maxRequestsPerSocket: number;
+  maxConnections: number;
+}
+
+/**
+ * How often node looks for requests past their headers or request timeout. Its default (30 s) would let
+ * a stalled request outlive a 10 s limit by half a minute; the sweep only visits requests still arriving.
+ */
+const TIMEOUT_SWEEP_MS = 1000;
 
 export const GRAPH_VERSIONS: readonly GraphVersion[] = ['v1.0', 'beta'];
 
@@ -70,18 +104,33 @@ export function rewriteGraphUrl(url: string): string {
 
 /** Builds the HTTP application; `listen` is the caller's business (main.ts, tests use inject()). */
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  // Node's timeouts are for receiving a request, never for answering it: a long response (the dashboard's
+  // event stream, a recording download) is bounded only by socketTimeoutMs, while nothing moves on it.
+  const server = { headersTimeout: deps.http.headersTimeoutMs, connectionsCheckingInterval: TIMEOUT_SWEEP_MS };
   const app = Fastify({
-    ...(deps.tls ? { https: { key: deps.tls.key, cert: deps.tls.cert } } : {}),
+    ...(deps.tls ? { https: { key: deps.tls.key, cert: deps.tls.cert, ...server } } : { http: server }),
+    requestTimeout: deps.http.requestTimeoutMs,
+    keepAliveTimeout: deps.http.idleTimeoutMs,
+    connectionTimeout: deps.http.socketTimeoutMs,
+    maxRequestsPerSocket: deps.http.maxRequestsPerSocket,
+    // A request that arrives while draining is answered by Admission, in Graph's envelope.
+    return503OnClosing: false,
     logger: deps.logLevel === 'silent' ? false : { level: deps.logLevel },
     bodyLimit: deps.bodyLimitBytes,
     // Graph is strict about JSON types: {"clientContext":5} is a 400, never coerced to "5".
     ajv: { customOptions: { coerceTypes: false, allErrors: false } },
-    // Function segments such as getAllRecordings(meetingOrganizerUserId='…',startDateTime=…) are long.
-    routerOptions: { caseSensitive: false, ignoreTrailingSlash: true, maxParamLength: 1000 },
+    routerOptions: { caseSensitive: false, ignoreTrailingSlash: true, maxParamLength: MAX_SEGMENT_LENGTH },
+    // What fastify and node answer themselves (bad percent-encoding, unparsable requests) in Graph's envelope too.
+    frameworkErrors: graphFrameworkErrors,
+    clientErrorHandler: graphClientErrorHandler,
     rewriteUrl: (req) => rewriteGraphUrl(req.url ?? '/'),
     // The dashboard's event streams never go idle: close them with the server.
     forceCloseConnections: true,
   });
+  // Over the cap node closes new connections at once; below the process's file limit, accepting cannot fail.
+  if (deps.http.maxConnections > 0) app.server.maxConnections = deps.http.maxConnections;
+
+  app.server.on('checkExpectation', answerUnmetExpectation);
 
   const trie = new RouteTrie();
   app.addHook('onRoute', (route) => {
@@ -90,26 +139,33 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
 
   deps.journal.install(app);
+  app.addHook('onRequest', deps.admission.track);
   // Outside every scope (unknown paths, the 404 handler): Graph's envelope and body rules.
   app.setErrorHandler(graphErrorHandler);
   useGraphBodies(app);
 
-  await app.register(tokenRoutes, { apps: deps.apps, tokens: deps.tokens, tokenKey: deps.tokenKey, notificationKey: deps.notificationKey });
+  await app.register(tokenRoutes, { apps: deps.apps, tokens: deps.tokens, tokenKey: deps.tokenKey, notificationKey: deps.notificationKey, bodyLimitBytes: deps.tokenBodyLimitBytes });
   await app.register(controlPlane, {
     store: deps.store, apps: deps.apps, farSide: deps.farSide, policies: deps.policies, library: deps.library,
     virtualClock: deps.virtualClock, recordingsDir: deps.recordingsDir, version: deps.version, controlToken: deps.controlToken,
-    faults: deps.faults, journal: deps.journal, wakeups: deps.wakeups,
+    listenHost: deps.listenHost, allowedHosts: deps.allowedHosts,
+    faults: deps.faults, journal: deps.journal, wakeups: deps.wakeups, callbacks: deps.callbacks,
   });
 
   const authenticate = bearerAuth(deps.tokens);
+  // One limiter for both versions: /v1.0 and /beta are one service with one budget.
+  const throttled = deps.throttle ? throttle(deps.throttle) : null;
   for (const version of GRAPH_VERSIONS) {
     await app.register(async (graph) => {
       useGraphWire(graph);
+      // Shedding first: refusing must cost less than serving.
+      graph.addHook('onRequest', deps.admission.admit);
       graph.addHook('onRequest', authenticate);
+      if (throttled) graph.addHook('onRequest', throttled);
       graph.addHook('onRequest', graphFaults(deps.faults));
-      await graph.register(callsRoutes, { version, calls: deps.calls });
-      await graph.register(recordingActionsRoutes, { version, calls: deps.calls });
-      await graph.register(incomingRoutes, { version, calls: deps.calls });
+      await graph.register(callsRoutes, { version, calls: deps.calls, callbacks: deps.callbacks });
+      await graph.register(recordingActionsRoutes, { version, calls: deps.calls, callbacks: deps.callbacks });
+      await graph.register(incomingRoutes, { version, calls: deps.calls, callbacks: deps.callbacks });
       await graph.register(callRecordingsRoutes, { version, store: deps.store });
     }, { prefix: `/${version}` });
   }

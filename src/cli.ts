@@ -73,8 +73,11 @@ const str = (v: string | true | undefined, name: string): string | undefined => 
 
 async function request(url: string, init?: RequestInit): Promise<any> {
   let res: Response;
+  // The control plane obeys only requests a web page could not have sent (docs/control-plane.md, "Access and safety").
+  const headers = new Headers(init?.headers);
+  if (new URL(url).pathname.startsWith('/_emulator/')) headers.set('x-graph-calls-control', '1');
   try {
-    res = await fetch(url, { ...init, signal: AbortSignal.timeout(10_000) });
+    res = await fetch(url, { ...init, headers, signal: AbortSignal.timeout(10_000) });
   } catch (err) {
     throw new CliError(`cannot reach graph-calls at ${new URL(url).origin} (${(err as Error & { cause?: { code?: string } }).cause?.code ?? (err as Error).message}); is it running?`);
   }

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildApp } from './app.js';
@@ -14,13 +15,15 @@ import { CallService } from './domain/call.service.js';
 import type { CallStore, Storage } from './domain/ports.js';
 import { policyProblems, toPolicy, type CompliancePolicy } from './domain/recording-policy.js';
 import { FaultEngine, faultProblems, toRule, type FaultRule } from './faults/fault-rules.js';
+import { Admission } from './graph/admission.js';
 import { notificationRenderer } from './graph/call.mapper.js';
 import { commsNotificationsBody } from './graph/notification.mapper.js';
 import { MediaLibrary, SAMPLE_RATE, espeakNg, type SpeechEngine } from './media/media-library.js';
 import { RecorderService } from './media/recorder.service.js';
 import { DeliveryWorker } from './notifications/delivery.worker.js';
 import { NotificationTokens } from './notifications/notification-token.js';
-import { fetchSender, type WebhookSender } from './notifications/webhook.sender.js';
+import { httpSender, type Resolver, type WebhookSender } from './notifications/webhook.sender.js';
+import { callbackPolicy } from './domain/callback-uri.js';
 import { systemClock, type Clock } from './shared/clock.js';
 import { randomIds, type Ids } from './shared/ids.js';
 import { shareVirtualClock } from './shared/shared-clock.js';
@@ -58,7 +61,12 @@ export interface Composition {
   instanceId: string;
   /** Starts background work (far-side jobs, deliveries). */
   start(): void;
-  /** Stops background work, closes the HTTP server and the database. */
+  /** Graph's in-flight cap and the drain `close` begins with. */
+  admission: Admission;
+  /**
+   * Drains: stops accepting, lets requests in flight finish, then stops background work and lets what is in
+   * flight finish (all within --shutdown-grace-ms), closes the HTTP server and the database.
+   */
   close(): Promise<void>;
 }
 
@@ -72,7 +80,7 @@ const SHARED_POLL_MS = 2000;
  * random ids) and wires them together. main.ts adds process concerns (argv, env, signals, listen); tests
  * call this with their own config and ports.
  */
-export async function compose(config: Config, ports: { clock?: Clock; ids?: Ids; sender?: WebhookSender; random?: () => number; speech?: SpeechEngine } = {}): Promise<Composition> {
+export async function compose(config: Config, ports: { clock?: Clock; ids?: Ids; sender?: WebhookSender; resolve?: Resolver; random?: () => number; speech?: SpeechEngine } = {}): Promise<Composition> {
   // Virtual time: timers fire one by one, and each one's work (jobs, commits) settles before the next.
   let runner: JobRunner | null = null;
   const settle = async () => {
@@ -83,7 +91,9 @@ export async function compose(config: Config, ports: { clock?: Clock; ids?: Ids;
   const virtualClock = !ports.clock && config.clock === 'virtual' ? new VirtualClock(Date.parse(config.clockStart), () => settle()) : null;
   const clock = ports.clock ?? virtualClock ?? systemClock;
   const ids = ports.ids ?? randomIds;
-  const fileApps = config.appsFile ? loadAppsFile(config.appsFile) : [];
+  // Where callbacks may go: one rule for every callbackUri accepted and every connection the sender opens.
+  const callbacks = callbackPolicy({ allow: config.allowCallbackHosts, maxUriLength: config.callbackUriMaxLength });
+  const fileApps = config.appsFile ? loadAppsFile(config.appsFile, callbacks) : [];
   const filePolicies = config.policiesFile ? loadPoliciesFile(config.policiesFile) : [];
   const fileFaults = config.faultsFile ? loadFaultsFile(config.faultsFile) : [];
   const storage = await openStorage({ db: config.db, dataDir: config.inMemory ? null : config.dataDir, sqliteSynchronous: config.sqliteSynchronous });
@@ -95,7 +105,7 @@ export async function compose(config: Config, ports: { clock?: Clock; ids?: Ids;
     const tokenKey = await loadOrCreateKey(storage.config, 'token-signing');
     const notificationKey = await loadOrCreateKey(storage.config, 'notification-signing');
     // Tokens live in real time even on a virtual clock: clients and bots check them against their own clocks.
-    const tokens = new TokenService({ apps, key: tokenKey, clock: systemClock, lifetimeSeconds: config.tokenLifetimeSeconds });
+    const tokens = new TokenService({ apps, key: tokenKey, clock: systemClock, lifetimeSeconds: config.tokenLifetimeSeconds, rolesFrom: config.rolesFrom });
     tempRecordings = config.inMemory ? mkdtempSync(join(tmpdir(), 'graph-calls-recordings-')) : null;
     const recordingsDir = tempRecordings ?? join(config.dataDir, 'recordings');
     const library = new MediaLibrary(storage.config, ports.speech ?? espeakNg());
@@ -106,7 +116,12 @@ export async function compose(config: Config, ports: { clock?: Clock; ids?: Ids;
       incomingTimeoutMs: config.incomingTimeoutMs, policyInviteTimeoutMs: config.policyInviteTimeoutMs, keepAliveTimeoutMs: config.keepAliveTimeoutMs,
     });
     const calls = new CallService({ store, effects, farSide, operationDelayMs: config.operationDelayMs });
-    const recorder = new RecorderService({ store, effects, library, dir: recordingsDir, sampleRate: SAMPLE_RATE, channels: config.recordingChannels, format: config.recordingFormat });
+    const recorder = new RecorderService({
+      store, effects, library, dir: recordingsDir, sampleRate: SAMPLE_RATE, channels: config.recordingChannels, format: config.recordingFormat,
+      // SQLite locks the data directory, so what renders left in it is a dead process's; instances sharing
+      // PostgreSQL may share it too, so those spare files a live render could still be writing.
+      leftoverAgeMs: storage.shared ? config.leaseMs : 0,
+    });
     let tls: { key: string; cert: string } | null = null;
     let caCertPath: string | null = null;
     if (config.certFile && config.keyFile) tls = { cert: readFileSync(config.certFile, 'utf8'), key: readFileSync(config.keyFile, 'utf8') };
@@ -117,11 +132,19 @@ export async function compose(config: Config, ports: { clock?: Clock; ids?: Ids;
     }
     const faults = await FaultEngine.open(storage.config, storage.wakeups, ports.random);
     for (const rule of fileFaults) await faults.add(rule);
-    const journal = new RequestJournal(store, config.journalEntries);
+    const journal = new RequestJournal(store, { capacity: config.journalEntries, bodyBytes: config.journalBodyBytes, bufferBytes: config.journalBufferBytes });
+    const admission = new Admission({ maxInFlight: config.maxInFlight });
     const app = await buildApp({
       tls, faults, journal, wakeups: storage.wakeups,
       calls, farSide, policies, store, apps, tokens, tokenKey, notificationKey, library, recordingsDir, virtualClock,
-      bodyLimitBytes: config.bodyLimitBytes, controlToken: config.controlToken, logLevel: config.logLevel, version: VERSION,
+      bodyLimitBytes: config.bodyLimitBytes, controlToken: config.controlToken, logLevel: config.logLevel, version: VERSION, callbacks,
+      tokenBodyLimitBytes: config.tokenBodyLimitBytes, listenHost: config.host, allowedHosts: config.allowedHosts,
+      admission,
+      throttle: config.throttleLimit > 0 ? { limit: config.throttleLimit, windowMs: config.throttleWindowMs } : null,
+      http: {
+        headersTimeoutMs: config.headersTimeoutMs, requestTimeoutMs: config.requestTimeoutMs, idleTimeoutMs: config.idleTimeoutMs,
+        socketTimeoutMs: config.socketTimeoutMs, maxRequestsPerSocket: config.maxRequestsPerSocket, maxConnections: config.maxConnections,
+      },
     });
     // One registry of durable work: each module fills in the kinds it runs.
     const registry = new JobRegistry();
@@ -132,27 +155,41 @@ export async function compose(config: Config, ports: { clock?: Clock; ids?: Ids;
       store, wakeups: storage.wakeups, clock, jobs: registry, owner: instanceId, leaseMs: config.leaseMs, maxAttempts: config.jobMaxAttempts, pollMs,
       onError: (job, err) => app.log.error({ err, job }, job ? 'job failed; it will be retried' : 'job runner could not reach the database'),
     });
+    const sender = ports.sender ?? httpSender({ callbacks, maxResponseBytes: config.callbackResponseBytes, resolve: ports.resolve });
     const delivery = new DeliveryWorker({
       store, wakeups: storage.wakeups, clock, owner: instanceId, leaseMs: config.leaseMs, pollMs,
-      sender: ports.sender ?? fetchSender, tokens: new NotificationTokens(notificationKey, systemClock),
+      sender, tokens: new NotificationTokens(notificationKey, systemClock),
       render: commsNotificationsBody, timeoutMs: config.deliveryTimeoutMs, concurrency: config.deliveryConcurrency,
-      policy: { maxAttempts: config.deliveryMaxAttempts, baseDelayMs: config.deliveryRetryBaseMs, maxDelayMs: config.deliveryRetryMaxMs, maxRedirects: 5 },
+      policy: {
+        maxAttempts: config.deliveryMaxAttempts, baseDelayMs: config.deliveryRetryBaseMs, maxDelayMs: config.deliveryRetryMaxMs, maxRedirects: 5,
+        maxRetryAfterMs: config.deliveryRetryAfterMaxMs, callbacks,
+      },
       random: ports.random, faults, onError: (err) => app.log.error({ err }, 'notification delivery failed'),
     });
     runner = jobs;
     if (virtualClock) await shareVirtualClock(virtualClock, storage.config, storage.wakeups);
     return {
-      app, storage, store, calls, tokens, apps, delivery, jobs, farSide, policies, recorder, library, journal, clock, virtualClock, recordingsDir, caCertPath, faults, instanceId,
+      app, storage, store, calls, tokens, apps, delivery, jobs, farSide, policies, recorder, library, journal, clock, virtualClock, recordingsDir, caCertPath, faults, instanceId, admission,
       start: () => {
         jobs.start();
         delivery.start();
       },
       async close() {
+        const deadline = Date.now() + config.shutdownGraceMs;
+        // Requests first, with the workers still running: what they commit is delivered if time allows.
+        if (!(await admission.drain(app.server, config.shutdownGraceMs))) {
+          app.log.warn({ unanswered: admission.unanswered() }, 'shutdown: requests still in flight after --shutdown-grace-ms; closing them');
+        }
         jobs.stop();
         delivery.stop();
+        // Closes what is left: idle connections, event streams, and requests that outlived the grace.
         await app.close();
-        await jobs.idle();
-        await delivery.idle();
+        // Work in flight finishes or is abandoned: its claim then expires (--lease-ms) and the work runs again
+        // after a restart or on another instance; the outbox and the jobs are durable, so nothing is lost.
+        const left = Math.max(0, deadline - Date.now());
+        const settled = await Promise.race([Promise.all([jobs.idle(), delivery.idle()]).then(() => true), sleep(left, false, { ref: false })]);
+        if (!settled) app.log.warn('shutdown: jobs or deliveries still in flight after --shutdown-grace-ms; their claims will expire');
+        sender.close?.();
         await journal.flush();
         await storage.close();
         if (tempRecordings) rmSync(tempRecordings, { recursive: true, force: true });

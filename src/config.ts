@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { allowListProblems } from './domain/callback-uri.js';
 
 /**
  * The one validated, frozen configuration. CLI flags and environment variables map onto the same
@@ -61,6 +62,45 @@ export interface Config {
   readonly recordingFormat: 'wav' | 'mp3';
   /** `--policies FILE`: compliance-recording policies (JSON array). */
   readonly policiesFile: string | null;
+  /**
+   * `--roles-from registry` (default): a request's roles are its token's, less any the app no longer holds
+   * (a removed role stops working at once). `token`: the token's roles until it expires, as on Entra.
+   */
+  readonly rolesFrom: 'token' | 'registry';
+  /** Graph's throttling of calls: requests per window per app per tenant (Graph: 50,000 per 15 s); 0 = off. */
+  readonly throttleLimit: number;
+  readonly throttleWindowMs: number;
+  /** Graph requests served at once by this process; more are answered 503 at once. 0 = no cap. */
+  readonly maxInFlight: number;
+  /** Sockets: time to receive a request's headers, and all of it (0 = no limit). */
+  readonly headersTimeoutMs: number;
+  readonly requestTimeoutMs: number;
+  /** Sockets: how long a kept-alive connection may wait for its next request, and may stay silent mid-request (0 = no limit). */
+  readonly idleTimeoutMs: number;
+  readonly socketTimeoutMs: number;
+  /** Sockets: requests served on one connection before it is closed, and connections open at once (0 = no limit). */
+  readonly maxRequestsPerSocket: number;
+  readonly maxConnections: number;
+  /** On SIGTERM: how long requests and deliveries in flight have to finish. */
+  readonly shutdownGraceMs: number;
+  // ---- journal and control-plane hardening: memory held for unauthenticated clients, who may drive /_emulator/ ----
+  /** Journalled request and response bodies are cut to this many bytes each. */
+  readonly journalBodyBytes: number;
+  /** Journal entries waiting to be written are held up to this many bytes; past it the oldest are dropped. */
+  readonly journalBufferBytes: number;
+  /** Largest token-endpoint form body (Entra's requests are a few hundred bytes). */
+  readonly tokenBodyLimitBytes: number;
+  /** Host names the control plane and dashboard answer to, beyond localhost, IP literals and `host` (DNS rebinding). */
+  readonly allowedHosts: readonly string[];
+  // ---- outbound callbacks (docs/configuration.md "callbackUri") ----
+  /** Beyond loopback and public hosts, where callbacks may go: CIDRs and host names (`*.suffix`). */
+  readonly allowCallbackHosts: readonly string[];
+  /** Longest accepted callbackUri, in characters. */
+  readonly callbackUriMaxLength: number;
+  /** Bytes of a bot's response body read; past it the connection is dropped. */
+  readonly callbackResponseBytes: number;
+  /** The longest Retry-After a bot's answer is honoured for. */
+  readonly deliveryRetryAfterMaxMs: number;
 }
 
 export const DEFAULTS: Config = Object.freeze({
@@ -97,6 +137,25 @@ export const DEFAULTS: Config = Object.freeze({
   clockStart: '2026-01-01T09:00:00.000Z',
   policyInviteTimeoutMs: 5_000,
   keepAliveTimeoutMs: 45 * 60_000,
+  rolesFrom: 'registry',
+  throttleLimit: 50_000,
+  throttleWindowMs: 15_000,
+  maxInFlight: 512,
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 30_000,
+  idleTimeoutMs: 72_000,
+  socketTimeoutMs: 120_000,
+  maxRequestsPerSocket: 0,
+  maxConnections: 10_000,
+  shutdownGraceMs: 10_000,
+  journalBodyBytes: 16 * 1024,
+  journalBufferBytes: 8 * 1024 * 1024,
+  tokenBodyLimitBytes: 64 * 1024,
+  allowedHosts: Object.freeze([]) as readonly string[],
+  allowCallbackHosts: Object.freeze([]) as readonly string[],
+  callbackUriMaxLength: 2048,
+  callbackResponseBytes: 64 * 1024,
+  deliveryRetryAfterMaxMs: 60 * 60_000,
 });
 
 export class ConfigError extends Error {
@@ -143,6 +202,25 @@ const FLAGS: Record<string, FlagSpec> = {
   '--recording-format': { key: 'recordingFormat', kind: 'enum', values: ['wav', 'mp3'] },
   '--policy-invite-timeout-ms': { key: 'policyInviteTimeoutMs', kind: 'int' },
   '--keep-alive-timeout-ms': { key: 'keepAliveTimeoutMs', kind: 'int' },
+  '--roles-from': { key: 'rolesFrom', kind: 'enum', values: ['token', 'registry'] },
+  '--throttle-limit': { key: 'throttleLimit', kind: 'int' },
+  '--throttle-window-ms': { key: 'throttleWindowMs', kind: 'int' },
+  '--max-in-flight': { key: 'maxInFlight', kind: 'int' },
+  '--headers-timeout-ms': { key: 'headersTimeoutMs', kind: 'int' },
+  '--request-timeout-ms': { key: 'requestTimeoutMs', kind: 'int' },
+  '--idle-timeout-ms': { key: 'idleTimeoutMs', kind: 'int' },
+  '--socket-timeout-ms': { key: 'socketTimeoutMs', kind: 'int' },
+  '--max-requests-per-socket': { key: 'maxRequestsPerSocket', kind: 'int' },
+  '--max-connections': { key: 'maxConnections', kind: 'int' },
+  '--shutdown-grace-ms': { key: 'shutdownGraceMs', kind: 'int' },
+  '--journal-body-bytes': { key: 'journalBodyBytes', kind: 'int' },
+  '--journal-buffer-bytes': { key: 'journalBufferBytes', kind: 'int' },
+  '--token-body-limit': { key: 'tokenBodyLimitBytes', kind: 'int' },
+  '--allowed-hosts': { key: 'allowedHosts', kind: 'string' },
+  '--allow-callback-hosts': { key: 'allowCallbackHosts', kind: 'string' },
+  '--callback-uri-max-length': { key: 'callbackUriMaxLength', kind: 'int' },
+  '--callback-response-bytes': { key: 'callbackResponseBytes', kind: 'int' },
+  '--delivery-retry-after-max-ms': { key: 'deliveryRetryAfterMaxMs', kind: 'int' },
 };
 
 const ENV: Record<string, string> = {
@@ -156,6 +234,7 @@ const ENV: Record<string, string> = {
   GRAPH_CALLS_POLICIES: '--policies',
   GRAPH_CALLS_CLOCK: '--clock',
   GRAPH_CALLS_CONTROL_TOKEN: '--control-token',
+  GRAPH_CALLS_ALLOW_CALLBACK_HOSTS: '--allow-callback-hosts',
 };
 
 /** Builds the config from argv (flags win) and env. Throws ConfigError listing every problem. */
@@ -215,6 +294,17 @@ export function loadConfig(argv: readonly string[], env: Readonly<Record<string,
   if ((out.leaseMs as number) < 1000) problems.push('--lease-ms must be at least 1000');
   if ((out.jobMaxAttempts as number) < 1) problems.push('--job-max-attempts must be at least 1');
   if ((out.deliveryConcurrency as number) < 1) problems.push('--delivery-concurrency must be at least 1');
+  // `--allowed-hosts a,b`: host names as a browser puts them in Host (no scheme, no port), compared lower-cased.
+  if (typeof out.allowedHosts === 'string') out.allowedHosts = Object.freeze(out.allowedHosts.split(',').map((h) => h.trim().toLowerCase()).filter(Boolean));
+  for (const h of out.allowedHosts as string[]) if (!/^(\[[0-9a-f:.]+\]|[a-z0-9_.-]+)$/.test(h)) problems.push(`--allowed-hosts takes host names without scheme or port (a,b), got '${h}'`);
+  if ((out.throttleWindowMs as number) < 1) problems.push('--throttle-window-ms must be at least 1');
+  // Node refuses a headers timeout longer than the request timeout (the headers are part of the request).
+  const headersMs = out.headersTimeoutMs as number, requestMs = out.requestTimeoutMs as number;
+  if (headersMs > 0 && requestMs > 0 && headersMs > requestMs) problems.push(`--headers-timeout-ms (${headersMs}) must not exceed --request-timeout-ms (${requestMs})`);
+  // `--allow-callback-hosts 10.0.0.0/8,bot.internal`: checked here, applied by domain/callback-uri.ts.
+  if (typeof out.allowCallbackHosts === 'string') out.allowCallbackHosts = Object.freeze(out.allowCallbackHosts.split(',').map((h) => h.trim()).filter(Boolean));
+  for (const p of allowListProblems(out.allowCallbackHosts as string[])) problems.push(`--allow-callback-hosts: ${p}`);
+  if ((out.callbackUriMaxLength as number) < 1) problems.push('--callback-uri-max-length must be at least 1');
   if (problems.length) throw new ConfigError(problems);
   return Object.freeze(out as unknown as Config);
 }

@@ -34,12 +34,22 @@ export async function runServer(argv: string[]): Promise<void> {
     process.stderr.write(`graph-calls: serving https with a local CA; trust it with NODE_EXTRA_CA_CERTS=${graphCalls.caCertPath}\n`);
   }
   // Handlers first: a supervisor that signals as soon as it reads the ready line must get a clean stop.
+  // close() drains (requests, then deliveries and jobs, within --shutdown-grace-ms); a second signal
+  // during the drain ends the process at once (what is durable stays durable; claims expire).
+  let stopping = false;
   const shutdown = async () => {
-    await graphCalls.close();
+    if (stopping) process.exit(1);
+    stopping = true;
+    try {
+      await graphCalls.close();
+    } catch (err) {
+      process.stderr.write(`graph-calls: shutdown failed: ${err instanceof Error ? err.message : String(err)}\n`);
+      process.exit(1);
+    }
     process.exit(0);
   };
-  process.once('SIGINT', shutdown);
-  process.once('SIGTERM', shutdown);
+  process.on('SIGINT', shutdown);
+  process.on('SIGTERM', shutdown);
   // The ready line (design.md §3): one line, printed once, only when the server accepts connections.
   process.stdout.write(`graph-calls listening on ${scheme}://${url.host}\n`);
 }

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { STRICT_CALLBACKS, type CallbackPolicy } from '../domain/callback-uri.js';
 import type { ConfigStore, Wakeups } from '../domain/ports.js';
 import { isGuid } from '../shared/ids.js';
 import { SharedCollection } from '../shared/shared-collection.js';
@@ -91,8 +92,11 @@ export class AppRegistry {
   }
 }
 
-/** Problems with one app document (file entry or control-plane body), all at once. */
-export function appProblems(entry: unknown, at: string): string[] {
+/**
+ * Problems with one app document (file entry or control-plane body), all at once. Its callbackUri passes
+ * the rule every callbackUri passes (`callbacks`: with --allow-callback-hosts).
+ */
+export function appProblems(entry: unknown, at: string, callbacks: CallbackPolicy = STRICT_CALLBACKS): string[] {
   if (typeof entry !== 'object' || entry === null) return [`${at}: expected an object`];
   const e = entry as Record<string, unknown>;
   const problems: string[] = [];
@@ -101,7 +105,10 @@ export function appProblems(entry: unknown, at: string): string[] {
   }
   if (typeof e.clientSecret !== 'string' || e.clientSecret.length === 0) problems.push(`${at}.clientSecret: expected a non-empty string`);
   if (!Array.isArray(e.roles) || !e.roles.every((r) => typeof r === 'string')) problems.push(`${at}.roles: expected an array of strings`);
-  if (e.callbackUri !== undefined && e.callbackUri !== null && typeof e.callbackUri !== 'string') problems.push(`${at}.callbackUri: expected a string`);
+  if (e.callbackUri !== undefined && e.callbackUri !== null) {
+    const problem = typeof e.callbackUri === 'string' ? callbacks.uriProblem(e.callbackUri) : 'expected a string';
+    if (problem) problems.push(`${at}.callbackUri: ${problem}`);
+  }
   if (e.displayName !== undefined && typeof e.displayName !== 'string') problems.push(`${at}.displayName: expected a string`);
   return problems;
 }
@@ -119,7 +126,7 @@ export function toApp(e: Record<string, unknown>): AppRegistration {
 }
 
 /** Parses and validates an `--apps FILE` document; reports every problem at once. */
-export function parseAppsFile(text: string, source: string): AppRegistration[] {
+export function parseAppsFile(text: string, source: string, callbacks: CallbackPolicy = STRICT_CALLBACKS): AppRegistration[] {
   let doc: unknown;
   try {
     doc = JSON.parse(text);
@@ -127,11 +134,11 @@ export function parseAppsFile(text: string, source: string): AppRegistration[] {
     throw new Error(`${source}: not valid JSON (${(err as Error).message})`);
   }
   if (!Array.isArray(doc)) throw new Error(`${source}: expected a JSON array of apps`);
-  const problems = doc.flatMap((entry: unknown, i) => appProblems(entry, `${source}[${i}]`));
+  const problems = doc.flatMap((entry: unknown, i) => appProblems(entry, `${source}[${i}]`, callbacks));
   if (problems.length) throw new Error(problems.join('\n'));
   return doc.map((e) => toApp(e as Record<string, unknown>));
 }
 
-export function loadAppsFile(path: string): AppRegistration[] {
-  return parseAppsFile(readFileSync(path, 'utf8'), path);
+export function loadAppsFile(path: string, callbacks: CallbackPolicy = STRICT_CALLBACKS): AppRegistration[] {
+  return parseAppsFile(readFileSync(path, 'utf8'), path, callbacks);
 }

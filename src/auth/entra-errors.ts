@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyReply } from 'fastify';
+import { requestIds } from '../graph/wire.js';
 
 /**
  * Entra ID's OAuth error body (not a Graph envelope): what MSAL and @azure/identity parse
@@ -26,7 +27,8 @@ const entraTimestamp = (d: Date) => `${d.toISOString().slice(0, 19).replace('T',
 
 export function sendEntraError(reply: FastifyReply, name: EntraErrorName, ...args: string[]): FastifyReply {
   const e = ENTRA_ERRORS[name];
-  const traceId = randomUUID();
+  // Entra's trace id is its x-ms-request-id header (set for the token endpoint's scope).
+  const traceId = requestIds(reply.request).requestId;
   const correlationId = (reply.request.headers['client-request-id'] as string | undefined) ?? randomUUID();
   const timestamp = entraTimestamp(new Date());
   const text = (e.text as (...a: string[]) => string)(...args);

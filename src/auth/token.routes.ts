@@ -4,12 +4,15 @@ import type { AppRegistry } from './apps.js';
 import { sendEntraError } from './entra-errors.js';
 import type { SigningKey } from './keys.js';
 import type { TokenService } from './token.service.js';
+import { requestIds } from '../graph/wire.js';
 
 export interface TokenRoutesOptions {
   apps: AppRegistry;
   tokens: TokenService;
   tokenKey: SigningKey;
   notificationKey: SigningKey;
+  /** Largest form body read (--token-body-limit): the endpoint needs no authentication, so it must stay cheap to refuse. */
+  bodyLimitBytes: number;
 }
 
 /** Graph is the only resource; both spellings of its scope are accepted, as Entra does. */
@@ -22,6 +25,19 @@ function secretMatches(given: string, expected: string): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
+/** A form's fields: strings only, and no inherited members (`client_id=constructor` names no app). */
+type Form = Readonly<Record<string, string | undefined>>;
+
+/**
+ * `a=1&b=2` -> {a: '1', b: '2'}. A field sent twice keeps its last value, as URLSearchParams reads it;
+ * every value is a string whatever the body holds (`client_id[]=x`, `client_id=a&client_id=b`).
+ */
+export function formFields(body: string): Form {
+  const out = Object.create(null) as Record<string, string>;
+  for (const [k, v] of new URLSearchParams(body)) out[k] = v;
+  return out;
+}
+
 /**
  * The Entra side (design.md §3): client-credentials token endpoint, OpenID discovery and JWKS, plus the
  * calling platform's notification-signing discovery at the real service's path.
@@ -29,10 +45,17 @@ function secretMatches(given: string, expected: string): boolean {
 export async function tokenRoutes(app: FastifyInstance, o: TokenRoutesOptions): Promise<void> {
   // Entra reads the form body and nothing else: any other body simply lacks the parameters (AADSTS900144).
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => {
-    done(null, Object.fromEntries(new URLSearchParams(body as string)));
+  // Its own limit, far below Graph's: a larger body is refused from its Content-Length, never read (AADSTS90023).
+  const bodyLimit = o.bodyLimitBytes;
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit }, (_req, body, done) => {
+    done(null, formFields(body as string));
   });
-  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, _body, done) => done(null, {}));
+  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit }, (_req, _body, done) => done(null, {}));
+  // Entra's request ids: x-ms-request-id (its trace id), and client-request-id echoed; request-id as on Graph.
+  app.addHook('onRequest', async (request, reply) => {
+    const ids = requestIds(request);
+    reply.header('x-ms-request-id', ids.requestId).header('request-id', ids.requestId).header('client-request-id', ids.clientRequestId);
+  });
   // Errors here are Entra's OAuth error body, never Graph's envelope.
   app.setErrorHandler((err: Error, request, reply) => {
     const status = (err as { statusCode?: number }).statusCode;
@@ -43,7 +66,7 @@ export async function tokenRoutes(app: FastifyInstance, o: TokenRoutesOptions): 
 
   app.post('/:tenantId/oauth2/v2.0/token', async (request, reply) => {
     const tenantId = (request.params as { tenantId: string }).tenantId.toLowerCase();
-    const form = (request.body ?? {}) as Record<string, string | undefined>;
+    const form = (request.body && typeof request.body === 'object' ? request.body : {}) as Form;
     // Refused on this instance's copy? It may predate another instance's change: refresh it first.
     const app = form.client_id ? o.apps.get(form.client_id) : undefined;
     if (!o.apps.hasTenant(tenantId) || (form.client_id && (!app || app.tenantId !== tenantId || (form.client_secret && !secretMatches(form.client_secret, app.clientSecret))))) {

@@ -10,7 +10,14 @@ export const GRAPH_AUDIENCES: readonly string[] = ['https://graph.microsoft.com'
 export const graphIssuer = (tenantId: string) => `https://sts.windows.net/${tenantId}/`;
 
 /** Why a bearer token was refused; the graph layer turns it into Graph's 401 message. */
-export type TokenProblem = 'missing' | 'malformed' | 'expired' | 'notYetValid' | 'badSignature' | 'badAudience' | 'badIssuer' | 'unknownApp' | 'notAppOnly';
+export type TokenProblem = 'missing' | 'malformed' | 'expired' | 'noExpiry' | 'notYetValid' | 'badSignature' | 'badAudience' | 'badIssuer' | 'unknownApp' | 'notAppOnly';
+
+/**
+ * Where a request's roles come from. `token`: the `roles` claim, as Entra and Graph do (a role removed
+ * from the app still works until the token expires). `registry` (default): the claim intersected with
+ * the roles the app is registered with now, so a removed role stops working on the next request.
+ */
+export type RolesFrom = 'token' | 'registry';
 
 export class TokenRejected extends Error {
   constructor(readonly problem: TokenProblem) {
@@ -25,6 +32,17 @@ export interface TokenServiceOptions {
   lifetimeSeconds: number;
   /** Bound on the verified-token cache (entries are dropped wholesale when it is full). */
   cacheSize?: number;
+  /** Default `registry`. */
+  rolesFrom?: RolesFrom;
+}
+
+interface Verified {
+  /** As the token says. */
+  principal: Principal;
+  exp: number;
+  /** The registration `effective` was computed from: apps are replaced, never changed, so identity tells. */
+  app?: AppRegistration;
+  effective?: Principal;
 }
 
 /** A stable object id for an app's service principal, so `oid` does not change across restarts. */
@@ -39,7 +57,7 @@ const servicePrincipalId = (app: AppRegistration) => {
  * an RS256 verify costs ~60 µs, a Map lookup almost nothing.
  */
 export class TokenService {
-  private readonly cache = new Map<string, { principal: Principal; exp: number }>();
+  private readonly cache = new Map<string, Verified>();
 
   constructor(private readonly o: TokenServiceOptions) {}
 
@@ -79,7 +97,7 @@ export class TokenService {
     const nowMs = this.o.clock.now();
     const hit = this.cache.get(token);
     if (hit) {
-      if (hit.exp * 1000 > nowMs) return await this.stillRegistered(hit.principal);
+      if (hit.exp * 1000 > nowMs) return await this.effective(hit);
       this.cache.delete(token);
       throw new TokenRejected('expired');
     }
@@ -90,6 +108,8 @@ export class TokenService {
         audience: [...GRAPH_AUDIENCES],
         currentDate: new Date(nowMs),
         clockTolerance: 0,
+        // A token without `exp` would be good forever: Entra never issues one, Graph refuses it.
+        requiredClaims: ['exp'],
       }));
     } catch (err) {
       throw new TokenRejected(classify(err));
@@ -102,21 +122,33 @@ export class TokenService {
       appId: payload.appid,
       roles: Object.freeze(Array.isArray(payload.roles) ? payload.roles.filter((r): r is string => typeof r === 'string') : []),
     });
-    await this.stillRegistered(principal);
+    const verified: Verified = { principal, exp: payload.exp! };
+    const effective = await this.effective(verified);
     if (this.cache.size >= (this.o.cacheSize ?? 10_000)) this.cache.clear();
-    this.cache.set(token, { principal, exp: payload.exp ?? 0 });
-    return principal;
+    this.cache.set(token, verified);
+    return effective;
   }
 
   /**
-   * An app removed since its token was issued no longer gets in. Before refusing, the apps are read
-   * again: the app may have been registered through another instance a moment ago.
+   * The principal a request acts as. An app removed since its token was issued no longer gets in;
+   * before refusing, the apps are read again: the app may have been registered through another instance
+   * a moment ago. With `rolesFrom: registry` its roles are also cut down to those it holds now, read
+   * from the in-memory registry (recomputed only when the registration changed).
    */
-  private async stillRegistered(p: Principal): Promise<Principal> {
-    const known = () => { const app = this.o.apps.get(p.appId); return !!app && app.tenantId === p.tenantId; };
-    if (!known()) await this.o.apps.refresh();
-    if (!known()) throw new TokenRejected('unknownApp');
-    return p;
+  private async effective(v: Verified): Promise<Principal> {
+    const p = v.principal;
+    const current = () => { const app = this.o.apps.get(p.appId); return app && app.tenantId === p.tenantId ? app : undefined; };
+    let app = current();
+    if (!app) { await this.o.apps.refresh(); app = current(); }
+    if (!app) throw new TokenRejected('unknownApp');
+    if ((this.o.rolesFrom ?? 'registry') === 'token') return p;
+    if (v.app !== app || !v.effective) {
+      const held = new Set(app.roles.map((r) => r.toLowerCase()));
+      const roles = p.roles.filter((r) => held.has(r.toLowerCase()));
+      v.effective = roles.length === p.roles.length ? p : Object.freeze({ ...p, roles: Object.freeze(roles) });
+      v.app = app;
+    }
+    return v.effective;
   }
 }
 
@@ -127,6 +159,7 @@ function classify(err: unknown): TokenProblem {
     case 'ERR_JWS_SIGNATURE_VERIFICATION_FAILED': return 'badSignature';
     case 'ERR_JWT_CLAIM_VALIDATION_FAILED':
       if (e.claim === 'aud') return 'badAudience';
+      if (e.claim === 'exp' && e.reason === 'missing') return 'noExpiry';
       if (e.claim === 'nbf' || e.claim === 'iat') return 'notYetValid';
       return 'malformed';
     case 'ERR_JOSE_ALG_NOT_ALLOWED':

@@ -1,10 +1,9 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { timingSafeEqual } from 'node:crypto';
 import { readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { appProblems, toApp, type AppRegistry } from '../auth/apps.js';
-import { isLoopbackHost } from '../domain/callback-uri.js';
 import type { FarSideService } from '../simulator/far-side.service.js';
+import type { CallbackPolicy } from '../domain/callback-uri.js';
 import type { CallStore, Wakeups } from '../domain/ports.js';
 import type { PolicyRegistry } from '../simulator/policy-registry.js';
 import { GraphError } from '../graph/graph-errors.js';
@@ -19,6 +18,7 @@ import { toHar, type RequestJournal } from './request-journal.js';
 import { dashboardRoutes } from './dashboard/dashboard.routes.js';
 import { normaliseId } from '../shared/ids.js';
 import { randomUUID } from 'node:crypto';
+import { controlAccess } from './control-access.js';
 
 export interface ControlPlaneOptions {
   store: CallStore;
@@ -32,32 +32,24 @@ export interface ControlPlaneOptions {
   version: string;
   /** Null: loopback clients only. Otherwise `Authorization: Bearer <token>` from anywhere. */
   controlToken: string | null;
+  /** The --host listened on and --allowed-hosts: the names the control plane answers to (DNS rebinding). */
+  listenHost: string;
+  allowedHosts: readonly string[];
   faults: FaultEngine;
   journal: RequestJournal;
+  /** The callbackUri rule (with --allow-callback-hosts) for apps and incoming calls. */
+  callbacks: CallbackPolicy;
 }
 
-const sameSecret = (a: string, b: string) => {
-  const x = Buffer.from(a), y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
-};
-
 /**
- * The control plane: everything under /_emulator/, in its own plugin scope with its own access rule
- * (design.md §6.8). Graph tokens are never asked for here, and Graph routes never see these.
+ * The control plane: everything under /_emulator/, in its own plugin scope with its own access rules
+ * (design.md §6.8, control-access.ts). Graph tokens are never asked for here, and Graph routes never see these.
  */
 export async function controlPlane(app: FastifyInstance, o: ControlPlaneOptions): Promise<void> {
   // graph-calls' own API speaks Graph's envelope and headers, so the tools that read Graph errors read ours.
   useGraphWire(app);
-  app.addHook('onRequest', async (request: FastifyRequest) => {
-    if (o.controlToken) {
-      const h = request.headers.authorization ?? '';
-      if (!h.toLowerCase().startsWith('bearer ') || !sameSecret(h.slice(7).trim(), o.controlToken)) {
-        throw new GraphError('CONTROL_FORBIDDEN', 'The control plane needs `Authorization: Bearer <control token>` (the --control-token graph-calls was started with).');
-      }
-    } else if (!isLoopbackHost(request.socket.remoteAddress?.replace(/^::ffff:/, '') ?? '')) {
-      throw new GraphError('CONTROL_FORBIDDEN', 'The control plane answers loopback clients only; start graph-calls with --control-token to open it to others.');
-    }
-  });
+  // Before any body is read: the dashboard and every route below are behind it (control-access.ts).
+  app.addHook('onRequest', controlAccess({ controlToken: o.controlToken, listenHost: o.listenHost, allowedHosts: o.allowedHosts }));
 
   const routes: Array<{ method: string; url: string }> = [];
   app.addHook('onRoute', (r) => {
@@ -65,7 +57,7 @@ export async function controlPlane(app: FastifyInstance, o: ControlPlaneOptions)
   });
 
   await app.register(emulatorRoutes, { store: o.store, apps: o.apps, version: o.version });
-  await app.register(simulatorRoutes, { farSide: o.farSide, policies: o.policies, apps: o.apps });
+  await app.register(simulatorRoutes, { farSide: o.farSide, policies: o.policies, apps: o.apps, callbacks: o.callbacks });
   await app.register(mediaRoutes, { farSide: o.farSide, store: o.store, library: o.library, virtualClock: o.virtualClock });
   await app.register(dashboardRoutes, { store: o.store, journal: o.journal, wakeups: o.wakeups });
 
@@ -74,7 +66,7 @@ export async function controlPlane(app: FastifyInstance, o: ControlPlaneOptions)
   }));
 
   app.post('/_emulator/apps', async (request, reply) => {
-    const problems = appProblems(request.body, 'app');
+    const problems = appProblems(request.body, 'app', o.callbacks);
     if (problems.length) throw new GraphError('INVALID_BODY', problems.join('; '));
     const { clientSecret: _secret, ...saved } = await o.apps.put(toApp(request.body as Record<string, unknown>));
     return reply.code(201).send(saved);

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { AppRegistry } from '../auth/apps.js';
 import { DEV_APP } from '../auth/apps.js';
 import type { IdentitySet } from '../domain/call.js';
-import { callbackUriProblem } from '../domain/callback-uri.js';
+import type { CallbackPolicy } from '../domain/callback-uri.js';
 import { policyProblems, toPolicy } from '../domain/recording-policy.js';
 import type { FarSideService } from '../simulator/far-side.service.js';
 import type { PolicyRegistry } from '../simulator/policy-registry.js';
@@ -15,6 +15,8 @@ export interface SimulatorRoutesOptions {
   farSide: FarSideService;
   policies: PolicyRegistry;
   apps: AppRegistry;
+  /** The callbackUri rule, with --allow-callback-hosts. */
+  callbacks: CallbackPolicy;
 }
 
 const bad = (message: string) => new GraphError('INVALID_BODY', message);
@@ -31,10 +33,10 @@ function identityOf(v: unknown, member: string): IdentitySet {
   return { user: { id: typeof o.id === 'string' ? o.id : randomUUID(), displayName: (o.displayName as string | undefined) ?? 'Simulated User', ...(typeof o.tenantId === 'string' ? { tenantId: o.tenantId } : {}) } };
 }
 
-function optionalCallbackUri(v: unknown): string | null {
+function optionalCallbackUri(v: unknown, callbacks: CallbackPolicy): string | null {
   if (v === undefined || v === null) return null;
   if (typeof v !== 'string') throw bad(`'callbackUri' must be a string`);
-  const problem = callbackUriProblem(v);
+  const problem = callbacks.uriProblem(v);
   if (problem) throw bad(`Invalid 'callbackUri': ${problem}.`);
   return v;
 }
@@ -53,7 +55,7 @@ export async function simulatorRoutes(app: FastifyInstance, o: SimulatorRoutesOp
       appId: (b.appId as string | undefined) ?? DEV_APP.clientId,
       from: identityOf(b.from, 'from'),
       requestedModalities: modalities as string[],
-      callbackUri: optionalCallbackUri(b.callbackUri),
+      callbackUri: optionalCallbackUri(b.callbackUri, o.callbacks),
     });
     return reply.code(201).send(callToWire(call, 'beta'));
   });
@@ -80,7 +82,7 @@ export async function simulatorRoutes(app: FastifyInstance, o: SimulatorRoutesOp
 
   /** Registers an app's calling webhook: where incoming calls and policy invites for it are posted. */
   app.patch('/_emulator/apps/:clientId', async (request) => {
-    const uri = optionalCallbackUri(body(request).callbackUri);
+    const uri = optionalCallbackUri(body(request).callbackUri, o.callbacks);
     const updated = await o.apps.setCallbackUri(id(request, 'clientId'), uri);
     if (!updated) throw new GraphError('NOT_FOUND', `No app with client id '${id(request, 'clientId')}' is registered.`);
     return { clientId: updated.clientId, tenantId: updated.tenantId, displayName: updated.displayName, callbackUri: updated.callbackUri };

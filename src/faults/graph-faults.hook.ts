@@ -1,7 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { principalOf } from '../graph/auth.hook.js';
-import { sendGraphError } from '../graph/graph-errors.js';
+import { GRAPH_ERRORS, sendGraphError } from '../graph/graph-errors.js';
 import type { FaultEngine, GraphFault } from './fault-rules.js';
 
 const CALL_IN_PATH = /\/calls\/([0-9a-f-]{36})/i;
@@ -35,9 +35,9 @@ export function graphFaults(faults: FaultEngine) {
       case 'status':
         return sendGraphError(request, reply, a.status, a.code ?? defaultCode(a.status), a.message ?? `Injected fault '${rule.id}'.`);
       case 'throttle':
-        // Graph's throttling answer (throttling docs): 429, Retry-After in seconds, code TooManyRequests.
+        // Graph's throttling answer, as src/graph/throttle.hook.ts gives it: the catalogue's 429 and Retry-After.
         reply.header('retry-after', String(a.retryAfterSeconds ?? 2));
-        return sendGraphError(request, reply, 429, 'TooManyRequests', 'Too many requests. Please retry after the time in the Retry-After header.');
+        return sendGraphError(request, reply, GRAPH_ERRORS.TOO_MANY_REQUESTS.status, GRAPH_ERRORS.TOO_MANY_REQUESTS.code, GRAPH_ERRORS.TOO_MANY_REQUESTS.message);
     }
   };
 }

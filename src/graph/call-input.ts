@@ -1,6 +1,6 @@
 import type { Principal } from '../domain/call.js';
 import type { CreateCallCommand } from '../domain/call.service.js';
-import { callbackUriProblem } from '../domain/callback-uri.js';
+import type { CallbackPolicy } from '../domain/callback-uri.js';
 import { GraphError } from './graph-errors.js';
 import { stripOData, toTypedValue } from './call.mapper.js';
 import { MEDIA_CONFIG_TYPES, MEETING_INFO_TYPES, MODALITIES } from './schemas.js';
@@ -24,10 +24,10 @@ function typeName(v: Record<string, unknown>, member: string, allowed: Map<strin
   return enumMember(allowed, t.replace(/^#?microsoft\.graph\./i, ''), `${member}.@odata.type`);
 }
 
-/** A callbackUri member, checked by the one rule (domain/callback-uri.ts). */
-export function checkedCallbackUri(value: unknown, member = 'callbackUri'): string | null {
+/** A callbackUri member, checked by the one rule (domain/callback-uri.ts, with --allow-callback-hosts). */
+export function checkedCallbackUri(value: unknown, callbacks: CallbackPolicy, member = 'callbackUri'): string | null {
   if (value === undefined || value === null) return null;
-  const problem = callbackUriProblem(value as string);
+  const problem = callbacks.uriProblem(value as string);
   if (problem) throw bad(`Invalid value for property '${member}': ${problem}.`);
   return value as string;
 }
@@ -46,8 +46,8 @@ export function modalitiesOf(values: string[], member: string): string[] {
  * a callbackUri, a mediaConfig of a concrete type, requested modalities, and either targets
  * (peer-to-peer) or a meeting (meetingInfo, plus chatInfo unless joining by meeting id).
  */
-export function toCreateCallCommand(body: Record<string, unknown>, p: Principal): CreateCallCommand {
-  const callbackUri = checkedCallbackUri(body.callbackUri)!;
+export function toCreateCallCommand(body: Record<string, unknown>, p: Principal, callbacks: CallbackPolicy): CreateCallCommand {
+  const callbackUri = checkedCallbackUri(body.callbackUri, callbacks)!;
   const requestedModalities = modalitiesOf(body.requestedModalities as string[], 'requestedModalities');
   const mediaConfig = mediaConfigOf(body.mediaConfig as Record<string, unknown>);
 

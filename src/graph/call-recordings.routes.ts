@@ -4,7 +4,7 @@ import type { Principal, Recording } from '../domain/call.js';
 import type { CallStore } from '../domain/ports.js';
 import { principalOf } from './auth.hook.js';
 import { recordingToWire } from './call.mapper.js';
-import { GraphError } from './graph-errors.js';
+import { GRAPH_ERRORS, GraphError, sendGraphError } from './graph-errors.js';
 import { nextLink, pageParams } from './paging.js';
 import { PERMISSIONS, requireAnyRole } from './permissions.js';
 import { sendJson, versionBase, type GraphVersion } from './wire.js';
@@ -34,11 +34,15 @@ async function filterAsync<T>(rows: T[], keep: (row: T) => Promise<boolean>): Pr
   return out;
 }
 
-/** `name(key='v',key2=2026-01-01T00:00:00Z)` -> {key: 'v', key2: '2026-…'}; null when the segment is not `name(...)`. */
+/**
+ * `name(key='v',key2=2026-01-01T00:00:00Z)` -> {key: 'v', key2: '2026-…'}; null when the segment is not
+ * `name(...)`. `segment` is a route parameter, which the router has already percent-decoded: decoding it
+ * again would turn `%25` into a lone `%` and throw.
+ */
 export function functionParams(segment: string, name: string): Record<string, string> | null {
-  const m = new RegExp(`^${name}\\((.*)\\)$`, 'i').exec(decodeURIComponent(segment));
+  const m = new RegExp(`^${name}\\((.*)\\)$`, 'i').exec(segment);
   if (!m) return null;
-  const out: Record<string, string> = {};
+  const out: Record<string, string> = Object.create(null) as Record<string, string>;
   for (const part of m[1]!.split(',').map((x) => x.trim()).filter(Boolean)) {
     const eq = part.indexOf('=');
     if (eq < 0) throw new GraphError('INVALID_REQUEST', `Invalid function parameter '${part}' in '${name}'.`);
@@ -86,9 +90,9 @@ export async function callRecordingsRoutes(app: FastifyInstance, o: CallRecordin
       let start: number, end: number;
       if (m[1] === '') { start = Math.max(0, size - Number(m[2])); end = size - 1; } else { start = Number(m[1]); end = m[2] ? Math.min(Number(m[2]), size - 1) : size - 1; }
       if (start >= size || start > end) {
-        return reply.code(416).header('content-range', `bytes */${size}`).type('application/json').send(JSON.stringify({
-          error: { code: 'invalidRange', message: `The range '${range}' cannot be satisfied: the recording has ${size} bytes.` },
-        }));
+        const e = GRAPH_ERRORS.RANGE_NOT_SATISFIABLE;
+        reply.header('content-range', `bytes */${size}`);
+        return sendGraphError(request, reply, e.status, e.code, `The range '${range}' cannot be satisfied: the recording has ${size} bytes.`);
       }
       reply.code(206).header('content-range', `bytes ${start}-${end}/${size}`).header('content-length', String(end - start + 1));
       return reply.send(Readable.from(o.store.readRecordingContent(r.id, start, end)));

@@ -13,15 +13,31 @@ const T = (name: string) => `#microsoft.graph.${name}`;
 
 // ---- wire -> domain -----------------------------------------------------------------------------
 
-/** Deep copy without `@odata.*` annotations (domain values never hold them). */
+/**
+ * Deep copy without `@odata.*` annotations (domain values never hold them). Iterative, with its own
+ * stack, so no nesting depth can overflow the call stack (the body parser limits depth as well).
+ */
 export function stripOData<V>(value: V): V {
-  if (Array.isArray(value)) return value.map(stripOData) as V;
-  if (value && typeof value === 'object') {
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) if (!k.startsWith('@odata.')) out[k] = stripOData(v);
-    return out as V;
+  const copy = (v: unknown): unknown => (Array.isArray(v) ? new Array<unknown>(v.length) : v && typeof v === 'object' ? {} : v);
+  const root = copy(value);
+  const work: Array<[from: unknown, to: unknown]> = root !== value ? [[value, root]] : [];
+  for (let item = work.pop(); item; item = work.pop()) {
+    const [from, to] = item;
+    if (Array.isArray(from)) {
+      const out = to as unknown[];
+      from.forEach((v, i) => { out[i] = copy(v); if (out[i] !== v) work.push([v, out[i]]); });
+    } else {
+      const out = to as Record<string, unknown>;
+      for (const [k, v] of Object.entries(from as Record<string, unknown>)) {
+        if (k.startsWith('@odata.')) continue;
+        const c = copy(v);
+        // defineProperty: a "__proto__" member stays a plain member, as JSON.parse made it.
+        Object.defineProperty(out, k, { value: c, enumerable: true, writable: true, configurable: true });
+        if (c !== v) work.push([v, c]);
+      }
+    }
   }
-  return value;
+  return root as V;
 }
 
 /** `{"@odata.type":"#microsoft.graph.serviceHostedMediaConfig", ...}` -> `{type:'serviceHostedMediaConfig', props}`. */

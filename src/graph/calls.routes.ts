@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { CallService } from '../domain/call.service.js';
+import type { CallbackPolicy } from '../domain/callback-uri.js';
 import { normaliseId } from '../shared/ids.js';
 import { principalOf } from './auth.hook.js';
 import { callToWire, operationToWire, participantToWire } from './call.mapper.js';
@@ -12,6 +13,8 @@ import { sendJson, versionBase, type GraphVersion } from './wire.js';
 export interface GraphRouteOptions {
   version: GraphVersion;
   calls: CallService;
+  /** The callbackUri rule (with --allow-callback-hosts) for bodies that name one. */
+  callbacks: CallbackPolicy;
 }
 
 type IdParams = { id: string };
@@ -20,13 +23,13 @@ const callId = (r: FastifyRequest) => normaliseId((r.params as IdParams).id);
 const childId = (r: FastifyRequest) => normaliseId((r.params as ChildParams).childId);
 
 /** The `call` resource and its navigation properties: /communications/calls[/{id}[/participants|/operations]]. */
-export async function callsRoutes(app: FastifyInstance, { version, calls }: GraphRouteOptions): Promise<void> {
+export async function callsRoutes(app: FastifyInstance, { version, calls, callbacks }: GraphRouteOptions): Promise<void> {
   /** https://learn.microsoft.com/graph/api/application-post-calls */
   app.post('/communications/calls', { schema: { body: CreateCallBody } }, async (request, reply) => {
     const p = principalOf(request);
     const body = request.body as Record<string, unknown>;
     requireAnyRole(p, body.meetingInfo ? PERMISSIONS.joinMeeting : PERMISSIONS.createPeerToPeerCall);
-    const call = await calls.createCall(p, toCreateCallCommand(body, p));
+    const call = await calls.createCall(p, toCreateCallCommand(body, p, callbacks));
     const base = versionBase(request, version);
     reply.header('location', `${base}/communications/calls/${call.id}`);
     return sendJson(reply, 201, { '@odata.context': `${base}/$metadata#communications/calls/$entity`, ...callToWire(call, version) });

@@ -8,6 +8,8 @@ const TOKEN_MESSAGES: Readonly<Record<TokenProblem, string>> = {
   missing: 'Access token is empty.',
   malformed: 'IDX14100: JWT is not well formed, there are no dots (.). The token needs to be in JWS or JWE Compact Serialization Format.',
   expired: 'Lifetime validation failed, the token is expired.',
+  // IdentityModel's IDX10225 ("The token is missing an Expiration Time"), in Graph's wording above.
+  noExpiry: 'Lifetime validation failed, the token is missing an expiration time.',
   notYetValid: 'Lifetime validation failed, the token is not yet valid.',
   badSignature: 'Access token validation failure. Signature verification failed.',
   badAudience: 'Access token validation failure. Invalid audience.',
@@ -81,6 +83,32 @@ export function graphErrorHandler(err: FastifyError | Error, request: FastifyReq
     return sendGraphError(request, reply, fe.statusCode, 'BadRequest', fe.message);
   }
   request.log.error({ err }, 'unexpected error');
+  const e = GRAPH_ERRORS.GENERAL_EXCEPTION;
+  return sendGraphError(request, reply, e.status, e.code, e.message);
+}
+
+/** The router's `maxParamLength`: function segments such as getAllRecordings(meetingOrganizerUserId='…',startDateTime=…) are long. */
+export const MAX_SEGMENT_LENGTH = 1000;
+
+/**
+ * fastify's `frameworkErrors`: failures found while routing, before any scope's hooks or error handler
+ * run. A URL with malformed percent-encoding (`%zz`, a lone `%`, invalid UTF-8) is a 400; a path
+ * segment longer than the router's limit a 414. Both in Graph's envelope with the request-id headers.
+ */
+export function graphFrameworkErrors(err: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  const url = (request.raw.url ?? '').split('?')[0]!;
+  const shown = url.length > 200 ? `${url.slice(0, 200)}…` : url;
+  switch (err.code) {
+    case 'FST_ERR_BAD_URL': {
+      const e = GRAPH_ERRORS.BAD_URL;
+      return sendGraphError(request, reply, e.status, e.code, `${e.message} '${shown}' has malformed percent-encoding.`);
+    }
+    case 'FST_ERR_MAX_PARAM_LENGTH': {
+      const e = GRAPH_ERRORS.URI_TOO_LONG;
+      return sendGraphError(request, reply, e.status, e.code, `${e.message} A segment of '${shown}' is longer than the ${MAX_SEGMENT_LENGTH} characters allowed.`);
+    }
+  }
+  request.log.error({ err }, 'unexpected routing error');
   const e = GRAPH_ERRORS.GENERAL_EXCEPTION;
   return sendGraphError(request, reply, e.status, e.code, e.message);
 }

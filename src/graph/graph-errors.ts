@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { DomainErrorCode } from '../domain/errors.js';
-import { JSON_CONTENT_TYPE, requestIds } from './wire.js';
+import { addGraphHeaders, JSON_CONTENT_TYPE, requestIds } from './wire.js';
 
 /**
  * The error catalogue: every Graph error graph-calls emits, with its status, code and default message.
@@ -30,12 +30,26 @@ export const GRAPH_ERRORS = {
   METHOD_NOT_ALLOWED: { status: 405, code: 'BadRequest', message: 'The HTTP method is not allowed on this resource.' },
   INVALID_JSON: { status: 400, code: 'BadRequest', message: 'Invalid JSON in the request body.' },
   INVALID_BODY: { status: 400, code: 'BadRequest', message: 'The request body is invalid.' },
+  // Graph's JSON reader has a nesting quota too (its value is undocumented); ours is in graph-wire.plugin.ts.
+  JSON_TOO_DEEP: { status: 400, code: 'BadRequest', message: 'The request body is nested too deeply.' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, code: 'BadRequest', message: 'The request body must be application/json.' },
   PAYLOAD_TOO_LARGE: { status: 413, code: 'RequestEntityTooLarge', message: 'The request body is too large.' },
+  // Answered before routing, some by the HTTP server itself; Graph's codes for these are undocumented (fidelity.md).
+  BAD_URL: { status: 400, code: 'BadRequest', message: 'The request URL is not valid.' },
+  BAD_HTTP_REQUEST: { status: 400, code: 'BadRequest', message: 'The HTTP request is malformed.' },
+  URI_TOO_LONG: { status: 414, code: 'RequestUriTooLong', message: 'The request URL is too long.' },
+  HEADERS_TOO_LARGE: { status: 431, code: 'RequestHeaderFieldsTooLarge', message: 'The request headers are too large.' },
+  EXPECTATION_FAILED: { status: 417, code: 'ExpectationFailed', message: 'Only \'Expect: 100-continue\' is supported.' },
+  REQUEST_TIMEOUT: { status: 408, code: 'RequestTimeout', message: 'The request was not received in time.' },
+  RANGE_NOT_SATISFIABLE: { status: 416, code: 'invalidRange', message: 'The requested range cannot be satisfied.' },
   INVALID_AUTHENTICATION_TOKEN: { status: 401, code: 'InvalidAuthenticationToken', message: 'Access token validation failure.' },
   NOT_FOUND: { status: 404, code: 'NotFound', message: 'The resource was not found.' },
   CONTROL_FORBIDDEN: { status: 403, code: 'accessDenied', message: 'The control plane refused this client.' },
   SERVICE_UNAVAILABLE: { status: 503, code: 'serviceNotAvailable', message: 'The service is not available.' },
+  // Graph's throttling answer (throttling docs): 429 with Retry-After in seconds; the code as real traffic spells it.
+  TOO_MANY_REQUESTS: { status: 429, code: 'TooManyRequests', message: 'Too many requests. Please retry after the time in the Retry-After header.' },
+  // Load shedding (admission control, fidelity.md): Graph's documented code for a service that cannot serve now.
+  SERVER_BUSY: { status: 503, code: 'serviceNotAvailable', message: 'The service is busy. Please retry after the time in the Retry-After header.' },
   CLOCK_NOT_VIRTUAL: { status: 409, code: 'Conflict', message: 'The clock is real: start graph-calls with --clock virtual to move time by hand.' },
   NOT_FOUND_ITEM: { status: 404, code: 'itemNotFound', message: 'The item was not found.' },
   GENERAL_EXCEPTION: { status: 500, code: 'generalException', message: 'An unexpected error occurred while processing the request.' },
@@ -72,14 +86,23 @@ export class GraphError extends Error {
 /** Graph's innerError date: UTC, seconds precision, no zone suffix. */
 const graphDate = (ms: number) => new Date(ms).toISOString().slice(0, 19);
 
-/** The ONE envelope writer: {"error":{"code","message","innerError":{"date","request-id","client-request-id"}}}. */
-export function sendGraphError(request: FastifyRequest, reply: FastifyReply, status: number, code: string, message: string): FastifyReply {
-  const ids = requestIds(request);
-  return reply.code(status).type(JSON_CONTENT_TYPE).send(JSON.stringify({
+/** The envelope's text: {"error":{"code","message","innerError":{"date","request-id","client-request-id"}}}. */
+export function graphErrorBody(code: string, message: string, ids: { requestId: string; clientRequestId: string }): string {
+  return JSON.stringify({
     error: {
       code,
       message,
       innerError: { date: graphDate(Date.now()), 'request-id': ids.requestId, 'client-request-id': ids.clientRequestId },
     },
-  }));
+  });
+}
+
+/**
+ * The ONE envelope writer, with the headers every Graph answer carries (request-id, client-request-id…),
+ * so an error raised before a scope's hooks ran (body parsing on an unknown path, a bad URL) has them too.
+ * Answers the HTTP server gives before fastify sees the request use graphErrorBody (src/graph/socket-errors.ts).
+ */
+export function sendGraphError(request: FastifyRequest, reply: FastifyReply, status: number, code: string, message: string): FastifyReply {
+  addGraphHeaders(request, reply);
+  return reply.code(status).type(JSON_CONTENT_TYPE).send(graphErrorBody(code, message, requestIds(request)));
 }

@@ -10,14 +10,14 @@ const callId = (r: FastifyRequest) => normaliseId((r.params as { id: string }).i
 const REASONS = new Map(REJECT_REASONS.map((r) => [r, r]));
 
 /** What a bot does with an incoming call (answer, reject, redirect: 202, no body; notifications follow), and keepAlive. */
-export async function incomingRoutes(app: FastifyInstance, { calls }: GraphRouteOptions): Promise<void> {
+export async function incomingRoutes(app: FastifyInstance, { calls, callbacks }: GraphRouteOptions): Promise<void> {
   /** https://learn.microsoft.com/graph/api/call-answer */
   app.post('/communications/calls/:id/answer', { schema: { body: AnswerBody } }, async (request, reply) => {
     const p = principalOf(request);
     requireAnyRole(p, PERMISSIONS.answer);
     const b = request.body as Record<string, unknown>;
     await calls.answer(p, callId(request), {
-      callbackUri: checkedCallbackUri(b.callbackUri),
+      callbackUri: checkedCallbackUri(b.callbackUri, callbacks),
       acceptedModalities: modalitiesOf(b.acceptedModalities as string[], 'acceptedModalities'),
       mediaConfig: mediaConfigOf(b.mediaConfig as Record<string, unknown>),
     });
@@ -38,7 +38,7 @@ export async function incomingRoutes(app: FastifyInstance, { calls }: GraphRoute
     requireAnyRole(p, PERMISSIONS.readCall);
     const b = request.body as { reason?: string | null; callbackUri?: string | null };
     if (b.reason) enumMember(REASONS, b.reason, 'reason');
-    await calls.reject(p, callId(request), checkedCallbackUri(b.callbackUri));
+    await calls.reject(p, callId(request), checkedCallbackUri(b.callbackUri, callbacks));
     return reply.code(202).send();
   });
 
@@ -47,7 +47,7 @@ export async function incomingRoutes(app: FastifyInstance, { calls }: GraphRoute
     const p = principalOf(request);
     requireAnyRole(p, PERMISSIONS.redirect);
     const b = request.body as { callbackUri?: string | null };
-    await calls.redirect(p, callId(request), checkedCallbackUri(b.callbackUri));
+    await calls.redirect(p, callId(request), checkedCallbackUri(b.callbackUri, callbacks));
     return reply.code(202).send();
   });
 }

@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Job, Recording } from '../domain/call.js';
@@ -17,6 +17,32 @@ export interface RecorderOptions {
   sampleRate: number;
   channels: 'mixed' | 'perParticipant';
   format: RecordingFormat;
+  /**
+   * At start, files renders left in `dir` (a crash mid-render, a kill between writing and storing) are
+   * removed once they are this old; 0 removes them all. Default 0.
+   */
+  leftoverAgeMs?: number;
+}
+
+/** What a render writes in the scratch directory: `<id>.<fmt>.tmp`, renamed to `<id>.<fmt>`, then read and deleted. */
+const LEFTOVER = /\.(wav|mp3|tmp)$/i;
+
+/** Removes render leftovers from `dir` at least `minAgeMs` old; returns the names removed. */
+export function removeRenderLeftovers(dir: string, minAgeMs = 0, now = Date.now()): string[] {
+  const removed: string[] = [];
+  for (const name of readdirSync(dir)) {
+    if (!LEFTOVER.test(name)) continue;
+    const path = join(dir, name);
+    try {
+      const st = statSync(path);
+      if (!st.isFile() || (minAgeMs > 0 && now - st.mtimeMs < minAgeMs)) continue;
+      rmSync(path, { force: true });
+      removed.push(name);
+    } catch {
+      // Gone already (another instance cleaning the same directory).
+    }
+  }
+  return removed;
 }
 
 const CONTENT_TYPES: Record<RecordingFormat, string> = { wav: 'audio/wav', mp3: 'audio/mpeg' };
@@ -32,6 +58,7 @@ export class RecorderService {
 
   constructor(private readonly o: RecorderOptions) {
     mkdirSync(o.dir, { recursive: true });
+    removeRenderLeftovers(o.dir, o.leftoverAgeMs ?? 0);
   }
 
   runJob(job: Job): Promise<void> {

@@ -57,6 +57,7 @@ export class DeliveryWorker {
   private stopped = true;
   private readonly idleWaiters: Array<() => void> = [];
   private renew: NodeJS.Timeout | null = null;
+  private renewing = false;
   private poll: NodeJS.Timeout | null = null;
 
   constructor(private readonly o: DeliveryWorkerOptions) {
@@ -120,9 +121,12 @@ export class DeliveryWorker {
   }
 
   private renewLeases(): void {
-    if (this.inFlight.size === 0) return;
+    // One renewal at a time: a renewal that waits (a lock, a slow database) is not joined by more.
+    if (this.inFlight.size === 0 || this.renewing) return;
+    this.renewing = true;
     const deliveries = [...this.inFlight.values()];
-    void this.o.store.write((tx) => tx.extendLeases(this.lease(), { deliveries })).catch(() => undefined);
+    void this.o.store.write((tx) => tx.extendLeases(this.lease(), { deliveries })).catch(() => undefined)
+      .finally(() => { this.renewing = false; });
   }
 
   private async pump(): Promise<void> {
@@ -244,7 +248,7 @@ export class DeliveryWorker {
         notificationSeq: n.seq, callId: n.callId, messageId: n.messageId, attempt, at, url: n.callbackUri,
         status: result instanceof Error ? null : result.status,
         latencyMs: result instanceof Error ? (result instanceof WebhookError ? result.latencyMs : null) : result.latencyMs,
-        error: [result instanceof Error ? result.message : null, note].filter(Boolean).join('; ') || null,
+        error: [result instanceof Error ? result.message : result.note, decision.reason, note].filter(Boolean).join('; ') || null,
         outcome: decision.outcome,
       });
       switch (decision.outcome) {

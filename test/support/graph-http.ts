@@ -26,9 +26,12 @@ export interface HttpRes {
   body: any;
 }
 
-/** A real HTTP request to a listening graph-calls, with the dev app's token (unless `auth: false`). */
+/**
+ * A real HTTP request to a listening graph-calls, with the dev app's token (unless `auth: false`).
+ * Control-plane requests carry `x-graph-calls-control: 1` (a bodyless POST or DELETE needs it).
+ */
 export async function api(h: Pick<ServerHarness, 'url' | 'auth'>, method: string, path: string, body?: unknown, opts: { auth?: false } = {}): Promise<HttpRes> {
-  const headers: Record<string, string> = {};
+  const headers: Record<string, string> = path.includes('/_emulator/') ? { 'x-graph-calls-control': '1' } : {};
   if (opts.auth !== false) headers.authorization = h.auth;
   if (body !== undefined) headers['content-type'] = 'application/json';
   const res = await fetch(path.startsWith('http') ? path : `${h.url}${path}`, {

@@ -7,9 +7,13 @@ export interface Res {
   raw: string;
 }
 
-/** app.inject with JSON in/out; `auth: false` sends no Authorization header. */
+/**
+ * app.inject with JSON in/out; `auth: false` sends no Authorization header. Control-plane requests carry
+ * `x-graph-calls-control: 1`, as scripts must (docs/control-plane.md, "Access and safety"): a bodyless
+ * POST is otherwise refused.
+ */
 export async function call(h: Harness, method: string, url: string, opts: { body?: unknown; headers?: Record<string, string>; auth?: string | false; rawBody?: string } = {}): Promise<Res> {
-  const headers: Record<string, string> = { ...(opts.headers ?? {}) };
+  const headers: Record<string, string> = { ...(url.startsWith('/_emulator/') ? { 'x-graph-calls-control': '1' } : {}), ...(opts.headers ?? {}) };
   if (opts.auth !== false) headers.authorization = opts.auth ?? h.auth;
   let payload: string | undefined;
   if (opts.rawBody !== undefined) payload = opts.rawBody;

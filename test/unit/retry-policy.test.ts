@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { decide, type RetryPolicy } from '../../src/notifications/retry-policy.js';
 
-const policy: RetryPolicy = { maxAttempts: 4, baseDelayMs: 100, maxDelayMs: 1000, maxRedirects: 5 };
+const policy: RetryPolicy = { maxAttempts: 4, baseDelayMs: 100, maxDelayMs: 1000, maxRedirects: 5, maxRetryAfterMs: 60_000 };
 const res = (status: number, extra: { location?: string; retryAfterMs?: number } = {}) =>
   ({ status, location: extra.location ?? null, retryAfterMs: extra.retryAfterMs ?? null, latencyMs: 1 });
 
@@ -21,9 +21,13 @@ test('network errors, 5xx, 408 and 429 retry with exponential backoff and equal 
   assert.equal(decide(res(503), 4, policy, () => 0).outcome, 'dead', 'the last attempt failed');
 });
 
-test('Retry-After on 429/503 is honoured, even beyond maxDelayMs', () => {
+test('Retry-After on 429/503 is honoured, even beyond maxDelayMs, up to maxRetryAfterMs', () => {
   assert.equal(decide(res(429, { retryAfterMs: 3000 }), 1, policy, () => 0).delayMs, 3000);
   assert.equal(decide(res(503, { retryAfterMs: 10 }), 1, policy, () => 0).delayMs, 50, 'never sooner than the backoff');
+  assert.equal(decide(res(429, { retryAfterMs: 1e311 }), 1, policy, () => 0).delayMs, 60_000, 'clamped');
+  assert.equal(decide(res(429, { retryAfterMs: Infinity }), 1, policy, () => 0).delayMs, 60_000, 'clamped');
+  const { maxRetryAfterMs: _, ...unclamped } = policy;
+  assert.equal(decide(res(429, { retryAfterMs: 3000 }), 1, unclamped, () => 0).delayMs, 1000, 'without maxRetryAfterMs, maxDelayMs bounds it');
 });
 
 test('302/307 with a Location that passes the callbackUri rule re-homes; anything else is final', () => {

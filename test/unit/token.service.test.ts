@@ -109,3 +109,32 @@ test('apps file: valid entries load; every problem is reported', () => {
     (e: Error) => /tenantId/.test(e.message) && /clientId/.test(e.message) && /clientSecret/.test(e.message) && /roles/.test(e.message));
   assert.throws(() => parseAppsFile('{', 'apps.json'), /not valid JSON/);
 });
+
+test('a token without exp is refused, even with a valid signature', async () => {
+  const { tokens, key, clock } = await setup();
+  const now = Math.floor(clock.now() / 1000);
+  const noExp = await new jose.SignJWT({ tid: DEV_APP.tenantId, appid: DEV_APP.clientId, idtyp: 'app', roles: [...DEV_APP.roles] })
+    .setProtectedHeader({ alg: 'RS256', kid: key.kid }).setIssuer(`https://sts.windows.net/${DEV_APP.tenantId}/`).setAudience('https://graph.microsoft.com')
+    .setIssuedAt(now).setNotBefore(now).sign(key.privateKey);
+  assert.equal(await problem(tokens.verify(noExp)), 'noExpiry');
+  // Not cached as good: refused again.
+  assert.equal(await problem(tokens.verify(noExp)), 'noExpiry');
+});
+
+test('rolesFrom registry (default): a role removed from the app stops working on the next request; token: it lasts until exp', async () => {
+  const { key, clock } = await setup();
+  const apps = await registry([DEV_APP]);
+  const byRegistry = new TokenService({ apps, key, clock, lifetimeSeconds: 600 });
+  const byToken = new TokenService({ apps, key, clock, lifetimeSeconds: 600, rolesFrom: 'token' });
+  const t = (await byRegistry.issue(DEV_APP)).accessToken;
+  assert.deepEqual([...(await byRegistry.verify(t)).roles], [...DEV_APP.roles]);
+  assert.deepEqual([...(await byToken.verify(t)).roles], [...DEV_APP.roles]);
+  // Same cached token, app changed: roles compared case-insensitively, never widened beyond the token's.
+  await apps.put({ ...DEV_APP, roles: ['calls.initiate.all', 'Calls.Extra.All'] });
+  assert.deepEqual([...(await byRegistry.verify(t)).roles], ['Calls.Initiate.All']);
+  assert.deepEqual([...(await byToken.verify(t)).roles], [...DEV_APP.roles]);
+  const p1 = await byRegistry.verify(t);
+  assert.equal(await byRegistry.verify(t), p1, 'the cut-down principal is reused until the registration changes');
+  await apps.put({ ...DEV_APP });
+  assert.deepEqual([...(await byRegistry.verify(t)).roles], [...DEV_APP.roles], 'a role given back works again');
+});
