@@ -1,6 +1,4 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { readdirSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
 import { appProblems, toApp, type AppRegistry } from '../auth/apps.js';
 import type { FarSideService } from '../simulator/far-side.service.js';
 import type { CallbackPolicy } from '../domain/callback-uri.js';
@@ -9,6 +7,7 @@ import type { PolicyRegistry } from '../simulator/policy-registry.js';
 import { GraphError } from '../graph/graph-errors.js';
 import { useGraphWire } from '../graph/graph-wire.plugin.js';
 import type { MediaLibrary } from '../media/media-library.js';
+import { removeRenderLeftovers } from '../media/recorder.service.js';
 import type { VirtualClock } from '../shared/virtual-clock.js';
 import { emulatorRoutes } from './emulator.routes.js';
 import { mediaRoutes } from './media.routes.js';
@@ -81,7 +80,7 @@ export async function controlPlane(app: FastifyInstance, o: ControlPlaneOptions)
   app.post('/_emulator/reset', async (_request, reply) => {
     await o.store.write((tx) => tx.clearCalls());
     // Renders in progress write here before their bytes go into the database.
-    for (const f of readdirSync(o.recordingsDir)) if (/\.(wav|mp3|tmp)$/.test(f)) rmSync(join(o.recordingsDir, f), { force: true });
+    removeRenderLeftovers(o.recordingsDir);
     return reply.code(204).send();
   });
 

@@ -65,6 +65,7 @@ describe('throttling: Graph\'s per-app, per-tenant limit on calls', () => {
       const other = `Bearer ${(await h.comp.tokens.issue(OTHER_APP)).accessToken}`;
       assert.equal((await call(h, 'GET', UNKNOWN_CALL, { auth: other })).status, 404);
       assert.equal((await call(h, 'GET', UNKNOWN_CALL)).status, 429, 'the first app is still throttled');
+      assert.equal((await call(h, 'GET', UNKNOWN_CALL.replace('/communications/', '/app/'))).status, 429, 'the /app/calls alias is the same resource');
       // Refusals happen before any handler: nothing was created.
       assert.equal((await call(h, 'POST', '/beta/communications/calls', { body: p2pCallBody() })).status, 429);
       assert.equal((await h.comp.store.recentCalls(10)).length, 0);
