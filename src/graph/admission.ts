@@ -1,7 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { GRAPH_ERRORS, sendGraphError } from './graph-errors.js';
-import { addGraphHeaders } from './wire.js';
 
 /**
  * Shed load is told to come back soon: an overload is a moment, and a client that honours Retry-After
@@ -73,7 +72,6 @@ export class Admission {
   }
 
   private refuse(request: FastifyRequest, reply: FastifyReply, message: string): FastifyReply {
-    addGraphHeaders(request, reply);
     reply.header('retry-after', String(RETRY_AFTER_SECONDS));
     const e = GRAPH_ERRORS.SERVER_BUSY;
     return sendGraphError(request, reply, e.status, e.code, message);

@@ -187,6 +187,34 @@ describe('graceful shutdown', () => {
   let child: ChildProcess | undefined;
   after(() => { child?.kill('SIGKILL'); });
 
+  test('while draining, requests in flight finish and a new request on an open connection gets 503 with Connection: close', async () => {
+    const h = await startServer();
+    const held = (id: string, ms: number) => api(h, 'POST', '/_emulator/faults', { side: 'graph', match: { route: id }, action: { type: 'latency', ms } }, { auth: false });
+    assert.equal((await held('0000000000b1', 300)).status, 201);
+    assert.equal((await held('0000000000c1', 1500)).status, 201);
+    const get = (id: string) => `GET /beta/communications/calls/00000000-0000-4000-8000-${id} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: ${h.auth}\r\n\r\n`;
+    const [b, c] = [await open(h.url), await open(h.url)];
+    const bAnswer = firstData(b, 5000);
+    const cAnswer = firstData(c, 5000);
+    b.write(get('0000000000b1'));
+    c.write(get('0000000000c1'));
+    await waitFor(() => h.comp.admission.graphInFlight === 2, 'both requests in flight');
+
+    const closing = h.comp.close();
+    assert.match(await bAnswer, /^HTTP\/1\.1 404/, 'answered normally during the drain');
+    // b is open and idle while the drain waits for c: the next request on it is refused, and b is closed.
+    const refused = closedBy(b, 5000);
+    b.write(get('0000000000b2'));
+    const text = await refused;
+    assert.match(text, /^HTTP\/1\.1 503/);
+    assert.match(text, /\r\nconnection: close\r\n/i);
+    assert.match(text, /\r\nretry-after: 1\r\n/i);
+    assert.match(text, /"code":"serviceNotAvailable"/);
+    assert.match(await cAnswer, /^HTTP\/1\.1 404/, 'the longer request in flight finished too');
+    await closing;
+    c.destroy();
+  });
+
   test('on SIGTERM a request in flight completes with its normal answer, and the process exits 0', { timeout: 60_000 }, async () => {
     child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', '--port', '0', '--in-memory', '--answer-delay-ms', '50'], { stdio: ['ignore', 'pipe', 'pipe'] });
     const lines: string[] = [];
