@@ -96,7 +96,7 @@ export async function compose(config: Config, ports: { clock?: Clock; ids?: Ids;
   const fileApps = config.appsFile ? loadAppsFile(config.appsFile, callbacks) : [];
   const filePolicies = config.policiesFile ? loadPoliciesFile(config.policiesFile) : [];
   const fileFaults = config.faultsFile ? loadFaultsFile(config.faultsFile) : [];
-  const storage = await openStorage({ db: config.db, dataDir: config.inMemory ? null : config.dataDir, sqliteSynchronous: config.sqliteSynchronous });
+  const storage = await openStorage({ db: config.db, dataDir: config.inMemory ? null : config.dataDir, sqliteSynchronous: config.sqliteSynchronous, poolSize: config.dbPoolSize });
   const store = storage.calls;
   const instanceId = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   let tempRecordings: string | null = null;

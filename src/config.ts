@@ -16,6 +16,8 @@ export interface Config {
   readonly db: string | null;
   /** How long a claim on a delivery or job lasts before another instance may take it over (ms). */
   readonly leaseMs: number;
+  /** PostgreSQL connections this instance may hold (`--db-pool-size`). */
+  readonly dbPoolSize: number;
   /** A job that throws is retried this many times in all, with backoff, then dead-lettered. */
   readonly jobMaxAttempts: number;
   /** Request-journal entries kept (newest first). */
@@ -110,6 +112,7 @@ export const DEFAULTS: Config = Object.freeze({
   inMemory: false,
   db: null,
   leaseMs: 10_000,
+  dbPoolSize: 20,
   jobMaxAttempts: 8,
   journalEntries: 5000,
   appsFile: null,
@@ -176,6 +179,7 @@ const FLAGS: Record<string, FlagSpec> = {
   '--in-memory': { key: 'inMemory', kind: 'bool' },
   '--db': { key: 'db', kind: 'string' },
   '--lease-ms': { key: 'leaseMs', kind: 'int' },
+  '--db-pool-size': { key: 'dbPoolSize', kind: 'int' },
   '--job-max-attempts': { key: 'jobMaxAttempts', kind: 'int' },
   '--journal-entries': { key: 'journalEntries', kind: 'int' },
   '--apps': { key: 'appsFile', kind: 'string' },
@@ -291,6 +295,7 @@ export function loadConfig(argv: readonly string[], env: Readonly<Record<string,
   if ((out.deliveryMaxAttempts as number) < 1) problems.push('--delivery-max-attempts must be at least 1');
   if (out.db !== null && !/^postgres(ql)?:\/\//i.test(String(out.db))) problems.push(`--db must be a postgres://USER@HOST:PORT/DB URL, got '${String(out.db)}'`);
   if (out.db !== null && out.inMemory) problems.push('--in-memory and --db exclude each other: --db keeps state in PostgreSQL');
+  if ((out.dbPoolSize as number) < 2) problems.push('--db-pool-size must be at least 2');
   if ((out.leaseMs as number) < 1000) problems.push('--lease-ms must be at least 1000');
   if ((out.jobMaxAttempts as number) < 1) problems.push('--job-max-attempts must be at least 1');
   if ((out.deliveryConcurrency as number) < 1) problems.push('--delivery-concurrency must be at least 1');
