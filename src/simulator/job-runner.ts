@@ -96,6 +96,9 @@ export class JobRunner {
         this.again = false;
         for (;;) {
           if (this.stopped) return;
+          // A read first: most wake-ups announce a job due later, and a read is cheaper than a claim.
+          const due = await this.o.store.nextJobDue();
+          if (due === null || due > this.o.clock.now()) break;
           const jobs = await this.o.store.write((tx) => tx.claimJobs(this.o.clock.now(), this.o.batchSize ?? 100, this.lease()));
           if (jobs.length === 0) break;
           // One renewal at a time: a renewal that waits (a lock, a slow database) is not joined by more.
