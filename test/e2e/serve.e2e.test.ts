@@ -1,26 +1,11 @@
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createInterface } from 'node:readline';
+import type { ChildProcess } from 'node:child_process';
 import { SqliteEngine } from '../../src/storage/sqlite/engine.js';
 import { CLIENT_ID, p2pCallBody, tempDataDir, waitFor } from '../support/harness.js';
 import { fetchDevToken } from '../support/graph-http.js';
+import { startServerProcess } from '../support/server-process.js';
 
-/** Starts `src/main.ts` as `npm start` does and resolves with its base URL once the ready line appears. */
-function serve(args: string[], env: Record<string, string> = {}): Promise<{ child: ChildProcess; url: string; lines: string[] }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  const lines: string[] = [];
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`no ready line; saw: ${lines.join('\n')}`)); }, 20_000);
-    child.stderr!.on('data', (d) => lines.push(String(d)));
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      lines.push(line);
-      const m = /^graph-calls listening on (http:\/\/\S+)$/.exec(line);
-      if (m) { clearTimeout(timer); resolve({ child, url: m[1]!, lines }); }
-    });
-    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`exited ${code}: ${lines.join('\n')}`)); });
-  });
-}
 
 const stop = (child: ChildProcess, signal: NodeJS.Signals) => new Promise<number | null>((resolve) => {
   if (child.exitCode !== null || child.signalCode !== null) return resolve(child.exitCode);
@@ -39,7 +24,7 @@ describe('graph-calls as a process', () => {
   });
 
   test('prints the ready line, serves Graph, and survives a crash with nothing accepted lost', async () => {
-    const first = await serve(['--port', '0', '--data', data.dir, '--answer-delay-ms', '50', '--operation-delay-ms', '1500']);
+    const first = await startServerProcess(['--port', '0', '--data', data.dir, '--answer-delay-ms', '50', '--operation-delay-ms', '1500']);
     children.push(first.child);
     assert.equal(first.lines.filter((l) => l.startsWith('graph-calls listening on')).length, 1);
     assert.match(first.url, /^http:\/\/127\.0\.0\.1:\d+$/);
@@ -55,7 +40,7 @@ describe('graph-calls as a process', () => {
     // Crash: no shutdown hook runs. The 202 promised the change and its notifications were durable.
     await stop(first.child, 'SIGKILL');
 
-    const second = await serve(['--port', '0', '--data', data.dir, '--answer-delay-ms', '50', '--operation-delay-ms', '1500']);
+    const second = await startServerProcess(['--port', '0', '--data', data.dir, '--answer-delay-ms', '50', '--operation-delay-ms', '1500']);
     children.push(second.child);
     // The signing key survived, so the token issued before the crash is still good.
     const got = await fetch(`${second.url}/beta/communications/calls/${created.id}`, { headers: auth });
@@ -93,10 +78,10 @@ describe('graph-calls as a process', () => {
   });
 
   test('--in-memory and GRAPH_CALLS_PORT: a throwaway instance on a chosen port', async () => {
-    const probe = await serve(['--port', '0', '--in-memory']);
+    const probe = await startServerProcess(['--port', '0', '--in-memory']);
     const port = new URL(probe.url).port;
     await stop(probe.child, 'SIGTERM');
-    const run = await serve(['--in-memory'], { GRAPH_CALLS_PORT: port });
+    const run = await startServerProcess(['--in-memory'], { GRAPH_CALLS_PORT: port });
     children.push(run.child);
     assert.equal(run.url, `http://127.0.0.1:${port}`);
     const info = (await (await fetch(`${run.url}/_emulator/info`)).json()) as { developmentApp: { clientId: string } };
@@ -106,13 +91,13 @@ describe('graph-calls as a process', () => {
   test('a second graph-calls on a data directory in use exits 2, naming the directory and the running instance', async () => {
     const dir = tempDataDir();
     try {
-      const first = await serve(['--port', '0', '--data', dir.dir]);
+      const first = await startServerProcess(['--port', '0', '--data', dir.dir]);
       children.push(first.child);
-      await assert.rejects(serve(['--port', '0', '--data', dir.dir]), (e: Error) =>
+      await assert.rejects(startServerProcess(['--port', '0', '--data', dir.dir]), (e: Error) =>
         /exited 2/.test(e.message) && e.message.includes(dir.dir) && e.message.includes(first.url) && e.message.includes(`pid ${first.child.pid}`) && !/\n\s+at /.test(e.message));
       // A SIGKILLed holder leaves no stale lock: the OS drops it with the process.
       await stop(first.child, 'SIGKILL');
-      const next = await serve(['--port', '0', '--data', dir.dir]);
+      const next = await startServerProcess(['--port', '0', '--data', dir.dir]);
       children.push(next.child);
       assert.equal(await stop(next.child, 'SIGTERM'), 0);
     } finally {
@@ -121,12 +106,12 @@ describe('graph-calls as a process', () => {
   });
 
   test('an unreachable or malformed --db is one clear line and exit status 2', async () => {
-    await assert.rejects(serve(['--port', '0', '--db', 'postgres://root@127.0.0.1:1/graph_calls']), (e: Error) =>
+    await assert.rejects(startServerProcess(['--port', '0', '--db', 'postgres://root@127.0.0.1:1/graph_calls']), (e: Error) =>
       /exited 2/.test(e.message) && /cannot reach PostgreSQL at root@127\.0\.0\.1:1\/graph_calls/.test(e.message) && !/\n\s+at /.test(e.message));
-    await assert.rejects(serve(['--port', '0', '--db', 'mysql://x']), (e: Error) => /exited 2/.test(e.message) && /--db must be a postgres:\/\//.test(e.message));
+    await assert.rejects(startServerProcess(['--port', '0', '--db', 'mysql://x']), (e: Error) => /exited 2/.test(e.message) && /--db must be a postgres:\/\//.test(e.message));
   });
 
   test('a bad flag exits non-zero with every problem listed', async () => {
-    await assert.rejects(serve(['--port', 'x', '--wat']), (e: Error) => /exited 2/.test(e.message) && /--port must be/.test(e.message) && /--wat/.test(e.message));
+    await assert.rejects(startServerProcess(['--port', 'x', '--wat']), (e: Error) => /exited 2/.test(e.message) && /--port must be/.test(e.message) && /--wat/.test(e.message));
   });
 });

@@ -1,10 +1,10 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
-import { createInterface } from 'node:readline';
 import { DEV_APP } from '../support/harness.js';
+import { startServerProcess } from '../support/server-process.js';
 
 /**
  * Unauthenticated clients must not be able to take a default graph-calls down. Before the journal was
@@ -18,20 +18,6 @@ const BODY_BYTES = 1024 * 1024 - 1024;
 /** A default server idles at roughly 150 MiB; the flood may add the journal's byte budgets and little else. */
 const RSS_CEILING_MIB = 400;
 
-function serve(args: string[]): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const lines: string[] = [];
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`no ready line; saw: ${lines.join('\n')}`)); }, 20_000);
-    child.stderr!.on('data', (d) => lines.push(String(d)));
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      lines.push(line);
-      const m = /^graph-calls listening on (http:\/\/\S+)$/.exec(line);
-      if (m) { clearTimeout(timer); resolve({ child, url: m[1]! }); }
-    });
-    child.once('exit', (code, signal) => { clearTimeout(timer); reject(new Error(`exited ${code ?? signal}: ${lines.join('\n')}`)); });
-  });
-}
 
 /** VmRSS and VmHWM (the peak resident set since start) of a Linux process, in MiB. */
 function memoryOf(pid: number): { rss: number; peak: number } {
@@ -58,7 +44,7 @@ let server: ChildProcess | undefined;
 after(() => { server?.kill('SIGKILL'); });
 
 test(`${REQUESTS} unauthenticated 1 MiB POSTs leave a default server under ${RSS_CEILING_MIB} MiB and answering`, { timeout: 180_000 }, async () => {
-  const started = await serve(['--port', '0', '--in-memory', '--log-level', 'error']);
+  const started = await startServerProcess(['--port', '0', '--in-memory', '--log-level', 'error']);
   server = started.child;
   const pid = server.pid!;
   const base = new URL(started.url);

@@ -1,13 +1,13 @@
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { connect, type Socket } from 'node:net';
-import { createInterface } from 'node:readline';
 import { ConfigError, loadConfig } from '../../src/config.js';
 import type { AppRegistration } from '../../src/auth/apps.js';
 import { buildHarness, p2pCallBody, startServer, waitFor, type ServerHarness } from '../support/harness.js';
 import { call } from '../support/inject.js';
 import { api, fetchDevToken } from '../support/graph-http.js';
+import { startServerProcess } from '../support/server-process.js';
 
 const UNKNOWN_CALL = '/beta/communications/calls/00000000-0000-4000-8000-000000000abc';
 const OTHER_APP: AppRegistration = {
@@ -216,19 +216,9 @@ describe('graceful shutdown', () => {
   });
 
   test('on SIGTERM a request in flight completes with its normal answer, and the process exits 0', { timeout: 60_000 }, async () => {
-    child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', '--port', '0', '--in-memory', '--answer-delay-ms', '50'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    const lines: string[] = [];
-    child.stderr!.on('data', (d) => lines.push(String(d)));
-    const exited = new Promise<number | null>((resolve) => child!.once('exit', (code) => resolve(code)));
-    const url = await new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no ready line; saw: ${lines.join('\n')}`)), 20_000);
-      createInterface({ input: child!.stdout! }).on('line', (line) => {
-        lines.push(line);
-        const m = /^graph-calls listening on (http:\/\/\S+)$/.exec(line);
-        if (m) { clearTimeout(timer); resolve(m[1]!); }
-      });
-      void exited.then((code) => { clearTimeout(timer); reject(new Error(`exited ${code}: ${lines.join('\n')}`)); });
-    });
+    const server = await startServerProcess(['--port', '0', '--in-memory', '--answer-delay-ms', '50']);
+    child = server.child;
+    const { url, exited, lines } = server;
     const h = { url, auth: `Bearer ${await fetchDevToken(url)}` };
     const rule = await api(h, 'POST', '/_emulator/faults', { side: 'graph', match: { route: '/communications/calls', method: 'POST' }, action: { type: 'latency', ms: 1500 }, once: true }, { auth: false });
     assert.equal(rule.status, 201);
