@@ -62,7 +62,7 @@ export class AppRegistry {
    * through one instance is known to the next request on any other.
    */
   refresh(): Promise<void> {
-    return this.apps.reload();
+    return this.apps.reloadAfterMiss();
   }
 
   /** Adds or replaces an app. */

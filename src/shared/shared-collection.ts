@@ -1,5 +1,8 @@
 import type { ConfigStore, Wakeups } from '../domain/ports.js';
 
+/** Lookups that miss reload at most this often (another instance's change arrives by wake-up within ms). */
+const MISS_RELOAD_MS = 50;
+
 /**
  * A collection of configuration documents kept in the config store, one key each (`<prefix><id>`), with
  * an in-memory copy for the hot path (every request looks up apps and fault rules). A change made here
@@ -11,6 +14,8 @@ export class SharedCollection<T> {
   private items = new Map<string, T>();
   private readonly listeners: Array<() => void> = [];
   private reads = 0;
+  private missReload: Promise<void> | null = null;
+  private missReloadAt = 0;
   private applied = 0;
 
   private constructor(private readonly config: ConfigStore, private readonly wakeups: Wakeups, private readonly prefix: string) {}
@@ -44,6 +49,19 @@ export class SharedCollection<T> {
     this.applied = n;
     this.items = new Map(rows.map((r) => [r.key.slice(this.prefix.length), JSON.parse(r.value) as T]));
     for (const l of this.listeners) l();
+  }
+
+  /**
+   * A reload for a lookup that missed: it joins one already under way, and is skipped when one started
+   * within the last MISS_RELOAD_MS, so a stream of misses (unauthenticated requests with unknown ids)
+   * costs the database at most one read per interval instead of one per request.
+   */
+  reloadAfterMiss(): Promise<void> {
+    if (this.missReload) return this.missReload;
+    if (Date.now() - this.missReloadAt < MISS_RELOAD_MS) return Promise.resolve();
+    this.missReloadAt = Date.now();
+    this.missReload = this.reload().finally(() => { this.missReload = null; });
+    return this.missReload;
   }
 
   /** Called after every reload (here or from another instance's change). */
