@@ -41,8 +41,11 @@ export interface CallReader {
   /** How many attempts of notification `seq` ended redirected. */
   countRedirects(seq: number): Promise<number>;
   listDeliveryAttempts(filter: { callId?: string; afterSeq?: number; limit: number }): Promise<DeliveryAttempt[]>;
-  /** Earliest due time among live (not dead-lettered) jobs, or null when there is none. */
-  nextJobDue(): Promise<number | null>;
+  /**
+   * Earliest due time among live jobs (not dead-lettered, not leased at real time `leaseNow`, default
+   * now), or null when there is none. A claim that expires is found by the runners' poll.
+   */
+  nextJobDue(leaseNow?: number): Promise<number | null>;
   /** Jobs that failed too often to retry (newest first), for the control plane. */
   deadJobs(limit: number): Promise<Array<Job & { attempts: number; lastError: string | null }>>;
   /** The request journal, oldest first after `afterSeq`, or newest first with `newestFirst`. */

@@ -91,14 +91,17 @@ export class JobRunner {
 
   private async runDue(): Promise<void> {
     this.running = true;
+    // The next due time read last, when nothing was due: arm() need not read it again.
+    let next: number | null | undefined;
     try {
       do {
         this.again = false;
+        next = undefined;
         for (;;) {
           if (this.stopped) return;
           // A read first: most wake-ups announce a job due later, and a read is cheaper than a claim.
           const due = await this.o.store.nextJobDue();
-          if (due === null || due > this.o.clock.now()) break;
+          if (due === null || due > this.o.clock.now()) { next = due; break; }
           const jobs = await this.o.store.write((tx) => tx.claimJobs(this.o.clock.now(), this.o.batchSize ?? 100, this.lease()));
           if (jobs.length === 0) break;
           // One renewal at a time: a renewal that waits (a lock, a slow database) is not joined by more.
@@ -119,7 +122,7 @@ export class JobRunner {
     } finally {
       this.running = false;
     }
-    await this.arm();
+    await this.arm(next);
   }
 
   private async failed(job: Job, err: unknown): Promise<void> {
@@ -131,9 +134,9 @@ export class JobRunner {
     await this.o.store.write((tx) => tx.failJob(job.id, message, retryAt)).catch((e) => this.o.onError(job, e));
   }
 
-  private async arm(): Promise<void> {
+  private async arm(known?: number | null): Promise<void> {
     if (this.stopped) return;
-    const due = await this.o.store.nextJobDue();
+    const due = known !== undefined ? known : await this.o.store.nextJobDue();
     if (due === null) return;
     if (this.cancel && due >= this.armedFor) return;
     this.cancel?.();

@@ -96,7 +96,8 @@ const Q = {
   extendJobLeases: stmt('extendJobLeases', 'UPDATE jobs SET lease_until = ? WHERE lease_owner = ? AND id IN (SELECT value FROM json_each(?))',
     `UPDATE jobs SET lease_until = $1 WHERE id IN (SELECT id FROM jobs WHERE lease_owner = $2
       AND id IN (SELECT (jsonb_array_elements_text($3::jsonb))::bigint) FOR UPDATE SKIP LOCKED)`),
-  nextJobDue: stmt('nextJobDue', 'SELECT MIN(due_at) AS due FROM jobs WHERE dead_at IS NULL'),
+  // Jobs another instance holds are not due for us: counting them would wake the runner again at once.
+  nextJobDue: stmt('nextJobDue', 'SELECT MIN(due_at) AS due FROM jobs WHERE dead_at IS NULL AND lease_until <= ?'),
   deadJobs: stmt('deadJobs', 'SELECT * FROM jobs WHERE dead_at IS NOT NULL ORDER BY dead_at DESC, id DESC LIMIT ?'),
 
   appendJournal: stmt('appendJournal', 'INSERT INTO request_journal (at, call_id, data) VALUES (?, ?, ?)'),
@@ -239,8 +240,8 @@ export class SqlCallRepository implements CallWriter {
     return rows.map(toAttempt);
   }
 
-  async nextJobDue(): Promise<number | null> {
-    return toNumberOrNull((await this.reader().get<{ due: unknown }>(Q.nextJobDue))?.due);
+  async nextJobDue(leaseNow: number = Date.now()): Promise<number | null> {
+    return toNumberOrNull((await this.reader().get<{ due: unknown }>(Q.nextJobDue, [leaseNow]))?.due);
   }
 
   async deadJobs(limit: number): Promise<Array<Job & { attempts: number; lastError: string | null }>> {
