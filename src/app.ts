@@ -115,7 +115,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     maxRequestsPerSocket: deps.http.maxRequestsPerSocket,
     // A request that arrives while draining is answered by Admission, in Graph's envelope.
     return503OnClosing: false,
-    logger: deps.logLevel === 'silent' ? false : { level: deps.logLevel },
+    // Logs go to stderr: stdout carries only the ready line (design.md §3), which supervisors read.
+    logger: deps.logLevel === 'silent' ? false : { level: deps.logLevel, stream: process.stderr },
     bodyLimit: deps.bodyLimitBytes,
     // Graph is strict about JSON types: {"clientContext":5} is a 400, never coerced to "5".
     ajv: { customOptions: { coerceTypes: false, allErrors: false } },

@@ -1,160 +1,69 @@
+import { createWriteStream } from 'node:fs';
 import { DEV_APP } from './auth/apps.js';
-import { runServer } from './main.js';
+import { runBot } from './bot/bot.js';
+import { allowOnly, bool, CliError, parseFlags, str, usageError, type CliIo, type Flags } from './cli/io.js';
+import { journal } from './cli/journal.js';
+import { problemOf, requestJson, send, targetOf, type Target } from './cli/transport.js';
+import { HELP } from './cli/usage.js';
 
 /**
- * `graph-calls <command>`: thin wrappers over the server and its HTTP APIs. Every failure is one line on
- * stderr and a non-zero exit; `--help` works on each command.
+ * `graph-calls <command>`: thin wrappers over the server and its HTTP APIs. `runCli` takes argv and the
+ * writers and returns the exit status, so tests run it in-process; bin/graph-calls.js is the process around
+ * it. The server is loaded only by `serve`. Every failure is one line on stderr: status 1 when the command
+ * failed, 2 for bad usage.
  */
 
-class CliError extends Error {}
+/** Options every command but serve takes: where graph-calls is and which CA to trust. */
+const TARGET_FLAGS = ['url', 'data', 'ca'];
 
-const HELP: Record<string, string> = {
-  '': `graph-calls — a local Microsoft Graph call-recording API for Teams bots
-
-usage: graph-calls <command> [options]
-
-commands:
-  serve            start graph-calls (what npm start runs); graph-calls serve --help lists its options
-  token            print an access token from a running graph-calls
-  call incoming    have a simulated user call an app
-  journal          print the notification delivery journal
-  faults           add, list or clear fault-injection rules
-  recording        download a recording's audio file
-  export           save the request or delivery journal as HAR
-
-global options:
-  --url URL        where graph-calls runs (default http://127.0.0.1:4000, or GRAPH_CALLS_URL)
-  --help           help for a command`,
-  serve: `usage: graph-calls serve [--port N] [--host H] [--data DIR] [--in-memory] [--apps FILE] [--policies FILE]
-                         [--clock real|virtual] [--recording-format wav|mp3] [...]
-Starts graph-calls and prints "graph-calls listening on http://HOST:PORT" when ready.
-All options: docs/configuration.md.`,
-  token: `usage: graph-calls token [--app CLIENT_ID] [--secret SECRET] [--tenant TENANT_ID] [--url URL]
-Prints an app-only access token for Graph (client credentials). Defaults to the development app.`,
-  'call incoming': `usage: graph-calls call incoming [--app CLIENT_ID] [--from DISPLAY_NAME] [--user-id ID] [--callback-uri URL] [--url URL]
-A simulated user calls the app (default: the development app). Its calling webhook gets the 'created'
-notification; pass --callback-uri if the app has none registered. Prints the new call's id.`,
-  faults: `usage: graph-calls faults add '<rule JSON>' | faults list | faults clear   [--url URL]
-  add    e.g. graph-calls faults add '{"side":"graph","match":{"route":"stopRecording"},"action":{"type":"status","status":503},"once":true}'
-  list   prints the active rules and how often each fired
-  clear  removes every rule
-Rules: docs/faults.md.`,
-  recording: `usage: graph-calls recording download RECORDING_ID [--out FILE] [--url URL]
-Saves a recording's audio (WAV or MP3) to FILE (default: RECORDING_ID.wav/.mp3), with a progress line.
-Recording ids: GET /_emulator/calls/{id}/recordings, or the dashboard.`,
-  export: `usage: graph-calls export requests|deliveries --out FILE [--call CALL_ID] [--url URL]
-Saves the request journal or the delivery journal as HAR 1.2, with a progress line.`,
-  journal: `usage: graph-calls journal [--call CALL_ID] [--top N] [--url URL]
-Prints notification delivery attempts, oldest first: time, call, attempt, status, latency, outcome, URL.`,
-};
-
-function parseFlags(args: string[]): { flags: Map<string, string | true>; rest: string[] } {
-  const flags = new Map<string, string | true>();
-  const rest: string[] = [];
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i]!;
-    if (!a.startsWith('--')) { rest.push(a); continue; }
-    const eq = a.indexOf('=');
-    if (eq > 0) flags.set(a.slice(2, eq), a.slice(eq + 1));
-    else if (args[i + 1] !== undefined && !args[i + 1]!.startsWith('--')) flags.set(a.slice(2), args[++i]!);
-    else flags.set(a.slice(2), true);
-  }
-  return { flags, rest };
-}
-
-function allowOnly(flags: Map<string, string | true>, allowed: string[], command: string): void {
-  for (const k of flags.keys()) if (!allowed.includes(k)) throw new CliError(`${command}: unknown option --${k} (see graph-calls ${command} --help)`);
-}
-
-const str = (v: string | true | undefined, name: string): string | undefined => {
-  if (v === true) throw new CliError(`--${name} needs a value`);
-  return v;
-};
-
-async function request(url: string, init?: RequestInit): Promise<any> {
-  let res: Response;
-  // The control plane obeys only requests a web page could not have sent (docs/control-plane.md, "Access and safety").
-  const headers = new Headers(init?.headers);
-  if (new URL(url).pathname.startsWith('/_emulator/')) headers.set('x-graph-calls-control', '1');
-  try {
-    res = await fetch(url, { ...init, headers, signal: AbortSignal.timeout(10_000) });
-  } catch (err) {
-    throw new CliError(`cannot reach graph-calls at ${new URL(url).origin} (${(err as Error & { cause?: { code?: string } }).cause?.code ?? (err as Error).message}); is it running?`);
-  }
-  const text = await res.text();
-  const body = text ? JSON.parse(text) : undefined;
-  if (!res.ok) throw new CliError(`${res.status}: ${body?.error_description ?? body?.error?.message ?? text}`);
-  return body;
-}
-
-async function token(flags: Map<string, string | true>, base: string): Promise<void> {
-  allowOnly(flags, ['app', 'secret', 'tenant', 'url'], 'token');
-  const clientId = str(flags.get('app'), 'app') ?? DEV_APP.clientId;
-  const secret = str(flags.get('secret'), 'secret') ?? (clientId === DEV_APP.clientId ? DEV_APP.clientSecret : undefined);
-  if (!secret) throw new CliError('token: --secret is required for apps other than the development app');
-  const tenant = str(flags.get('tenant'), 'tenant') ?? DEV_APP.tenantId;
-  const body = await request(`${base}/${tenant}/oauth2/v2.0/token`, {
+async function token(flags: Flags, target: Target, io: CliIo): Promise<void> {
+  const clientId = str(flags, 'app') ?? DEV_APP.clientId;
+  const secret = str(flags, 'secret') ?? (clientId === DEV_APP.clientId ? DEV_APP.clientSecret : undefined);
+  if (!secret) throw usageError('token: --secret is required for apps other than the development app');
+  const tenant = str(flags, 'tenant') ?? DEV_APP.tenantId;
+  const body = await requestJson(target, `/${encodeURIComponent(tenant)}/oauth2/v2.0/token`, {
     method: 'POST',
-    body: new URLSearchParams({ grant_type: 'client_credentials', client_id: clientId, client_secret: secret, scope: 'https://graph.microsoft.com/.default' }),
+    form: new URLSearchParams({ grant_type: 'client_credentials', client_id: clientId, client_secret: secret, scope: 'https://graph.microsoft.com/.default' }),
   });
-  process.stdout.write(`${body.access_token}\n`);
+  io.stdout.write(`${body.access_token}\n`);
 }
 
-async function incoming(flags: Map<string, string | true>, base: string): Promise<void> {
-  allowOnly(flags, ['app', 'from', 'user-id', 'callback-uri', 'url'], 'call incoming');
-  const call = await request(`${base}/_emulator/calls/incoming`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({
-      appId: str(flags.get('app'), 'app'),
-      from: { id: str(flags.get('user-id'), 'user-id'), displayName: str(flags.get('from'), 'from') ?? 'Simulated User' },
-      callbackUri: str(flags.get('callback-uri'), 'callback-uri'),
-    }),
-  });
-  process.stdout.write(`${call.id}\n`);
-}
-
-async function journal(flags: Map<string, string | true>, base: string): Promise<void> {
-  allowOnly(flags, ['call', 'top', 'url'], 'journal');
-  const top = Number(str(flags.get('top'), 'top') ?? 100);
-  if (!Number.isInteger(top) || top < 1 || top > 999) throw new CliError('journal: --top must be an integer from 1 to 999');
-  const call = str(flags.get('call'), 'call');
-  const body = await request(`${base}/_emulator/deliveries?$top=${top}${call ? `&callId=${encodeURIComponent(call)}` : ''}`);
-  const rows = body.value as Array<Record<string, unknown>>;
-  if (rows.length === 0) { process.stdout.write('no delivery attempts yet\n'); return; }
-  for (const r of rows) {
-    process.stdout.write(`${r.at}  ${String(r.callId).slice(0, 8)}  #${r.attempt}  ${String(r.status ?? '---').padStart(3)}  ${(r.latencyMs === null ? '' : `${Number(r.latencyMs).toFixed(1)} ms`).padStart(9)}  ${String(r.outcome).padEnd(10)}  ${r.url}${r.error ? `  (${r.error})` : ''}\n`);
-  }
-}
-
-/** Streams `url` into `file`, drawing a progress line on stderr (updated in place on a terminal). */
-async function download(url: string, file: string, what: string): Promise<number> {
-  let res: Response;
+async function incoming(flags: Flags, target: Target, io: CliIo): Promise<void> {
   try {
-    res = await fetch(url);
+    const call = await requestJson(target, '/_emulator/calls/incoming', {
+      method: 'POST',
+      body: { appId: str(flags, 'app'), from: { id: str(flags, 'user-id'), displayName: str(flags, 'from') ?? 'Simulated User' }, callbackUri: str(flags, 'callback-uri') },
+    });
+    io.stdout.write(`${call.id}\n`);
   } catch (err) {
-    throw new CliError(`cannot reach graph-calls at ${new URL(url).origin} (${(err as Error & { cause?: { code?: string } }).cause?.code ?? (err as Error).message}); is it running?`);
+    if (err instanceof CliError && /has no calling webhook/.test(err.message)) {
+      throw new CliError(`${err.message} Start \`graph-calls bot\` (it registers itself as the webhook), or pass --callback-uri URL.`);
+    }
+    throw err;
   }
-  if (!res.ok || !res.body) {
-    const text = await res.text();
-    let message = text;
-    try { message = JSON.parse(text).error?.message ?? text; } catch { /* not JSON */ }
-    throw new CliError(`${res.status}: ${message}`);
+}
+
+/** Streams `path` into `file`, drawing a progress line on stderr (updated in place on a terminal). */
+async function download(target: Target, path: string, file: string, what: string, io: CliIo): Promise<number> {
+  const res = await send(target, path, { headers: { accept: '*/*' } });
+  if (res.status < 200 || res.status >= 300) {
+    const chunks: Buffer[] = [];
+    for await (const c of res.body) chunks.push(c as Buffer);
+    throw new CliError(problemOf(res.status, Buffer.concat(chunks).toString('utf8')));
   }
-  const total = Number(res.headers.get('content-length') ?? 0);
-  const { createWriteStream } = await import('node:fs');
+  const total = Number(res.headers['content-length'] ?? 0);
   const out = createWriteStream(file);
   let done = 0;
   let last = 0;
-  const tty = process.stderr.isTTY;
+  const tty = io.stderr.isTTY === true;
   const show = (final: boolean) => {
     const pct = total ? ` ${Math.floor((100 * done) / total)}%` : '';
     const line = `${what}: ${(done / 2 ** 20).toFixed(1)}${total ? ` of ${(total / 2 ** 20).toFixed(1)}` : ''} MiB${pct}`;
-    if (tty) process.stderr.write(`\r${line}${final ? '\n' : ''}`);
-    else if (final) process.stderr.write(`${line}\n`);
+    if (tty) io.stderr.write(`\r${line}${final ? '\n' : ''}`);
+    else if (final) io.stderr.write(`${line}\n`);
   };
-  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-    done += chunk.length;
+  for await (const chunk of res.body) {
+    done += (chunk as Buffer).length;
     if (!out.write(chunk)) await new Promise<void>((r) => out.once('drain', () => r()));
     if (Date.now() - last > 100) { last = Date.now(); show(false); }
   }
@@ -163,88 +72,121 @@ async function download(url: string, file: string, what: string): Promise<number
   return done;
 }
 
-async function faults(verb: string, positional: string[], base: string): Promise<void> {
+async function faults(verb: string, positional: string[], target: Target, io: CliIo): Promise<void> {
   if (verb === 'list') {
-    const rules = (await request(`${base}/_emulator/faults`)).value as Array<Record<string, any>>;
-    if (rules.length === 0) { process.stdout.write('no fault rules\n'); return; }
-    for (const r of rules) process.stdout.write(`${r.id}  ${r.side}  ${JSON.stringify(r.match)}  ${JSON.stringify(r.action)}  fired ${r.fired}${r.remaining === null ? '' : `, ${r.remaining} left`}\n`);
+    const rules = (await requestJson(target, '/_emulator/faults')).value as Array<Record<string, any>>;
+    if (rules.length === 0) { io.stdout.write('no fault rules\n'); return; }
+    for (const r of rules) io.stdout.write(`${r.id}  ${r.side}  ${JSON.stringify(r.match)}  ${JSON.stringify(r.action)}  fired ${r.fired}${r.remaining === null ? '' : `, ${r.remaining} left`}\n`);
     return;
   }
   if (verb === 'clear') {
-    await request(`${base}/_emulator/faults`, { method: 'DELETE' });
-    process.stdout.write('cleared\n');
+    await requestJson(target, '/_emulator/faults', { method: 'DELETE' });
+    io.stdout.write('cleared\n');
     return;
   }
   if (verb === 'add') {
-    if (positional.length !== 1) throw new CliError(`faults add: give the rule as one JSON argument (see graph-calls faults --help)`);
+    if (positional.length !== 1) throw usageError(`faults add: give the rule as one JSON argument (see graph-calls faults --help)`);
     let rule: unknown;
-    try { rule = JSON.parse(positional[0]!); } catch { throw new CliError('faults add: the rule is not valid JSON'); }
-    const added = await request(`${base}/_emulator/faults`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(rule) });
-    process.stdout.write(`${added.id}\n`);
+    try { rule = JSON.parse(positional[0]!); } catch { throw usageError('faults add: the rule is not valid JSON'); }
+    const added = await requestJson(target, '/_emulator/faults', { method: 'POST', body: rule });
+    io.stdout.write(`${added.id}\n`);
     return;
   }
-  throw new CliError(`faults: expected add, list or clear, got '${verb}'`);
+  throw usageError(`faults: expected add, list or clear, got '${verb}'`);
 }
 
-export async function cli(argv: string[]): Promise<void> {
-  const [command = '', ...args] = argv;
-  if (command === '' || command === '--help' || command === 'help') { process.stdout.write(`${HELP['']}\n`); return; }
-  if (command === 'serve') {
-    if (args.includes('--help')) { process.stdout.write(`${HELP.serve}\n`); return; }
-    await runServer(args);
+async function recordingOrExport(command: 'recording' | 'export', verb: string, flags: Flags, positional: string[], target: Target, io: CliIo): Promise<void> {
+  if (command === 'recording') {
+    if (verb !== 'download' || positional.length !== 1) throw usageError('recording: expected `recording download RECORDING_ID`');
+    const id = positional[0]!;
+    const meta = await requestJson(target, '/_emulator/calls');
+    const rec = (meta.value as Array<{ recordings: Array<{ id: string; contentType: string }> }>).flatMap((c) => c.recordings).find((r) => r.id === id);
+    const out = str(flags, 'out') ?? `${id}.${rec?.contentType === 'audio/mpeg' ? 'mp3' : 'wav'}`;
+    await download(target, `/_emulator/recordings/${encodeURIComponent(id)}/content`, out, `recording ${id.slice(0, 8)}`, io);
+    io.stdout.write(`${out}\n`);
     return;
+  }
+  if (verb !== 'requests' && verb !== 'deliveries') throw usageError(`export: expected requests or deliveries, got '${verb}'`);
+  const out = str(flags, 'out');
+  if (!out) throw usageError('export: --out FILE is required');
+  const call = str(flags, 'call');
+  await download(target, `/_emulator/${verb}/har${call ? `?callId=${encodeURIComponent(call)}` : ''}`, out, `${verb} journal`, io);
+  io.stdout.write(`${out}\n`);
+}
+
+/** Options of each command (besides the target's), and which of them are switches (no value). */
+const COMMANDS: Record<string, { options: string[]; switches?: string[] }> = {
+  token: { options: ['app', 'secret', 'tenant'] },
+  'call incoming': { options: ['app', 'from', 'user-id', 'callback-uri'] },
+  journal: { options: ['call', 'top', 'follow'], switches: ['follow'] },
+  bot: { options: ['port', 'answer', 'json', 'app', 'secret', 'tenant', 'path', 'no-register'], switches: ['answer', 'json', 'no-register'] },
+};
+
+async function dispatch(argv: string[], io: CliIo): Promise<number> {
+  const [command = '', ...args] = argv;
+  if (command === '' || command === '--help' || command === '-h' || command === 'help') { io.stdout.write(`${HELP['']}\n`); return 0; }
+  if (command === 'serve') {
+    if (args.includes('--help') || args.includes('-h')) { io.stdout.write(`${HELP.serve}\n`); return 0; }
+    // The server (fastify, storage, media) loads only here: every other command starts in a fraction of it.
+    const { runServer } = await import('./main.js');
+    await runServer(args);
+    return 0;
+  }
+  if (command === 'faults' || command === 'recording' || command === 'export') {
+    const [verb, ...more] = args;
+    const { flags, rest: positional } = parseFlags(more);
+    if (verb === undefined || verb === '--help' || flags.has('help')) { io.stdout.write(`${HELP[command]}\n`); return 0; }
+    const allowed = command === 'faults' ? [] : command === 'recording' ? ['out'] : ['out', 'call'];
+    allowOnly(flags, [...allowed, ...TARGET_FLAGS], command);
+    const target = targetOf(flags, io);
+    if (command === 'faults') await faults(verb, positional, target, io);
+    else await recordingOrExport(command, verb, flags, positional, target, io);
+    return 0;
   }
   let name = command;
   let rest = args;
-  if (command === 'faults') {
-    const [verb, ...more] = args;
-    const { flags, rest: positional } = parseFlags(more);
-    if (verb === '--help' || flags.has('help') || verb === undefined) { process.stdout.write(`${HELP.faults}\n`); return; }
-    allowOnly(flags, ['url'], 'faults');
-    const base = (str(flags.get('url'), 'url') ?? process.env.GRAPH_CALLS_URL ?? 'http://127.0.0.1:4000').replace(/\/$/, '');
-    await faults(verb, positional, base);
-    return;
-  }
-  if (command === 'recording' || command === 'export') {
-    const [verb, ...more] = args;
-    const { flags, rest: positional } = parseFlags(more);
-    if (verb === undefined || verb === '--help' || flags.has('help')) { process.stdout.write(`${HELP[command]}\n`); return; }
-    allowOnly(flags, command === 'recording' ? ['out', 'url'] : ['out', 'call', 'url'], command);
-    const base = (str(flags.get('url'), 'url') ?? process.env.GRAPH_CALLS_URL ?? 'http://127.0.0.1:4000').replace(/\/$/, '');
-    if (command === 'recording') {
-      if (verb !== 'download' || positional.length !== 1) throw new CliError('recording: expected `recording download RECORDING_ID`');
-      const id = positional[0]!;
-      const meta = await request(`${base}/_emulator/calls`);
-      const rec = (meta.value as Array<{ recordings: Array<{ id: string; contentType: string }> }>).flatMap((c) => c.recordings).find((r) => r.id === id);
-      const out = str(flags.get('out'), 'out') ?? `${id}.${rec?.contentType === 'audio/mpeg' ? 'mp3' : 'wav'}`;
-      await download(`${base}/_emulator/recordings/${encodeURIComponent(id)}/content`, out, `recording ${id.slice(0, 8)}`);
-      process.stdout.write(`${out}\n`);
-      return;
-    }
-    if (verb !== 'requests' && verb !== 'deliveries') throw new CliError(`export: expected requests or deliveries, got '${verb}'`);
-    const out = str(flags.get('out'), 'out');
-    if (!out) throw new CliError('export: --out FILE is required');
-    const call = str(flags.get('call'), 'call');
-    await download(`${base}/_emulator/${verb}/har${call ? `?callId=${encodeURIComponent(call)}` : ''}`, out, `${verb} journal`);
-    process.stdout.write(`${out}\n`);
-    return;
-  }
   if (command === 'call') {
-    if (args[0] !== 'incoming') throw new CliError(`call: expected 'call incoming' (see graph-calls --help)`);
+    if (args[0] === '--help' || args[0] === undefined) { io.stdout.write(`${HELP['call incoming']}\n`); return 0; }
+    if (args[0] !== 'incoming') throw usageError(`call: expected 'call incoming' (see graph-calls --help)`);
     name = 'call incoming';
     rest = args.slice(1);
   }
-  if (!HELP[name]) throw new CliError(`unknown command '${command}' (see graph-calls --help)`);
-  const { flags, rest: positional } = parseFlags(rest);
-  if (flags.has('help')) { process.stdout.write(`${HELP[name]}\n`); return; }
-  if (positional.length) throw new CliError(`${name}: unexpected argument '${positional[0]}'`);
-  const base = (str(flags.get('url'), 'url') ?? process.env.GRAPH_CALLS_URL ?? 'http://127.0.0.1:4000').replace(/\/$/, '');
-  if (name === 'token') await token(flags, base);
-  else if (name === 'call incoming') await incoming(flags, base);
-  else await journal(flags, base);
+  const spec = COMMANDS[name];
+  if (!spec) throw usageError(`unknown command '${command}' (see graph-calls --help)`);
+  const { flags, rest: positional } = parseFlags(rest, [...(spec.switches ?? []), 'help']);
+  if (flags.has('help')) { io.stdout.write(`${HELP[name]}\n`); return 0; }
+  allowOnly(flags, [...spec.options, ...TARGET_FLAGS], name);
+  if (positional.length) throw usageError(`${name}: unexpected argument '${positional[0]}'`);
+  const target = targetOf(flags, io);
+  if (name === 'token') await token(flags, target, io);
+  else if (name === 'call incoming') await incoming(flags, target, io);
+  else if (name === 'journal') await journal(flags, target, io);
+  else await bot(flags, target, io);
+  return 0;
 }
 
-cli(process.argv.slice(2)).catch((err: unknown) => {
-  process.stderr.write(`graph-calls: ${err instanceof Error ? err.message : String(err)}\n`);
-  process.exit(1);
-});
+async function bot(flags: Flags, target: Target, io: CliIo): Promise<void> {
+  const clientId = str(flags, 'app') ?? DEV_APP.clientId;
+  const clientSecret = str(flags, 'secret') ?? (clientId === DEV_APP.clientId ? DEV_APP.clientSecret : undefined);
+  const answer = bool(flags, 'answer');
+  if (answer && !clientSecret) throw usageError('bot: --answer needs --secret for apps other than the development app (it gets a Graph token)');
+  const portRaw = str(flags, 'port') ?? '3978';
+  const port = Number(portRaw);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw usageError(`bot: --port must be an integer from 0 to 65535, got '${portRaw}'`);
+  const path = str(flags, 'path') ?? '/api/calls';
+  if (!path.startsWith('/')) throw usageError(`bot: --path must start with '/', got '${path}'`);
+  await runBot({
+    target, port, path, answer, json: bool(flags, 'json'), register: !bool(flags, 'no-register'),
+    app: { clientId, clientSecret: clientSecret ?? '', tenantId: str(flags, 'tenant') ?? DEV_APP.tenantId },
+  }, io);
+}
+
+/** Runs one CLI command; resolves with the exit status (the error, if any, already on stderr). */
+export async function runCli(argv: string[], io: CliIo): Promise<number> {
+  try {
+    return await dispatch(argv, io);
+  } catch (err) {
+    io.stderr.write(`graph-calls: ${err instanceof Error ? err.message : String(err)}\n`);
+    return err instanceof CliError ? err.exitCode : 1;
+  }
+}

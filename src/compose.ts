@@ -8,7 +8,7 @@ import { buildApp } from './app.js';
 import { AppRegistry, DEV_APP, loadAppsFile } from './auth/apps.js';
 import { loadOrCreateKey } from './auth/keys.js';
 import { TokenService } from './auth/token.service.js';
-import type { Config } from './config.js';
+import { ConfigError, type Config } from './config.js';
 import { RequestJournal } from './control/request-journal.js';
 import { CallEffects } from './domain/call-effects.js';
 import { CallService } from './domain/call.service.js';
@@ -93,9 +93,9 @@ export async function compose(config: Config, ports: { clock?: Clock; ids?: Ids;
   const ids = ports.ids ?? randomIds;
   // Where callbacks may go: one rule for every callbackUri accepted and every connection the sender opens.
   const callbacks = callbackPolicy({ allow: config.allowCallbackHosts, maxUriLength: config.callbackUriMaxLength });
-  const fileApps = config.appsFile ? loadAppsFile(config.appsFile, callbacks) : [];
-  const filePolicies = config.policiesFile ? loadPoliciesFile(config.policiesFile) : [];
-  const fileFaults = config.faultsFile ? loadFaultsFile(config.faultsFile) : [];
+  const fileApps = config.appsFile ? fromFile('--apps', config.appsFile, (f) => loadAppsFile(f, callbacks)) : [];
+  const filePolicies = config.policiesFile ? fromFile('--policies', config.policiesFile, loadPoliciesFile) : [];
+  const fileFaults = config.faultsFile ? fromFile('--faults', config.faultsFile, loadFaultsFile) : [];
   const storage = await openStorage({ db: config.db, dataDir: config.inMemory ? null : config.dataDir, sqliteSynchronous: config.sqliteSynchronous, poolSize: config.dbPoolSize });
   const store = storage.calls;
   const instanceId = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
@@ -199,6 +199,16 @@ export async function compose(config: Config, ports: { clock?: Clock; ids?: Ids;
     await storage.close().catch(() => undefined);
     if (tempRecordings) rmSync(tempRecordings, { recursive: true, force: true });
     throw err;
+  }
+}
+
+/** A file named on the command line that cannot be used is a configuration problem (main.ts: exit status 2). */
+function fromFile<T>(flag: string, path: string, load: (path: string) => T): T {
+  try {
+    return load(path);
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    throw new ConfigError([message.includes(path) ? `${flag}: ${message}` : `${flag} ${path}: ${message}`]);
   }
 }
 

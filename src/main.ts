@@ -1,32 +1,39 @@
 import { compose } from './compose.js';
-import { ConfigError, loadConfig } from './config.js';
+import { ConfigError, loadConfig, type Config } from './config.js';
+import { HELP } from './cli/usage.js';
 import { StorageError } from './storage/storage-error.js';
+
+/** Problems the operator fixes by changing how graph-calls is started: reported in one line, exit status 2. */
+function configurationProblem(err: unknown, config: { port: number; host: string } | null): string | null {
+  if (err instanceof ConfigError || err instanceof StorageError) return err.message;
+  const e = err as Error & { code?: string; path?: string; syscall?: string };
+  // A file named by --apps, --policies, --faults, --cert or --key that is missing or unreadable.
+  if (e.syscall === 'open' && e.path) return `cannot read ${e.path} (${e.code})`;
+  if (config && e.code === 'EADDRINUSE') return `${config.host}:${config.port} is in use (another graph-calls?): choose another --port, or --port 0 for a free one`;
+  if (config && (e.code === 'EADDRNOTAVAIL' || e.code === 'EACCES')) return `cannot listen on ${config.host}:${config.port} (${e.code}): check --host and --port`;
+  return null;
+}
 
 /** `npm start` and `graph-calls serve`: the only code that reads process env and exits the process. */
 export async function runServer(argv: string[]): Promise<void> {
-  let config;
+  if (argv.includes('--help') || argv.includes('-h')) {
+    process.stdout.write(`${HELP.serve}\n`);
+    process.exit(0);
+  }
+  let config: Config | null = null;
+  let graphCalls: Awaited<ReturnType<typeof compose>>;
+  let address: string;
   try {
     config = loadConfig(argv, process.env);
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`graph-calls: ${err.message}\n`);
-      process.exit(2);
-    }
-    throw err;
-  }
-  let graphCalls;
-  try {
     graphCalls = await compose(config);
+    graphCalls.start();
+    address = await graphCalls.app.listen({ port: config.port, host: config.host });
   } catch (err) {
-    // A database the operator must fix (URL, server, credentials, a directory in use): one line, status 2.
-    if (err instanceof StorageError) {
-      process.stderr.write(`graph-calls: ${err.message}\n`);
-      process.exit(2);
-    }
-    throw err;
+    const problem = configurationProblem(err, config);
+    if (problem === null) throw err;
+    process.stderr.write(`graph-calls: ${problem}\n`);
+    process.exit(2);
   }
-  graphCalls.start();
-  const address = await graphCalls.app.listen({ port: config.port, host: config.host });
   const url = new URL(address);
   const scheme = config.https ? 'https' : 'http';
   graphCalls.storage.announce(`${scheme}://${url.host}`);
@@ -52,6 +59,7 @@ export async function runServer(argv: string[]): Promise<void> {
   process.on('SIGTERM', shutdown);
   // The ready line (design.md §3): one line, printed once, only when the server accepts connections.
   process.stdout.write(`graph-calls listening on ${scheme}://${url.host}\n`);
+  process.stderr.write(`graph-calls: dashboard at ${scheme}://${url.host}/_emulator/ui\n`);
 }
 
 // Run when started as a program (npm start), not when imported by the CLI.

@@ -41,18 +41,24 @@ export async function emulatorRoutes(app: FastifyInstance, o: EmulatorRoutesOpti
     return { value: rows, next: rows.length === limit ? rows.at(-1)!.seq : null };
   });
 
-  /** The delivery journal: every attempt, oldest first; `callId` filters, `$top`/`$skiptoken` page. */
+  /**
+   * The delivery journal: every attempt, oldest first; `callId` filters, `$top`/`$skiptoken` page.
+   * `order=newest` lists newest first (the CLI's `journal`), its `$skiptoken` then paging to older attempts.
+   */
   app.get('/_emulator/deliveries', async (request) => {
     const q = request.query as Record<string, string | undefined>;
     const { top, after } = pageParams(request);
     const callId = q.callId ? normaliseId(q.callId) : undefined;
-    const rows = await o.store.listDeliveryAttempts({ callId, afterSeq: after, limit: top + 1 });
+    const newestFirst = q.order === 'newest';
+    const rows = newestFirst
+      ? await o.store.listDeliveryAttempts({ callId, newestFirst, beforeSeq: after || undefined, limit: top + 1 })
+      : await o.store.listDeliveryAttempts({ callId, afterSeq: after, limit: top + 1 });
     const body: Record<string, unknown> = {
       value: rows.slice(0, top).map((a) => ({ ...a, at: new Date(a.at).toISOString() })),
     };
     if (rows.length > top) {
       const base = `${request.protocol}://${request.host}/_emulator/deliveries`;
-      body['@odata.nextLink'] = `${nextLink(base, top, rows[top - 1]!.seq)}${callId ? `&callId=${callId}` : ''}`;
+      body['@odata.nextLink'] = `${nextLink(base, top, rows[top - 1]!.seq)}${callId ? `&callId=${callId}` : ''}${newestFirst ? '&order=newest' : ''}`;
     }
     return body;
   });

@@ -40,7 +40,8 @@ export interface CallReader {
   nextPendingAfter(callId: string, seq: number): Promise<OutboxNotification | undefined>;
   /** How many attempts of notification `seq` ended redirected. */
   countRedirects(seq: number): Promise<number>;
-  listDeliveryAttempts(filter: { callId?: string; afterSeq?: number; limit: number }): Promise<DeliveryAttempt[]>;
+  /** Oldest first after `afterSeq`; with `newestFirst`, newest first before `beforeSeq` (the CLI's `journal`). */
+  listDeliveryAttempts(filter: { callId?: string; afterSeq?: number; limit: number; newestFirst?: boolean; beforeSeq?: number }): Promise<DeliveryAttempt[]>;
   /**
    * Earliest due time among live jobs (not dead-lettered, not leased at real time `leaseNow`, default
    * now), or null when there is none. A claim that expires is found by the runners' poll.

@@ -81,6 +81,8 @@ const Q = {
   countRedirects: stmt('countRedirects', "SELECT COUNT(*) AS n FROM delivery_attempts WHERE outbox_seq = ? AND outcome = 'redirected'"),
   listAttemptsByCall: stmt('listAttemptsByCall', 'SELECT * FROM delivery_attempts WHERE call_id = ? AND seq > ? ORDER BY seq LIMIT ?'),
   listAttempts: stmt('listAttempts', 'SELECT * FROM delivery_attempts WHERE seq > ? ORDER BY seq LIMIT ?'),
+  listAttemptsNewestByCall: stmt('listAttemptsNewestByCall', 'SELECT * FROM delivery_attempts WHERE call_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?'),
+  listAttemptsNewest: stmt('listAttemptsNewest', 'SELECT * FROM delivery_attempts WHERE seq < ? ORDER BY seq DESC LIMIT ?'),
 
   scheduleJob: stmt('scheduleJob', 'INSERT INTO jobs (call_id, kind, due_at, payload) VALUES (?, ?, ?, ?)'),
   claimJobs: stmt('claimJobs', `UPDATE jobs SET lease_owner = ?, lease_until = ? WHERE id IN (
@@ -233,7 +235,14 @@ export class SqlCallRepository implements CallWriter {
     return Number((await this.reader().get<{ n: unknown }>(Q.countRedirects, [seq]))?.n ?? 0);
   }
 
-  async listDeliveryAttempts(f: { callId?: string; afterSeq?: number; limit: number }): Promise<DeliveryAttempt[]> {
+  async listDeliveryAttempts(f: { callId?: string; afterSeq?: number; limit: number; newestFirst?: boolean; beforeSeq?: number }): Promise<DeliveryAttempt[]> {
+    if (f.newestFirst) {
+      const before = f.beforeSeq ?? Number.MAX_SAFE_INTEGER;
+      const newest = f.callId
+        ? await this.reader().all(Q.listAttemptsNewestByCall, [f.callId, before, f.limit])
+        : await this.reader().all(Q.listAttemptsNewest, [before, f.limit]);
+      return newest.map(toAttempt);
+    }
     const rows = f.callId
       ? await this.reader().all(Q.listAttemptsByCall, [f.callId, f.afterSeq ?? 0, f.limit])
       : await this.reader().all(Q.listAttempts, [f.afterSeq ?? 0, f.limit]);
