@@ -1,0 +1,88 @@
+import { after, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { tempDataDir } from '../support/harness.js';
+
+/** What `npm start` prints and how it exits: the ready line alone on stdout (design.md §3), status 2 for configuration errors. */
+
+interface Ran { code: number | null; stdout: string; stderr: string }
+
+function runMain(args: string[], opts: { untilStdout?: RegExp; then?: (out: Ran) => Promise<void> } = {}): Promise<Ran> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const out: Ran = { code: null, stdout: '', stderr: '' };
+    let acted = false;
+    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    child.stdout.on('data', (d) => {
+      out.stdout += String(d);
+      if (opts.untilStdout && !acted && opts.untilStdout.test(out.stdout)) {
+        acted = true;
+        void (opts.then?.(out) ?? Promise.resolve()).finally(() => child.kill('SIGTERM'));
+      }
+    });
+    child.stderr.on('data', (d) => { out.stderr += String(d); });
+    child.once('exit', (code) => { clearTimeout(timer); out.code = code; resolve(out); });
+  });
+}
+
+describe('npm start: output and exit status', () => {
+  const data = tempDataDir();
+  after(() => data.cleanup());
+
+  test('npm start -- --help prints the usage and exits 0', async () => {
+    const r = await new Promise<Ran>((resolve) => {
+      const child = spawn('npm', ['start', '--', '--help'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const out: Ran = { code: null, stdout: '', stderr: '' };
+      child.stdout.on('data', (d) => { out.stdout += String(d); });
+      child.stderr.on('data', (d) => { out.stderr += String(d); });
+      child.once('exit', (code) => { out.code = code; resolve(out); });
+    });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /usage: graph-calls serve \[--port N\]/);
+    assert.match(r.stdout, /docs\/configuration\.md/);
+  });
+
+  test('every configuration error is one report on stderr and exit status 2', async () => {
+    const bad = join(data.dir, 'faults.json');
+    writeFileSync(bad, '[{"side":"graph"}]');
+    const busy = createServer();
+    await new Promise<void>((r) => busy.listen(0, '127.0.0.1', () => r()));
+    const port = String((busy.address() as { port: number }).port);
+    try {
+      const [flag, missing, faults, inUse] = await Promise.all([
+        runMain(['--port', 'x']),
+        runMain(['--in-memory', '--apps', join(data.dir, 'no-such-apps.json')]),
+        runMain(['--in-memory', '--faults', bad]),
+        runMain(['--in-memory', '--port', port]),
+      ]);
+      for (const r of [flag, missing, faults, inUse]) {
+        assert.equal(r.code, 2, r.stderr);
+        assert.equal(r.stdout, '', 'nothing on stdout');
+      }
+      assert.match(flag.stderr, /--port must be a non-negative integer, got 'x'/);
+      assert.match(missing.stderr, /--apps: ENOENT: no such file or directory, open '.*no-such-apps\.json'/);
+      assert.match(faults.stderr, /--faults: .*faults\.json\[0\]/);
+      assert.match(inUse.stderr, new RegExp(`127\\.0\\.0\\.1:${port} is in use .*choose another --port`));
+    } finally {
+      busy.close();
+    }
+  });
+
+  test('--log-level info: stdout holds exactly the ready line; logs and the dashboard URL go to stderr', async () => {
+    const r = await runMain(['--in-memory', '--port', '0', '--log-level', 'info'], {
+      untilStdout: /\n/,
+      then: async (out) => {
+        const url = /^graph-calls listening on (\S+)$/m.exec(out.stdout)![1]!;
+        assert.equal((await fetch(`${url}/_emulator/health`)).status, 200);
+      },
+    });
+    assert.equal(r.code, 0, r.stderr);
+    const ready = /^graph-calls listening on (http:\/\/127\.0\.0\.1:\d+)\n$/.exec(r.stdout);
+    assert.ok(ready, `stdout is exactly the ready line: ${JSON.stringify(r.stdout)}`);
+    assert.match(r.stderr, new RegExp(`^graph-calls: dashboard at ${ready[1]!.replace(/[.]/g, '\\.')}/_emulator/ui$`, 'm'));
+    assert.match(r.stderr, /"msg":"incoming request"/);
+  });
+});
