@@ -10,12 +10,13 @@ import { tempDataDir } from '../support/harness.js';
 
 interface Ran { code: number | null; stdout: string; stderr: string }
 
-function runMain(args: string[], opts: { untilStdout?: RegExp; then?: (out: Ran) => Promise<void> } = {}): Promise<Ran> {
+function runMain(args: string[], opts: { untilStdout?: RegExp; then?: (out: Ran) => Promise<void>; bin?: boolean } = {}): Promise<Ran> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const argv = opts.bin ? ['bin/graph-calls.js', 'serve', ...args] : ['--import', 'tsx', 'src/main.ts', ...args];
+    const child = spawn(process.execPath, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
     const out: Ran = { code: null, stdout: '', stderr: '' };
     let acted = false;
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    const timer = setTimeout(() => child.kill('SIGKILL'), 90_000);
     child.stdout.on('data', (d) => {
       out.stdout += String(d);
       if (opts.untilStdout && !acted && opts.untilStdout.test(out.stdout)) {
@@ -84,5 +85,18 @@ describe('npm start: output and exit status', () => {
     assert.ok(ready, `stdout is exactly the ready line: ${JSON.stringify(r.stdout)}`);
     assert.match(r.stderr, new RegExp(`^graph-calls: dashboard at ${ready[1]!.replace(/[.]/g, '\\.')}/_emulator/ui$`, 'm'));
     assert.match(r.stderr, /"msg":"incoming request"/);
+  });
+
+  test('graph-calls serve (the bin) starts the same server and stops cleanly on SIGTERM', async () => {
+    const r = await runMain(['--in-memory', '--port', '0'], {
+      bin: true,
+      untilStdout: /\n/,
+      then: async (out) => {
+        const url = /^graph-calls listening on (\S+)$/m.exec(out.stdout)![1]!;
+        assert.equal((await fetch(`${url}/_emulator/health`)).status, 200);
+      },
+    });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^graph-calls listening on http:\/\/127\.0\.0\.1:\d+\n$/);
   });
 });
