@@ -50,7 +50,7 @@ export function startCli(url: string, args: string[], opts: { env?: Record<strin
   void done.then((c) => { exited = c; changed(); });
   return {
     out,
-    waitFor(pattern, timeoutMs = 5000) {
+    waitFor(pattern, timeoutMs = 15_000) {
       return new Promise((resolve, reject) => {
         const check = () => {
           const m = pattern.exec(out.stdout) ?? pattern.exec(out.stderr);
