@@ -61,15 +61,6 @@ export function clipBody(s: string | null, max: number): string | null {
   return `${bytes.toString('utf8', 0, end)}…`;
 }
 
-const CREATE_CALL = /\/communications\/calls\/?(?:\?|$)/i;
-const ID_IN_BODY = /"id"\s*:\s*"([0-9a-f-]{36})"/i;
-/** The call a request is about: the id in its path, or for a call just created, the id in the answer. */
-function callOf(url: string, status: number, responseBody: string | null): string | null {
-  const inPath = CALL_IN_PATH.exec(url)?.[1];
-  if (inPath) return inPath.toLowerCase();
-  return status === 201 && responseBody && CREATE_CALL.test(url) ? ID_IN_BODY.exec(responseBody)?.[1]?.toLowerCase() ?? null : null;
-}
-
 const headersOf = (h: Record<string, unknown>) => Object.fromEntries(Object.entries(h).filter(([, v]) => v !== undefined).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : String(v)]));
 
 /** A request body as the client sent it, less its secrets: forms stay forms (HAR shows them as such), anything parsed as JSON. */
@@ -151,7 +142,7 @@ export class RequestJournal {
       at: Date.now(), method: request.method, url: redactUrl(request.url), status,
       durationMs: performance.now() - (t[START] ?? performance.now()),
       requestId: (reply.getHeader('request-id') as string | undefined) ?? null,
-      callId: callOf(request.url, status, t[BODY] ?? null),
+      callId: CALL_IN_PATH.exec(request.url)?.[1]?.toLowerCase() ?? null,
       injectedFault: (request as WithFault)[INJECTED] ?? null,
       requestHeaders: headersOf({ ...request.headers, authorization: redactAuthorization(request.headers.authorization) }),
       requestBody: clipBody(requestText(request), max),
