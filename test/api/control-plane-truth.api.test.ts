@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { buildHarness, DEV_APP, meetingCallBody, p2pCallBody, startServer, tempDataDir, waitFor, type Harness, type ServerHarness } from '../support/harness.js';
 import { call, establishedCall } from '../support/inject.js';
 import { api } from '../support/graph-http.js';
+import { createTestDatabase } from '../support/postgres.js';
 
 const ALICE = '8d4a0c7e-1b3f-4e5a-9c2d-6f7e8a9b0c1d';
 const NO_CALL = '0f0f0f0f-0f0f-4f0f-8f0f-0f0f0f0f0f0f';
@@ -81,6 +82,27 @@ describe('the control plane tells the truth', () => {
     });
   });
 
+  test('on PostgreSQL, a reset through one instance clears the journal and fault rules for both', async () => {
+    const db = await createTestDatabase();
+    const dirs = [tempDataDir(), tempDataDir()];
+    const [a, b] = await Promise.all(dirs.map((d) => buildHarness({ inMemory: false, db: db.url, dataDir: d.dir })));
+    try {
+      assert.equal((await control(a!, 'POST', '/_emulator/faults', { id: 'busy', side: 'graph', match: { route: '/nowhere' }, action: { type: 'status', status: 503 } })).status, 201);
+      assert.equal((await call(b!, 'GET', `/beta/communications/calls/${NO_CALL}`)).status, 404);
+      await waitFor(async () => (await control(a!, 'GET', '/_emulator/requests')).body.value.length === 1, 'b\'s request in the shared journal');
+      await waitFor(async () => (await control(b!, 'GET', '/_emulator/faults')).body.value.length === 1, 'the rule on b');
+
+      assert.equal((await control(a!, 'POST', '/_emulator/reset')).status, 204);
+      assert.deepEqual((await control(b!, 'GET', '/_emulator/requests')).body.value, []);
+      await waitFor(async () => (await control(b!, 'GET', '/_emulator/faults')).body.value.length === 0, 'the rule gone on b too');
+      assert.deepEqual(await b!.comp.storage.config.counters('fault:'), new Map());
+    } finally {
+      await Promise.all([a!.close(), b!.close()]);
+      dirs.forEach((d) => d.cleanup());
+      await db.drop();
+    }
+  });
+
   describe('an injected socket reset', () => {
     let h: ServerHarness;
     before(async () => { h = await startServer(); });
@@ -110,6 +132,26 @@ describe('the control plane tells the truth', () => {
       const opened = await api(h, 'GET', `/_emulator/requests/${entry.seq}`, undefined, { auth: false });
       assert.equal(opened.body.injectedFault, 'cut');
     });
+  });
+
+  test('/ and /_emulator/ lead to the dashboard; with a control token its page (and only its page) loads without the token', async () => {
+    const t = await buildHarness({ controlToken: 'sekret' });
+    try {
+      for (const url of ['/', '/_emulator', '/_emulator/']) {
+        const r = await t.comp.app.inject({ method: 'GET', url });
+        assert.equal(r.statusCode, 302, url);
+        assert.equal(r.headers.location, '/_emulator/ui');
+      }
+      const page = await t.comp.app.inject({ method: 'GET', url: '/_emulator/ui' });
+      assert.equal(page.statusCode, 200);
+      assert.match(String(page.headers['content-security-policy']), /default-src 'none'; script-src 'sha256-[^']+'; style-src 'sha256-[^']+'; connect-src 'self'/);
+      assert.equal((await t.comp.app.inject({ method: 'GET', url: '/_emulator/calls' })).statusCode, 403);
+      assert.equal((await t.comp.app.inject({ method: 'GET', url: '/_emulator/ui/../calls' })).statusCode, 403);
+      assert.equal((await t.comp.app.inject({ method: 'GET', url: '/_emulator/calls', headers: { authorization: 'Bearer sekret' } })).statusCode, 200);
+      assert.equal((await t.comp.app.inject({ method: 'GET', url: '/_emulator/events', headers: { authorization: 'Bearer wrong' } })).statusCode, 403);
+    } finally {
+      await t.close();
+    }
   });
 
   test('fault rules and what they have left survive a restart', async () => {
