@@ -18,6 +18,8 @@ export const CONTROL_HEADER = 'x-graph-calls-control';
 /** What a page on another origin may send without a CORS preflight (Fetch standard: CORS-safelisted request header). */
 const SIMPLE_TYPES = new Set(['application/x-www-form-urlencoded', 'multipart/form-data', 'text/plain']);
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+/** The dashboard's page and the paths that lead to it (dashboard.routes.ts). */
+const PAGES = new Set(['', '/_emulator', '/_emulator/ui']);
 
 const sameSecret = (a: string, b: string) => {
   const x = Buffer.from(a), y = Buffer.from(b);
@@ -41,6 +43,9 @@ const refuse = (why: string) => new GraphError('CONTROL_FORBIDDEN', why);
 export function controlAccess(o: ControlAccessOptions): (request: FastifyRequest) => Promise<void> {
   const names = new Set(['localhost', o.listenHost, ...o.allowedHosts].map((h) => h.toLowerCase()));
   return async (request) => {
+    // The dashboard's page itself holds no data and changes nothing: with a control token it is served to
+    // anyone, so a browser (which cannot add the header to a navigation) can load it and ask for the token.
+    if (o.controlToken && request.method === 'GET' && PAGES.has(request.url.split('?', 1)[0]!.replace(/\/+$/, '').toLowerCase())) return;
     if (o.controlToken) {
       const h = request.headers.authorization ?? '';
       if (!h.toLowerCase().startsWith('bearer ') || !sameSecret(h.slice(7).trim(), o.controlToken)) {

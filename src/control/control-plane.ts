@@ -58,7 +58,7 @@ export async function controlPlane(app: FastifyInstance, o: ControlPlaneOptions)
   await app.register(emulatorRoutes, { store: o.store, apps: o.apps, version: o.version });
   await app.register(simulatorRoutes, { farSide: o.farSide, policies: o.policies, apps: o.apps, callbacks: o.callbacks });
   await app.register(mediaRoutes, { farSide: o.farSide, store: o.store, library: o.library, virtualClock: o.virtualClock });
-  await app.register(dashboardRoutes, { store: o.store, journal: o.journal, wakeups: o.wakeups });
+  await app.register(dashboardRoutes, { store: o.store, apps: o.apps, journal: o.journal, wakeups: o.wakeups });
 
   app.get('/_emulator/apps', async () => ({
     value: o.apps.list().map(({ clientSecret: _secret, ...a }) => a),
@@ -76,8 +76,15 @@ export async function controlPlane(app: FastifyInstance, o: ControlPlaneOptions)
     return reply.code(204).send();
   });
 
-  /** Forgets every call, notification, recording and journal entry; keys, apps and policies stay. */
+  /**
+   * A clean slate for the next test: forgets every call, notification, recording, journal entry and fault
+   * rule (with its counts and throttle windows); keys, apps, policies, media and the clock stay.
+   */
   app.post('/_emulator/reset', async (_request, reply) => {
+    // The journal's buffered entries are written first, so they are cleared with the rest and do not
+    // reappear after the reset (they are written in batches off the request path).
+    await o.journal.flush();
+    await o.faults.clear();
     await o.store.write((tx) => tx.clearCalls());
     // Renders in progress write here before their bytes go into the database.
     removeRenderLeftovers(o.recordingsDir);

@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { AudioSource, Recording } from '../domain/call.js';
 import type { FarSideService } from '../simulator/far-side.service.js';
 import type { CallStore } from '../domain/ports.js';
-import { recordingPath } from '../domain/call-effects.js';
+import { recordingPath, recordingUsers } from '../domain/call-effects.js';
 import { identitySetToWire } from '../graph/call.mapper.js';
 import { GraphError } from '../graph/graph-errors.js';
 import { MediaError, type MediaLibrary } from '../media/media-library.js';
@@ -108,7 +108,10 @@ export async function mediaRoutes(app: FastifyInstance, o: MediaRoutesOptions): 
   app.get('/_emulator/calls/:id/recordings', async (request) => {
     const id = normaliseId((request.params as { id: string }).id);
     if (!(await o.store.getCall(id))) throw new GraphError('CALL_NOT_FOUND');
-    return { value: (await o.store.recordingsByCall(id, 0, 1000)).map(({ seq: _seq, ...r }) => ({ ...r, path: recordingPath(r, null) })) };
+    // The path the recording's `created` notification named: an ad hoc call's recording is listed under
+    // the users who took part (call-recordings.routes.ts), so the path names the first of them.
+    const user = recordingUsers(await o.store.listParticipants(id, { includeLeft: true }))[0] ?? null;
+    return { value: (await o.store.recordingsByCall(id, 0, 1000)).map(({ seq: _seq, ...r }) => ({ ...r, path: recordingPath(r, user) })) };
   });
 
   /** The meeting chat's recording system messages, as Teams posts them (callRecordingEventMessageDetail). */

@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { JournalEntry } from '../domain/journal.js';
 import type { CallStore } from '../domain/ports.js';
 import { INJECTED, type WithFault } from '../faults/graph-faults.hook.js';
@@ -8,7 +8,8 @@ export type { JournalEntry };
 const CALL_IN_PATH = /\/calls\/([0-9a-f-]{36})/i;
 const START = Symbol('journalStart');
 const BODY = Symbol('journalBody');
-type Tracked = FastifyRequest & { [START]?: number; [BODY]?: string | null };
+const DONE = Symbol('journalDone');
+type Tracked = FastifyRequest & { [START]?: number; [BODY]?: string | null; [DONE]?: true };
 type Unwritten = Omit<JournalEntry, 'seq'>;
 
 /** Entries waiting to be written are flushed this often, or sooner when this many wait. */
@@ -34,6 +35,15 @@ const SECRET_FIELDS = new Set(['client_secret', 'client_assertion', 'access_toke
 const MAYBE_SECRET = /"(?:client_|clientS|access|refresh|id_token|password)/;
 const SECRET_MEMBER = /"(client_secret|clientSecret|client_assertion|access_token|accessToken|refresh_token|refreshToken|id_token|password)"(\s*:\s*)"(?:[^"\\]|\\.)*"/g;
 const redactJson = (s: string) => (MAYBE_SECRET.test(s) ? s.replace(SECRET_MEMBER, `"$1"$2"${REDACTED}"`) : s);
+/** A query string can carry credentials too (a client that puts the form in the URL): their values are redacted. */
+const SECRET_IN_QUERY = /[?&](?:client_secret|client_assertion|access_token|refresh_token|id_token|password|clientSecret)=/i;
+function redactUrl(url: string): string {
+  if (!SECRET_IN_QUERY.test(url)) return url;
+  const q = url.indexOf('?');
+  const params = new URLSearchParams(url.slice(q + 1));
+  for (const k of [...params.keys()]) if (SECRET_FIELDS.has(k.toLowerCase()) || k === 'clientSecret') params.set(k, REDACTED);
+  return `${url.slice(0, q)}?${params.toString()}`;
+}
 /** Keeps the scheme (`Bearer`, `Basic`), never the credentials. */
 const redactAuthorization = (v: string | undefined) => (v === undefined ? undefined : `${v.split(' ', 1)[0]} …`);
 
@@ -100,7 +110,16 @@ export class RequestJournal {
 
   install(app: FastifyInstance): void {
     const max = this.limits.bodyBytes;
-    app.addHook('onRequest', async (request) => { (request as Tracked)[START] = performance.now(); });
+    app.addHook('onRequest', async (request, reply) => {
+      (request as Tracked)[START] = performance.now();
+      if (request.url.startsWith('/_emulator')) return;
+      // A request never answered (an injected `reset` fault destroys the socket, and a hijacked reply
+      // skips onResponse) is journalled when its response closes unfinished: status 0, no body, as HAR
+      // writes a request that got no response.
+      reply.raw.once('close', () => {
+        if (!reply.raw.writableFinished && !(request as Tracked)[DONE]) this.record(request, reply, 0);
+      });
+    });
     app.addHook('onSend', async (request, _reply, payload) => {
       if (request.url.startsWith('/_emulator')) return payload;
       // Only the part that is kept is decoded: a large binary answer is never turned into a string whole.
@@ -109,21 +128,27 @@ export class RequestJournal {
       return payload;
     });
     app.addHook('onResponse', async (request, reply) => {
-      if (request.url.startsWith('/_emulator')) return;
-      const t = request as Tracked;
-      this.push({
-        at: Date.now(), method: request.method, url: request.url, status: reply.statusCode,
-        durationMs: performance.now() - (t[START] ?? performance.now()),
-        requestId: (reply.getHeader('request-id') as string | undefined) ?? null,
-        callId: CALL_IN_PATH.exec(request.url)?.[1]?.toLowerCase() ?? null,
-        injectedFault: (request as WithFault)[INJECTED] ?? null,
-        requestHeaders: headersOf({ ...request.headers, authorization: redactAuthorization(request.headers.authorization) }),
-        requestBody: clipBody(requestText(request), max),
-        responseHeaders: headersOf(reply.getHeaders() as Record<string, unknown>),
-        responseBody: t[BODY] ?? null,
-      });
+      if (request.url.startsWith('/_emulator') || (request as Tracked)[DONE]) return;
+      this.record(request, reply, reply.statusCode);
     });
     app.addHook('onClose', async () => this.flush());
+  }
+
+  private record(request: FastifyRequest, reply: FastifyReply, status: number): void {
+    const t = request as Tracked;
+    t[DONE] = true;
+    const max = this.limits.bodyBytes;
+    this.push({
+      at: Date.now(), method: request.method, url: redactUrl(request.url), status,
+      durationMs: performance.now() - (t[START] ?? performance.now()),
+      requestId: (reply.getHeader('request-id') as string | undefined) ?? null,
+      callId: CALL_IN_PATH.exec(request.url)?.[1]?.toLowerCase() ?? null,
+      injectedFault: (request as WithFault)[INJECTED] ?? null,
+      requestHeaders: headersOf({ ...request.headers, authorization: redactAuthorization(request.headers.authorization) }),
+      requestBody: clipBody(requestText(request), max),
+      responseHeaders: headersOf(reply.getHeaders() as Record<string, unknown>),
+      responseBody: status === 0 ? null : t[BODY] ?? null,
+    });
   }
 
   async list(f: { callId?: string; after?: number; limit: number; newestFirst?: boolean }): Promise<JournalEntry[]> {
@@ -208,7 +233,7 @@ export function toHar(entries: JournalEntry[], origin: string, version: string):
           redirectURL: e.responseHeaders.location ?? '', headersSize: -1, bodySize: e.responseBody?.length ?? 0,
         },
         cache: {}, timings: { send: 0, wait: e.durationMs, receive: 0 },
-        comment: e.injectedFault ? `injected fault: ${e.injectedFault}` : '',
+        comment: [e.injectedFault ? `injected fault: ${e.injectedFault}` : '', e.status === 0 ? 'no response: the connection closed first' : ''].filter(Boolean).join('; '),
       })),
     },
   };

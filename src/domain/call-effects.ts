@@ -91,6 +91,15 @@ export class CallEffects {
   }
 }
 
+/**
+ * The users an ad hoc call's recording is listed under (`/users/{id}/adhocCalls/{callId}/recordings`):
+ * every user who took part, left or not, bots excluded, in roster order. The first names the recording's
+ * path in its `created` notification and on the control plane, so both say the same.
+ */
+export function recordingUsers(roster: readonly Participant[]): string[] {
+  return [...new Set(roster.filter((p) => !p.isBot).map((p) => p.info.identity.user?.id).filter((u): u is string => typeof u === 'string'))];
+}
+
 /** The Graph path of a recording: under its online meeting, or under a participant's ad hoc call. */
 export function recordingPath(r: Recording, userId: string | null): string {
   return r.meetingId

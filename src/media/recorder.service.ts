@@ -3,6 +3,7 @@ import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Job, Recording } from '../domain/call.js';
 import type { CallEffects } from '../domain/call-effects.js';
+import { recordingUsers } from '../domain/call-effects.js';
 import { meetingIdOf, meetingOrganizer } from '../domain/online-meeting.js';
 import type { CallStore } from '../domain/ports.js';
 import type { MediaLibrary } from './media-library.js';
@@ -105,7 +106,7 @@ export class RecorderService {
       // instance waits here and then finds them rendered (one recording per closed segment).
       const current = (await tx.getCall(call.id)) ?? call;
       const roster = await tx.listParticipants(call.id, { includeLeft: true });
-      const users = [...new Set(roster.filter((p) => !p.isBot).map((p) => p.info.identity.user?.id).filter((u): u is string => typeof u === 'string'))];
+      const users = recordingUsers(roster);
       const stillOpen = new Set((await tx.unrenderedSegments(call.id)).map((seg) => seg.id));
       for (const { rec, content } of rendered.filter((r) => stillOpen.has(r.rec.segmentId))) {
         const organizerId = rec.meetingOrganizer?.user?.id;
