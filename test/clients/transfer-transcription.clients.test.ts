@@ -4,7 +4,7 @@
  */
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { Client, GraphError, HTTPMessageHandler, type Context, type Middleware } from '@microsoft/microsoft-graph-client';
+import { Client, GraphError, HTTPMessageHandler, ResponseType, type Context, type Middleware } from '@microsoft/microsoft-graph-client';
 import { GraphBetaRequestAdapter } from '@microsoft/msgraph-beta-sdk';
 import {
   createStartTranscriptionOperationFromDiscriminatorValue, createStopTranscriptionOperationFromDiscriminatorValue,
@@ -74,10 +74,12 @@ describe('transfer and transcription through the official clients', () => {
 
   test('Graph JS client, v1.0: blind transfer (doc example 1): 202, then transferring -> transferAccepted -> deleted {0, 7015}', async () => {
     const id = await establishedCall(v1);
-    const res = await v1.api(`/communications/calls/${id}/transfer`).post({
+    const res = (await v1.api(`/communications/calls/${id}/transfer`).responseType(ResponseType.RAW).post({
       transferTarget: { endpointType: 'default', identity: { user: { id: HEIDI, displayName: 'Heidi Steen' } } },
-    });
-    assert.equal(res, undefined, '202 with no body');
+    })) as Response;
+    assert.equal(res.status, 202);
+    assert.equal(await res.text(), '', '202 with no body');
+    assert.ok(res.headers.get('request-id'));
     const got = await bot.waitForCount(6, { callId: id });
     assert.deepEqual(summary(bot, id), ['updated establishing', 'updated established', 'updated transferring', 'updated transferAccepted', 'deleted terminated']);
     const end = got.at(-1)!;
