@@ -1,4 +1,4 @@
-import type { AudioSource, Call, IdentitySet, Job, JobKind, Participant, ResultInfo } from '../domain/call.js';
+import type { AudioSource, Call, IdentitySet, InvitationParticipantInfo, Job, JobKind, Participant, ResultInfo } from '../domain/call.js';
 import { isEnded, transition } from '../domain/call-state-machine.js';
 import type { CallEffects } from '../domain/call-effects.js';
 import { assert } from '../domain/errors.js';
@@ -63,9 +63,17 @@ export class FarSideService implements FarSidePort {
     return { answerDelayMs: this.o.answerDelayMs, ringingTimeoutMs: this.o.ringingTimeoutMs };
   }
 
+  /**
+   * How anyone rung answers (far-side-behaviour.ts): the one decision outgoing calls, transfers and
+   * participant invites share. Schedule its outcome `afterMs` from now with `answerToPayload(answer)`.
+   */
+  answerFor(target: InvitationParticipantInfo | Call): FarSideAnswer {
+    return this.o.behaviours.answerFor(target, this.defaults);
+  }
+
   /** FarSidePort: the target's behaviour is decided now and travels in the job, so it cannot change mid-ring. */
   async ring(tx: CallWriter, call: Call): Promise<void> {
-    const a = this.o.behaviours.answerFor(call, this.defaults);
+    const a = this.answerFor(call);
     await this.fx.schedule(tx, call.id, 'answerCall', a.afterMs, answerToPayload(a));
   }
 
@@ -80,7 +88,7 @@ export class FarSideService implements FarSidePort {
       await this.fx.schedule(tx, call.id, 'transferOutcome', this.o.operationDelayMs, { outcome: 'answer' });
       return;
     }
-    const a = this.o.behaviours.answerFor(t.target, this.defaults);
+    const a = this.answerFor(t.target);
     await this.fx.schedule(tx, call.id, 'transferOutcome', a.afterMs, answerToPayload(a));
   }
 

@@ -7,8 +7,8 @@ import assert from 'node:assert/strict';
 import { Client, GraphError, HTTPMessageHandler, ResponseType, type Context, type Middleware } from '@microsoft/microsoft-graph-client';
 import { GraphBetaRequestAdapter } from '@microsoft/msgraph-beta-sdk';
 import {
-  createStartTranscriptionOperationFromDiscriminatorValue, createStopTranscriptionOperationFromDiscriminatorValue,
-  type StartTranscriptionOperation, type StopTranscriptionOperation,
+  createStartTranscriptionOperationFromDiscriminatorValue, createStopTranscriptionOperationFromDiscriminatorValue, serializeInvitationParticipantInfo,
+  type InvitationParticipantInfo, type StartTranscriptionOperation, type StopTranscriptionOperation,
 } from '@microsoft/msgraph-beta-sdk/models/index.js';
 import { createODataErrorFromDiscriminatorValue } from '@microsoft/msgraph-beta-sdk/models/oDataErrors/index.js';
 import {
@@ -110,14 +110,61 @@ describe('transfer and transcription through the official clients', () => {
     }
   });
 
-  test('Kiota beta SDK: startTranscription / stopTranscription parse as their operation models; Location; notifications', async () => {
-    const id = await establishedCall(beta);
+  function kiota(): GraphBetaRequestAdapter {
     const auth = new BaseBearerTokenAuthenticationProvider({
       getAuthorizationToken: async () => token,
       getAllowedHostsValidator: () => new AllowedHostsValidator(new Set(['127.0.0.1'])),
     });
     const adapter = new GraphBetaRequestAdapter(auth);
     adapter.baseUrl = `${h.url}/beta`;
+    return adapter;
+  }
+
+  test('Kiota beta SDK: consultative transfer (doc example 2) with the SDK\'s own serializer; both calls end AppTransferred', async () => {
+    const adapter = kiota();
+    const a = await establishedCall(beta);
+    const b = await establishedCall(beta);
+    const target: InvitationParticipantInfo = {
+      odataType: '#microsoft.graph.invitationParticipantInfo',
+      endpointType: 'default',
+      identity: { odataType: '#microsoft.graph.identitySet', user: { odataType: '#microsoft.graph.identity', id: HEIDI, displayName: 'Heidi Steen' } },
+      replacesCallId: b,
+    };
+    const ri = new RequestInformation(HttpMethod.POST, '{+baseurl}/communications/calls/{call%2Did}/microsoft.graph.transfer');
+    ri.pathParameters['call%2Did'] = a;
+    ri.setContentFromParsable(adapter, 'application/json', { transferTarget: target }, (w: SerializationWriter, v?: { transferTarget?: InvitationParticipantInfo } | null) => {
+      w.writeObjectValue('transferTarget', v?.transferTarget, serializeInvitationParticipantInfo);
+    });
+    await adapter.sendNoResponseContent(ri, ERRORS);
+    await bot.waitForCount(6, { callId: a });
+    await bot.waitForCount(4, { callId: b });
+    assert.deepEqual(summary(bot, a).slice(-3), ['updated transferring', 'updated transferAccepted', 'deleted terminated']);
+    for (const id of [a, b]) {
+      const end = bot.forCall(id).at(-1)!;
+      assert.equal(end.resourceData.terminationReason, 'AppTransferred');
+      assert.equal(end.resourceData.resultInfo.subcode, 7015);
+    }
+  });
+
+  test('Graph JS client: startTranscription on v1.0 is an unknown segment; on beta it returns the operation', async () => {
+    const id = await establishedCall(beta);
+    try {
+      await v1.api(`/communications/calls/${id}/startTranscription`).post({ language: 'en-us' });
+      assert.fail('expected a 400');
+    } catch (err) {
+      assert.ok(err instanceof GraphError);
+      assert.equal(err.statusCode, 400);
+      assert.equal(err.message, "Resource not found for the segment 'startTranscription'.");
+    }
+    const op: Json = await beta.api(`/communications/calls/${id}/startTranscription`).post({ language: 'en-us', clientContext: 'js' });
+    assert.equal(op['@odata.type'], '#microsoft.graph.startTranscriptionOperation');
+    assert.equal(op.status, 'running');
+    assert.equal(op.clientContext, 'js');
+  });
+
+  test('Kiota beta SDK: startTranscription / stopTranscription parse as their operation models; Location; notifications', async () => {
+    const id = await establishedCall(beta);
+    const adapter = kiota();
     const action = (name: string) => {
       const ri = new RequestInformation(HttpMethod.POST, `{+baseurl}/communications/calls/{call%2Did}/microsoft.graph.${name}`);
       ri.pathParameters['call%2Did'] = id;
