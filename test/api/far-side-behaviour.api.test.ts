@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildHarness, meetingCallBody, p2pCallBody, type Harness } from '../support/harness.js';
+import { buildHarness, meetingCallBody, p2pCallBody, tempDataDir, waitFor, type Harness } from '../support/harness.js';
+import { createTestDatabase } from '../support/postgres.js';
 import { call } from '../support/inject.js';
 import { decideAnswer } from '../../src/simulator/far-side-behaviour.js';
 
@@ -191,5 +192,29 @@ describe('--far-side FILE', () => {
     assert.deepEqual(decideAnswer(undefined, d), { kind: 'answer', afterMs: 300, hangUpAfterMs: null });
     assert.deepEqual(decideAnswer({ target: 'x', response: 'noAnswer', afterMs: 5, hangUpAfterMs: null, lobby: false }, d).afterMs, 60_000);
     assert.equal(decideAnswer({ target: 'x', response: 'answer', afterMs: null, hangUpAfterMs: 7, lobby: true }, d).kind, 'lobby');
+  });
+});
+
+describe('behaviours are shared by instances on one PostgreSQL database', () => {
+  test('a behaviour set on one instance decides how a call placed on another is answered', async () => {
+    const db = await createTestDatabase();
+    const d1 = tempDataDir();
+    const d2 = tempDataDir();
+    const one = await buildHarness({ db: db.url, inMemory: false, dataDir: d1.dir, answerDelayMs: 20 });
+    const two = await buildHarness({ db: db.url, inMemory: false, dataDir: d2.dir, answerDelayMs: 20 });
+    try {
+      const user = 'cccc0000-0000-4000-8000-000000000001';
+      assert.equal((await control(one, 'PUT', `/_emulator/far-side/${user}`, { response: 'busy', afterMs: 10 })).status, 200);
+      await waitFor(async () => (await control(two, 'GET', `/_emulator/far-side/${user}`)).status === 200, 'the behaviour on the second instance');
+      const id = await create(two, callTo(user));
+      await waitFor(async () => (await call(two, 'GET', `/beta/communications/calls/${id}`)).status === 404, 'the busy callee ends the call');
+      assert.equal((await ended(one, id)).resultInfo.code, 486);
+    } finally {
+      await one.close();
+      await two.close();
+      d1.cleanup();
+      d2.cleanup();
+      await db.drop();
+    }
   });
 });
