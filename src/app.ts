@@ -24,6 +24,8 @@ import { graphErrorHandler, graphFrameworkErrors, MAX_SEGMENT_LENGTH } from './g
 import { GRAPH_ERRORS, sendGraphError } from './graph/graph-errors.js';
 import { useGraphBodies, useGraphWire } from './graph/graph-wire.plugin.js';
 import { recordingActionsRoutes } from './graph/recording-actions.routes.js';
+import { transferRoutes } from './graph/transfer.routes.js';
+import { transcriptionRoutes } from './graph/transcription.routes.js';
 import { RouteTrie, split } from './graph/route-trie.js';
 import { answerUnmetExpectation, graphClientErrorHandler } from './graph/socket-errors.js';
 import { addGraphHeaders, type GraphVersion } from './graph/wire.js';
@@ -168,6 +170,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       await graph.register(recordingActionsRoutes, { version, calls: deps.calls, callbacks: deps.callbacks });
       await graph.register(incomingRoutes, { version, calls: deps.calls, callbacks: deps.callbacks });
       await graph.register(callRecordingsRoutes, { version, store: deps.store });
+      await graph.register(transferRoutes, { version, calls: deps.calls, callbacks: deps.callbacks });
+      await graph.register(transcriptionRoutes, { version, calls: deps.calls, callbacks: deps.callbacks });
     }, { prefix: `/${version}` });
   }
 

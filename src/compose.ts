@@ -29,6 +29,7 @@ import { randomIds, type Ids } from './shared/ids.js';
 import { shareVirtualClock } from './shared/shared-clock.js';
 import { VirtualClock } from './shared/virtual-clock.js';
 import { FarSideService } from './simulator/far-side.service.js';
+import { behaviourProblems, FarSideBehaviours, toBehaviour, type FarSideBehaviour } from './simulator/far-side-behaviour.js';
 import { JobRegistry } from './simulator/job-registry.js';
 import { JobRunner } from './simulator/job-runner.js';
 import { PolicyRegistry } from './simulator/policy-registry.js';
@@ -95,6 +96,7 @@ export async function compose(config: Config, ports: { clock?: Clock; ids?: Ids;
   const callbacks = callbackPolicy({ allow: config.allowCallbackHosts, maxUriLength: config.callbackUriMaxLength });
   const fileApps = config.appsFile ? fromFile('--apps', config.appsFile, (f) => loadAppsFile(f, callbacks)) : [];
   const filePolicies = config.policiesFile ? fromFile('--policies', config.policiesFile, loadPoliciesFile) : [];
+  const fileFarSide = config.farSideFile ? fromFile('--far-side', config.farSideFile, loadFarSideFile) : [];
   const fileFaults = config.faultsFile ? fromFile('--faults', config.faultsFile, loadFaultsFile) : [];
   const storage = await openStorage({ db: config.db, dataDir: config.inMemory ? null : config.dataDir, sqliteSynchronous: config.sqliteSynchronous, poolSize: config.dbPoolSize });
   const store = storage.calls;
@@ -110,9 +112,11 @@ export async function compose(config: Config, ports: { clock?: Clock; ids?: Ids;
     const recordingsDir = tempRecordings ?? join(config.dataDir, 'recordings');
     const library = new MediaLibrary(storage.config, ports.speech ?? espeakNg());
     const policies = await PolicyRegistry.open(storage.config, storage.wakeups, filePolicies);
+    const behaviours = await FarSideBehaviours.open(storage.config, storage.wakeups, fileFarSide);
     const effects = new CallEffects({ clock, ids, render: notificationRenderer, apps });
     const farSide = new FarSideService({
       store, effects, apps, policies, answerDelayMs: config.answerDelayMs,
+      behaviours, ringingTimeoutMs: config.ringingTimeoutMs, operationDelayMs: config.operationDelayMs,
       incomingTimeoutMs: config.incomingTimeoutMs, policyInviteTimeoutMs: config.policyInviteTimeoutMs, keepAliveTimeoutMs: config.keepAliveTimeoutMs,
     });
     const calls = new CallService({ store, effects, farSide, operationDelayMs: config.operationDelayMs });
@@ -226,4 +230,12 @@ function loadFaultsFile(path: string): FaultRule[] {
   const problems = doc.flatMap((r, i) => faultProblems(r, `${path}[${i}]`));
   if (problems.length) throw new Error(problems.join('\n'));
   return doc.map((r, i) => toRule(r as Record<string, unknown>, `file-${i + 1}`));
+}
+
+function loadFarSideFile(path: string): FarSideBehaviour[] {
+  const doc = JSON.parse(readFileSync(path, 'utf8')) as unknown;
+  if (!Array.isArray(doc)) throw new Error(`${path}: expected a JSON array of far-side behaviours`);
+  const problems = doc.flatMap((b, i) => behaviourProblems(b, `${path}[${i}]`));
+  if (problems.length) throw new Error(problems.join('\n'));
+  return doc.map((b) => toBehaviour(b as Record<string, unknown>));
 }

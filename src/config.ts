@@ -64,6 +64,10 @@ export interface Config {
   readonly recordingFormat: 'wav' | 'mp3';
   /** `--policies FILE`: compliance-recording policies (JSON array). */
   readonly policiesFile: string | null;
+  /** `--far-side FILE`: how simulated callees answer (JSON array of far-side behaviours). */
+  readonly farSideFile: string | null;
+  /** How long an outgoing call or transfer target rings unanswered before it ends with 408/10057. */
+  readonly ringingTimeoutMs: number;
   /**
    * `--roles-from registry` (default): a request's roles are its token's, less any the app no longer holds
    * (a removed role stops working at once). `token`: the token's roles until it expires, as on Entra.
@@ -128,6 +132,8 @@ export const DEFAULTS: Config = Object.freeze({
   deliveryTimeoutMs: 5_000,
   deliveryConcurrency: 64,
   policiesFile: null,
+  farSideFile: null,
+  ringingTimeoutMs: 60_000,
   incomingTimeoutMs: 15_000,
   clock: 'real',
   recordingChannels: 'mixed',
@@ -194,6 +200,8 @@ const FLAGS: Record<string, FlagSpec> = {
   '--delivery-timeout-ms': { key: 'deliveryTimeoutMs', kind: 'int' },
   '--delivery-concurrency': { key: 'deliveryConcurrency', kind: 'int' },
   '--policies': { key: 'policiesFile', kind: 'string' },
+  '--far-side': { key: 'farSideFile', kind: 'string' },
+  '--ringing-timeout-ms': { key: 'ringingTimeoutMs', kind: 'int' },
   '--incoming-timeout-ms': { key: 'incomingTimeoutMs', kind: 'int' },
   '--clock': { key: 'clock', kind: 'enum', values: ['real', 'virtual'] },
   '--clock-start': { key: 'clockStart', kind: 'string' },
@@ -236,6 +244,7 @@ const ENV: Record<string, string> = {
   GRAPH_CALLS_ANSWER_DELAY_MS: '--answer-delay-ms',
   GRAPH_CALLS_LOG_LEVEL: '--log-level',
   GRAPH_CALLS_POLICIES: '--policies',
+  GRAPH_CALLS_FAR_SIDE: '--far-side',
   GRAPH_CALLS_CLOCK: '--clock',
   GRAPH_CALLS_CONTROL_TOKEN: '--control-token',
   GRAPH_CALLS_ALLOW_CALLBACK_HOSTS: '--allow-callback-hosts',
@@ -287,6 +296,7 @@ export function loadConfig(argv: readonly string[], env: Readonly<Record<string,
   if (typeof out.dataDir === 'string') out.dataDir = resolve(out.dataDir);
   if (typeof out.appsFile === 'string') out.appsFile = resolve(out.appsFile);
   if (typeof out.policiesFile === 'string') out.policiesFile = resolve(out.policiesFile);
+  if (typeof out.farSideFile === 'string') out.farSideFile = resolve(out.farSideFile);
   if (typeof out.faultsFile === 'string') out.faultsFile = resolve(out.faultsFile);
   if (Number.isNaN(Date.parse(String(out.clockStart)))) problems.push(`--clock-start must be an ISO-8601 date-time, got '${String(out.clockStart)}'`);
   if ((out.certFile === null) !== (out.keyFile === null)) problems.push('--cert and --key go together');

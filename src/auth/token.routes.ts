@@ -1,4 +1,6 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { Type } from 'typebox';
 import { timingSafeEqual } from 'node:crypto';
 import type { AppRegistry } from './apps.js';
 import { sendEntraError } from './entra-errors.js';
@@ -42,7 +44,11 @@ export function formFields(body: string): Form {
  * The Entra side (design.md §3): client-credentials token endpoint, OpenID discovery and JWKS, plus the
  * calling platform's notification-signing discovery at the real service's path.
  */
-export async function tokenRoutes(app: FastifyInstance, o: TokenRoutesOptions): Promise<void> {
+/** The tenant segment, any string (Entra answers an unknown tenant itself, AADSTS90002). */
+const TenantParams = Type.Object({ tenantId: Type.String() });
+
+export async function tokenRoutes(plain: FastifyInstance, o: TokenRoutesOptions): Promise<void> {
+  const app = plain.withTypeProvider<TypeBoxTypeProvider>();
   // Entra reads the form body and nothing else: any other body simply lacks the parameters (AADSTS900144).
   app.removeAllContentTypeParsers();
   // Its own limit, far below Graph's: a larger body is refused from its Content-Length, never read (AADSTS90023).
@@ -64,8 +70,8 @@ export async function tokenRoutes(app: FastifyInstance, o: TokenRoutesOptions): 
     return sendEntraError(reply, 'serverError');
   });
 
-  app.post('/:tenantId/oauth2/v2.0/token', async (request, reply) => {
-    const tenantId = (request.params as { tenantId: string }).tenantId.toLowerCase();
+  app.post('/:tenantId/oauth2/v2.0/token', { schema: { params: TenantParams } }, async (request, reply) => {
+    const tenantId = request.params.tenantId.toLowerCase();
     const form = (request.body && typeof request.body === 'object' ? request.body : {}) as Form;
     // Refused on this instance's copy? It may predate another instance's change: refresh it first.
     const app = form.client_id ? o.apps.get(form.client_id) : undefined;
@@ -91,8 +97,8 @@ export async function tokenRoutes(app: FastifyInstance, o: TokenRoutesOptions): 
   });
 
   /** MSAL and @azure/identity need issuer, authorization_endpoint, token_endpoint and jwks_uri. */
-  app.get('/:tenantId/v2.0/.well-known/openid-configuration', async (request) => {
-    const tenantId = (request.params as { tenantId: string }).tenantId.toLowerCase();
+  app.get('/:tenantId/v2.0/.well-known/openid-configuration', { schema: { params: TenantParams } }, async (request) => {
+    const tenantId = request.params.tenantId.toLowerCase();
     const base = `${origin(request)}/${tenantId}`;
     return {
       token_endpoint: `${base}/oauth2/v2.0/token`,

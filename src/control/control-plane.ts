@@ -12,6 +12,7 @@ import type { VirtualClock } from '../shared/virtual-clock.js';
 import { emulatorRoutes } from './emulator.routes.js';
 import { mediaRoutes } from './media.routes.js';
 import { simulatorRoutes } from './simulator.routes.js';
+import { farSideRoutes } from './far-side.routes.js';
 import { faultProblems, toRule, type FaultEngine } from '../faults/fault-rules.js';
 import { toHar, type RequestJournal } from './request-journal.js';
 import { dashboardRoutes } from './dashboard/dashboard.routes.js';
@@ -57,6 +58,7 @@ export async function controlPlane(app: FastifyInstance, o: ControlPlaneOptions)
 
   await app.register(emulatorRoutes, { store: o.store, apps: o.apps, version: o.version });
   await app.register(simulatorRoutes, { farSide: o.farSide, policies: o.policies, apps: o.apps, callbacks: o.callbacks });
+  await app.register(farSideRoutes, { farSide: o.farSide });
   await app.register(mediaRoutes, { farSide: o.farSide, store: o.store, library: o.library, virtualClock: o.virtualClock });
   await app.register(dashboardRoutes, { store: o.store, apps: o.apps, journal: o.journal, wakeups: o.wakeups });
 

@@ -42,12 +42,12 @@ export class CallEffects {
   /** Roster update: the full current roster, as Graph sends it. */
   async notifyRoster(tx: CallWriter, call: Call, roster?: Participant[]): Promise<void> {
     const current = roster ?? await tx.listParticipants(call.id);
-    await this.notify(tx, call, 'updated', `/communications/calls/${call.id}/participants`, this.o.render.participants(current));
+    await this.notify(tx, call, 'updated', `/communications/calls/${call.id}/participants`, this.o.render.participants(current, call));
   }
 
   /** commsOperation docs: an operation returned running/notStarted ends with a `deleted` notification. */
   notifyOperationDone(tx: CallWriter, call: Call, op: Operation): Promise<void> {
-    return this.notify(tx, call, 'deleted', `/communications/calls/${call.id}/operations/${op.id}`, this.o.render.operation(op));
+    return this.notify(tx, call, 'deleted', `/communications/calls/${call.id}/operations/${op.id}`, this.o.render.operation(op, call));
   }
 
   /** Closes the open recording segment and queues its rendering into a recording file. */

@@ -2,6 +2,8 @@ import type {
   Call, InvitationParticipantInfo, Operation, OperationType, Participant, ParticipantInfo, Principal, RecordingStatus,
   ResultInfo, TypedValue,
 } from './call.js';
+import type { TransferCommand } from './call-transfer.js';
+import { assertTranscribing, assertTransferable } from './call-transfer.js';
 import { assertEstablished, startRecording, stopRecording, transition } from './call-state-machine.js';
 import type { CallEffects } from './call-effects.js';
 import { assert } from './errors.js';
@@ -27,12 +29,15 @@ export interface CreateCallCommand {
   targets: InvitationParticipantInfo[];
   source: ParticipantInfo | null;
   callOptions: TypedValue | null;
+  /** The Graph version the call was created through (its notifications render in it); default beta. */
+  apiVersion?: 'v1.0' | 'beta';
 }
 
 export interface AnswerCommand {
   callbackUri: string | null;
   acceptedModalities: string[];
   mediaConfig: TypedValue;
+  apiVersion?: 'v1.0' | 'beta';
 }
 
 /**
@@ -110,11 +115,12 @@ export class CallService {
       recordingActive: false,
       createdAt: now,
       updatedAt: now,
+      ...(cmd.apiVersion ? { apiVersion: cmd.apiVersion } : {}),
     };
     return this.o.store.write(async (tx) => {
       await tx.insertCall(call);
       await this.fx.notifyCall(tx, call, 'updated');
-      await this.fx.schedule(tx, call.id, 'answerCall', this.o.farSide.answerDelayMs(call));
+      await this.o.farSide.ring(tx, call);
       return call;
     });
   }
@@ -155,6 +161,7 @@ export class CallService {
       const next = await tx.updateCall({
         ...call, state: transition(call.state, 'establishing'), callbackUri: cmd.callbackUri ?? call.callbackUri,
         requestedModalities: cmd.acceptedModalities, mediaConfig: cmd.mediaConfig, updatedAt: this.fx.now(),
+        ...(cmd.apiVersion ? { apiVersion: cmd.apiVersion } : {}),
       });
       await this.fx.notifyCall(tx, next, 'updated');
       await this.fx.schedule(tx, call.id, 'answerCall', this.o.farSide.answerDelayMs(next));
@@ -225,6 +232,61 @@ export class CallService {
       await tx.insertOperation(op);
       await tx.updateCall({ ...call, updatedAt: now });
       await this.setBotRecordingStatus(tx, call, status);
+      return op;
+    });
+  }
+
+  // ---- transfer (call-transfer docs) ---------------------------------------------------------------
+
+  /**
+   * POST /calls/{id}/transfer: 202, then `transferring` -> `transferAccepted` -> `deleted` (terminated,
+   * 7015), or back to `established` with the failure's resultInfo. The target's answer is the far side's.
+   */
+  transfer(p: Principal, id: string, cmd: TransferCommand): Promise<void> {
+    return this.o.store.write(async (tx) => {
+      const call = ownedCall(await tx.getCall(id), p);
+      assertEstablished(call.state, 'transfer');
+      const roster = await tx.listParticipants(call.id);
+      assertTransferable(call, roster, cmd);
+      const next = await tx.updateCall({
+        ...call, state: transition(call.state, 'transferring'), resultInfo: null,
+        transfer: { target: cmd.transferTarget, transferee: cmd.transferee, replacesCallId: cmd.transferTarget.replacesCallId ?? null },
+        updatedAt: this.fx.now(),
+      });
+      await this.fx.notifyCall(tx, next, 'updated');
+      await this.o.farSide.ringTransferTarget(tx, next);
+    });
+  }
+
+  // ---- transcription (beta call-starttranscription / call-stoptranscription docs) -------------------
+
+  /** 202 + startTranscriptionOperation `running` (doc sample); the call's transcription is `active` from now. */
+  startTranscription(p: Principal, id: string, clientContext: string | null): Promise<Operation> {
+    return this.o.store.write(async (tx) => {
+      const call = ownedCall(await tx.getCall(id), p);
+      assertEstablished(call.state, 'startTranscription');
+      assertTranscribing(call, false);
+      const now = this.fx.now();
+      const op = this.newOperation(call.id, 'startTranscriptionOperation', 'running', clientContext, null, now);
+      await tx.insertOperation(op);
+      const next = await tx.updateCall({ ...call, transcription: { state: 'active', lastModifiedAt: now }, updatedAt: now });
+      await this.fx.notifyCall(tx, next, 'updated');
+      await this.fx.schedule(tx, call.id, 'completeOperation', this.o.operationDelayMs, { operationId: op.id });
+      return op;
+    });
+  }
+
+  /** 202 + stopTranscriptionOperation `completed` (doc sample): no follow-up notification for the operation. */
+  stopTranscription(p: Principal, id: string, clientContext: string | null): Promise<Operation> {
+    return this.o.store.write(async (tx) => {
+      const call = ownedCall(await tx.getCall(id), p);
+      assertEstablished(call.state, 'stopTranscription');
+      assertTranscribing(call, true);
+      const now = this.fx.now();
+      const op = this.newOperation(call.id, 'stopTranscriptionOperation', 'completed', clientContext, RESULT.operationSucceeded, now);
+      await tx.insertOperation(op);
+      const next = await tx.updateCall({ ...call, transcription: { state: 'inactive', lastModifiedAt: now }, updatedAt: now });
+      await this.fx.notifyCall(tx, next, 'updated');
       return op;
     });
   }

@@ -10,7 +10,8 @@ export type CallState =
 
 export type RecordingStatus = 'unknown' | 'notRecording' | 'recording' | 'failed';
 export type OperationStatus = 'notStarted' | 'running' | 'completed' | 'failed';
-export type OperationType = 'startRecordingOperation' | 'stopRecordingOperation' | 'updateRecordingStatusOperation';
+export type OperationType = 'startRecordingOperation' | 'stopRecordingOperation' | 'updateRecordingStatusOperation'
+  | 'startTranscriptionOperation' | 'stopTranscriptionOperation';
 
 /** Graph `identity` (open type: tenantId etc. may ride along). */
 export interface Identity {
@@ -90,6 +91,27 @@ export interface Call {
   recordingActive: boolean;
   createdAt: number;
   updatedAt: number;
+  /** The Graph version the bot drives the call through (create/answer); absent = beta. Notifications render in it. */
+  apiVersion?: 'v1.0' | 'beta';
+  /** Beta `callTranscriptionInfo` (startTranscription/stopTranscription); absent = never started. */
+  transcription?: CallTranscription | null;
+  /** A transfer under way (state transferring/transferAccepted). */
+  transfer?: TransferInProgress | null;
+  /** Meeting joins: the far side holds the bot in the lobby until admitted (control plane). */
+  inLobby?: boolean;
+}
+
+export type CallTranscriptionState = 'notStarted' | 'active' | 'inactive';
+export interface CallTranscription {
+  state: CallTranscriptionState;
+  lastModifiedAt: number;
+}
+
+/** call-transfer docs: blind (no replacesCallId) or consultative (replacesCallId names the consultation call). */
+export interface TransferInProgress {
+  target: InvitationParticipantInfo;
+  transferee: ParticipantInfo | null;
+  replacesCallId: string | null;
 }
 
 export interface RecordingInfo {
@@ -210,7 +232,8 @@ export interface Recording {
 }
 
 /** Durable far-side work: answering, completing operations, finishing a hang-up. */
-export type JobKind = 'answerCall' | 'completeOperation' | 'finishTermination' | 'incomingTimeout' | 'renderRecordings' | 'keepAliveExpiry';
+export type JobKind = 'answerCall' | 'completeOperation' | 'finishTermination' | 'incomingTimeout' | 'renderRecordings' | 'keepAliveExpiry'
+  | 'farSideHangUp' | 'lobbyTimeout' | 'transferOutcome' | 'finishTransfer';
 export interface Job {
   /** Assigned by the store. */
   id: number;

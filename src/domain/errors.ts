@@ -15,7 +15,10 @@ export type DomainErrorCode =
   | 'NOT_COMPLIANCE_RECORDING_CALL'
   | 'CONCURRENT_UPDATE'
   | 'MISSING_ROLE'
-  | 'INVALID_REQUEST';
+  | 'INVALID_REQUEST'
+  | 'ALREADY_TRANSCRIBING'
+  | 'NOT_TRANSCRIBING'
+  | 'CALL_NOT_IN_LOBBY';
 
 export class DomainError extends Error {
   constructor(readonly code: DomainErrorCode, message?: string, readonly detail: Record<string, string> = {}) {

@@ -179,13 +179,18 @@ export interface FarSidePort {
   answerDelayMs(call: Call): number;
   /** A compliance-recording invite was refused or missed: a required recorder ends the user's call. */
   recorderRefused(tx: CallWriter, invite: Call): Promise<void>;
+  /** An outgoing call starts ringing its target (or knocking on its meeting): the far side schedules its answer. */
+  ring(tx: CallWriter, call: Call): Promise<void>;
+  /** A transfer started (state transferring): the far side schedules how its target answers. */
+  ringTransferTarget(tx: CallWriter, call: Call): Promise<void>;
 }
 
 /** Renders domain values as the `resourceData` Graph puts in commsNotifications (graph/ implements it). */
 export interface NotificationRenderer {
   call(call: Call): unknown;
-  participants(participants: Participant[]): unknown;
-  operation(op: Operation): unknown;
+  /** `call`: the call they belong to, whose Graph version the notification is rendered in. */
+  participants(participants: Participant[], call?: Call): unknown;
+  operation(op: Operation, call?: Call): unknown;
   recording(r: Recording, resourcePath: string): unknown;
 }
 

@@ -1,25 +1,42 @@
 import type { ResultInfo } from './call.js';
 
 /**
- * Every resultInfo graph-calls puts on calls and operations, in one place. Codes come from Graph's
- * documented termination list (v1 call-delete page, spec §3.4) unless marked INFERRED; docs/fidelity.md
- * lists the choices.
+ * Every resultInfo graph-calls puts on calls and operations, in one place. Termination codes and their
+ * messages follow the "Call end reason codes" table of the beta call-delete page where it covers the case;
+ * entries marked INFERRED are ours (docs/fidelity.md lists them, with why).
  */
 export const RESULT = {
   /** Operation finished (commsOperation docs, playPrompt sample). */
   operationSucceeded: { code: 200, subcode: 0, message: 'Action completed successfully.' },
-  /** After DELETE /calls/{id} (spec §3.3 hang-up sequence). */
+  /** After DELETE /calls/{id} (call-delete sample, 5001). */
   conversationEnded: { code: 200, subcode: 5001, message: 'The conversation has ended.' },
-  /** The other party of a peer-to-peer call hung up (4521, "other participant ended call (P2P)"). */
-  peerHungUp: { code: 200, subcode: 4521, message: 'The call was ended by the other participant.' },
-  /** The meeting was ended for everyone (5001, "conversation ended"). */
+  /** The other party of a peer-to-peer call hung up (table: 4521). */
+  peerHungUp: { code: 200, subcode: 4521, message: 'Call ended by the other participant in peer-to-peer call.' },
+  /** The meeting was ended for everyone (table: 5001). */
   meetingEnded: { code: 200, subcode: 5001, message: 'The conversation has ended.' },
-  /** An incoming call nobody answered in time (10057, "no signalling from callee"). */
-  notAnswered: { code: 408, subcode: 10057, message: 'The call was not answered in time.' },
-  /** No keepAlive for 45 minutes (408/8537, "keepAlive timeout"). */
-  keepAliveTimeout: { code: 408, subcode: 8537, message: 'The call was ended because the application did not send keepAlive in time.' },
-  /** A redirected incoming call leaves the bot (spec §3.3: deleted, state terminated). */
-  redirected: { code: 200, subcode: 7000, message: 'The call was redirected by the application.' },
-  /** INFERRED: a required compliance recorder could not be reached, so Teams ends the user's call. */
-  requiredRecorderUnavailable: { code: 480, subcode: 10076, message: 'The call was ended because a required compliance recorder did not join.' },
+  /** Nobody answered in time: an incoming call the bot left ringing, an outgoing call the callee never answered (table: 10057). */
+  notAnswered: { code: 408, subcode: 10057, message: 'Call timed out due to no signaling from callee endpoints.' },
+  /** No keepAlive for 45 minutes (table: 8537). */
+  keepAliveTimeout: { code: 408, subcode: 8537, message: 'Keep Alive timeout, cleaned up inactive call.' },
+  /** A redirected incoming call leaves the bot (table: 7000, "ended by bot"). */
+  redirected: { code: 200, subcode: 7000, message: 'The conversation has ended by bot.' },
+  /**
+   * A policy invite the recorder did not answer in time: real recorder traffic shows the invite ending with
+   * 408/8544 "Callee could not be reached." (MicrosoftDocs/msteams-docs #9159).
+   */
+  recorderUnreachable: { code: 408, subcode: 8544, message: 'Callee could not be reached.' },
+  /** INFERRED code: a required compliance recorder could not be reached, so Teams ends the user's call (table text of 10076). */
+  requiredRecorderUnavailable: { code: 480, subcode: 10076, message: 'Callee could not be reached.' },
+  /** The bot waited in the meeting lobby until the lobby timed out (table: 5855). */
+  lobbyTimeout: { code: 200, subcode: 5855, message: 'Participant waiting in lobby was removed from the conversation after lobby inactivity timeout.' },
+  /** call-transfer docs, "transfer completed" sample: code 0 there (the call-delete table lists 7015 under 200). */
+  transferCompleted: { code: 0, subcode: 7015, message: 'GracefulTransferCompleted' },
+  /** call-transfer docs, "transfer failed" sample (blind transfer): 500/7000; the message is INFERRED. */
+  transferFailed: { code: 500, subcode: 7000, message: 'The transfer failed: the transfer target did not accept the call.' },
+  /** call-transfer docs, consultative "transfer failed" sample: 500/7700; the message is INFERRED. */
+  consultativeTransferFailed: { code: 500, subcode: 7700, message: 'The consultative transfer failed: the call it replaces is not connected.' },
+  /** INFERRED (undocumented): the callee declined an outgoing call (SIP 603 Decline). */
+  declined: { code: 603, subcode: 0, message: 'The call was declined by the callee.' },
+  /** INFERRED (undocumented): the callee was busy (SIP 486 Busy Here). */
+  busy: { code: 486, subcode: 0, message: 'The callee is busy.' },
 } as const satisfies Record<string, ResultInfo>;

@@ -1,5 +1,7 @@
 import { Readable } from 'node:stream';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { Type } from 'typebox';
 import type { Principal, Recording } from '../domain/call.js';
 import type { CallStore } from '../domain/ports.js';
 import { principalOf } from './auth.hook.js';
@@ -14,7 +16,14 @@ export interface CallRecordingsRoutesOptions {
   store: CallStore;
 }
 
-type Params = Record<string, string>;
+// Route parameters, typed through the TypeBox provider; ids stay any string (matched as the routes did before).
+const MeetingParams = Type.Object({ userId: Type.Optional(Type.String()), meetingId: Type.String() });
+const MeetingRecordingParams = Type.Object({ userId: Type.Optional(Type.String()), meetingId: Type.String(), recordingId: Type.String() });
+const AdhocParams = Type.Object({ userId: Type.String(), callId: Type.String() });
+const AdhocRecordingParams = Type.Object({ userId: Type.String(), callId: Type.String(), recordingId: Type.String() });
+const FunctionParams = Type.Object({ userId: Type.String(), fn: Type.String() });
+type MeetingKey = { userId?: string; meetingId: string };
+type AdhocKey = { userId: string; callId: string };
 const notFound = () => new GraphError('NOT_FOUND_ITEM', 'The recording was not found.');
 
 /** Apps read recordings tenant-wide (application permission); another tenant's are simply not found. */
@@ -63,7 +72,8 @@ function dateParam(v: string | undefined, name: string): number | undefined {
  * /communications/onlineMeetings, and /users/{id}/onlineMeetings) and under users' ad hoc calls, each
  * with `/{id}` and `/{id}/content`, plus the getAllRecordings functions.
  */
-export async function callRecordingsRoutes(app: FastifyInstance, o: CallRecordingsRoutesOptions): Promise<void> {
+export async function callRecordingsRoutes(plain: FastifyInstance, o: CallRecordingsRoutesOptions): Promise<void> {
+  const app = plain.withTypeProvider<TypeBoxTypeProvider>();
   const base = (r: FastifyRequest) => versionBase(r, o.version);
 
   const page = (request: FastifyRequest, reply: FastifyReply, listUrl: string, rows: Array<Recording & { seq: number }>, top: number, itemBase: (r: Recording) => string) => {
@@ -103,69 +113,65 @@ export async function callRecordingsRoutes(app: FastifyInstance, o: CallRecordin
 
   // ---- online meetings ---------------------------------------------------------------------------
   const meeting = (prefix: string, userScoped: boolean) => {
-    const itemBase = (request: FastifyRequest) => `${base(request)}${prefix.replace(':userId', (request.params as Params).userId ?? '')}/${(request.params as Params).meetingId}/recordings`;
-    const inMeeting = (request: FastifyRequest) => {
-      const { meetingId, userId } = request.params as Params;
-      return (r: Recording) => r.meetingId === meetingId && (!userScoped || r.meetingOrganizer?.user?.id?.toString().toLowerCase() === userId!.toLowerCase());
-    };
-    app.get(`${prefix}/:meetingId/recordings`, async (request, reply) => {
+    const itemBase = (request: FastifyRequest, k: MeetingKey) => `${base(request)}${prefix.replace(':userId', k.userId ?? '')}/${k.meetingId}/recordings`;
+    const inMeeting = ({ meetingId, userId }: MeetingKey) =>
+      (r: Recording) => r.meetingId === meetingId && (!userScoped || r.meetingOrganizer?.user?.id?.toString().toLowerCase() === (userId ?? '').toLowerCase());
+    app.get(`${prefix}/:meetingId/recordings`, { schema: { params: MeetingParams } }, async (request, reply) => {
       const p = principalOf(request);
       requireAnyRole(p, PERMISSIONS.meetingRecordings);
       const { top, after } = pageParams(request);
-      const check = inMeeting(request);
-      const rows = (await o.store.recordingsByMeeting((request.params as Params).meetingId!, after, top + 1))
+      const check = inMeeting(request.params);
+      const rows = (await o.store.recordingsByMeeting(request.params.meetingId, after, top + 1))
         .filter((r) => r.tenantId === p.tenantId && check(r));
-      return page(request, reply, itemBase(request), rows, top, () => itemBase(request));
+      return page(request, reply, itemBase(request, request.params), rows, top, () => itemBase(request, request.params));
     });
-    app.get(`${prefix}/:meetingId/recordings/:recordingId`, async (request, reply) => {
+    app.get(`${prefix}/:meetingId/recordings/:recordingId`, { schema: { params: MeetingRecordingParams } }, async (request, reply) => {
       const p = principalOf(request);
       requireAnyRole(p, PERMISSIONS.meetingRecordings);
-      return one(request, reply, visible(await o.store.getRecording((request.params as Params).recordingId!), p, inMeeting(request)), itemBase(request));
+      return one(request, reply, visible(await o.store.getRecording(request.params.recordingId), p, inMeeting(request.params)), itemBase(request, request.params));
     });
-    app.get(`${prefix}/:meetingId/recordings/:recordingId/content`, async (request, reply) => {
+    app.get(`${prefix}/:meetingId/recordings/:recordingId/content`, { schema: { params: MeetingRecordingParams } }, async (request, reply) => {
       const p = principalOf(request);
       requireAnyRole(p, PERMISSIONS.meetingRecordings);
-      return content(request, reply, visible(await o.store.getRecording((request.params as Params).recordingId!), p, inMeeting(request)));
+      return content(request, reply, visible(await o.store.getRecording(request.params.recordingId), p, inMeeting(request.params)));
     });
   };
   if (o.version === 'beta') meeting('/communications/onlineMeetings', false);
   meeting('/users/:userId/onlineMeetings', true);
 
   // ---- ad hoc calls -------------------------------------------------------------------------------
-  const adhocBase = (request: FastifyRequest) => { const { userId, callId } = request.params as Params; return `${base(request)}/users/${userId}/adhocCalls/${callId}/recordings`; };
+  const adhocBase = (request: FastifyRequest, { userId, callId }: AdhocKey) => `${base(request)}/users/${userId}/adhocCalls/${callId}/recordings`;
   // An ad hoc call's recordings are listed under each user who took part (an indexed lookup per recording).
-  const participantOf = (request: FastifyRequest) => {
-    const { userId, callId } = request.params as Params;
-    return async (r: Recording) => r.callId === callId!.toLowerCase() && r.meetingId === null && o.store.recordingHasUser(r.id, userId!, 'participant');
-  };
-  app.get('/users/:userId/adhocCalls/:callId/recordings', async (request, reply) => {
+  const participantOf = ({ userId, callId }: AdhocKey) =>
+    async (r: Recording) => r.callId === callId.toLowerCase() && r.meetingId === null && o.store.recordingHasUser(r.id, userId, 'participant');
+  app.get('/users/:userId/adhocCalls/:callId/recordings', { schema: { params: AdhocParams } }, async (request, reply) => {
     const p = principalOf(request);
     requireAnyRole(p, PERMISSIONS.adhocCallRecordings);
     const { top, after } = pageParams(request);
-    const check = participantOf(request);
-    const rows = await filterAsync(await o.store.recordingsByCall((request.params as Params).callId!.toLowerCase(), after, top + 1),
+    const check = participantOf(request.params);
+    const rows = await filterAsync(await o.store.recordingsByCall(request.params.callId.toLowerCase(), after, top + 1),
       async (r) => r.tenantId === p.tenantId && (await check(r)));
-    return page(request, reply, adhocBase(request), rows, top, () => adhocBase(request));
+    return page(request, reply, adhocBase(request, request.params), rows, top, () => adhocBase(request, request.params));
   });
-  app.get('/users/:userId/adhocCalls/:callId/recordings/:recordingId', async (request, reply) => {
+  app.get('/users/:userId/adhocCalls/:callId/recordings/:recordingId', { schema: { params: AdhocRecordingParams } }, async (request, reply) => {
     const p = principalOf(request);
     requireAnyRole(p, PERMISSIONS.adhocCallRecordings);
-    return one(request, reply, await visibleAsync(await o.store.getRecording((request.params as Params).recordingId!), p, participantOf(request)), adhocBase(request));
+    return one(request, reply, await visibleAsync(await o.store.getRecording(request.params.recordingId), p, participantOf(request.params)), adhocBase(request, request.params));
   });
-  app.get('/users/:userId/adhocCalls/:callId/recordings/:recordingId/content', async (request, reply) => {
+  app.get('/users/:userId/adhocCalls/:callId/recordings/:recordingId/content', { schema: { params: AdhocRecordingParams } }, async (request, reply) => {
     const p = principalOf(request);
     requireAnyRole(p, PERMISSIONS.adhocCallRecordings);
-    return content(request, reply, await visibleAsync(await o.store.getRecording((request.params as Params).recordingId!), p, participantOf(request)));
+    return content(request, reply, await visibleAsync(await o.store.getRecording(request.params.recordingId), p, participantOf(request.params)));
   });
 
   // ---- getAllRecordings -----------------------------------------------------------------------------
-  const getAll = (collection: 'onlineMeetings' | 'adhocCalls') => async (request: FastifyRequest, reply: FastifyReply) => {
+  const getAll = (collection: 'onlineMeetings' | 'adhocCalls') => async (request: FastifyRequest<{ Params: { userId: string; fn: string } }>, reply: FastifyReply) => {
     const p = principalOf(request);
     requireAnyRole(p, collection === 'onlineMeetings' ? PERMISSIONS.meetingRecordings : PERMISSIONS.adhocCallRecordings);
-    const { userId, fn } = request.params as Params;
-    const params = functionParams(fn!, 'getAllRecordings');
+    const { userId, fn } = request.params;
+    const params = functionParams(fn, 'getAllRecordings');
     if (!params) throw new GraphError('UNKNOWN_SEGMENT', `Resource not found for the segment '${fn}'.`);
-    const who = collection === 'onlineMeetings' ? params.meetingOrganizerUserId ?? userId! : params.userId ?? userId!;
+    const who = collection === 'onlineMeetings' ? params.meetingOrganizerUserId ?? userId : params.userId ?? userId;
     const { top, after } = pageParams(request);
     const rows = (await o.store.recordingsByUser({
       userId: who, role: collection === 'onlineMeetings' ? 'organizer' : 'participant',
@@ -177,6 +183,6 @@ export async function callRecordingsRoutes(app: FastifyInstance, o: CallRecordin
       ? `${base(request)}/users/${who}/onlineMeetings/${r.meetingId}/recordings`
       : `${base(request)}/users/${who}/adhocCalls/${r.callId}/recordings`);
   };
-  app.get('/users/:userId/onlineMeetings/:fn', getAll('onlineMeetings'));
-  app.get('/users/:userId/adhocCalls/:fn', getAll('adhocCalls'));
+  app.get('/users/:userId/onlineMeetings/:fn', { schema: { params: FunctionParams } }, getAll('onlineMeetings'));
+  app.get('/users/:userId/adhocCalls/:fn', { schema: { params: FunctionParams } }, getAll('adhocCalls'));
 }

@@ -2,6 +2,7 @@ import type {
   Call, IdentitySet, InvitationParticipantInfo, Operation, Participant, ParticipantInfo, Recording, ResultInfo, TypedValue,
 } from '../domain/call.js';
 import type { NotificationRenderer } from '../domain/ports.js';
+import { forVersion } from './version-filter.js';
 import type { GraphVersion } from './wire.js';
 
 /**
@@ -71,7 +72,7 @@ export function resultInfoToWire(r: ResultInfo | null): Record<string, unknown> 
   return r ? { '@odata.type': T('resultInfo'), code: r.code, subcode: r.subcode, message: r.message } : null;
 }
 
-/** Beta-only members of `call` (absent from the v1.0 CSDL) are left out of v1.0 bodies. */
+/** The beta shape; for v1.0, forVersion drops what only beta has (version-filter.ts). */
 export function callToWire(c: Call, version: GraphVersion): Record<string, unknown> {
   const body: Record<string, unknown> = {
     '@odata.type': T('call'),
@@ -95,23 +96,23 @@ export function callToWire(c: Call, version: GraphVersion): Record<string, unkno
     incomingContext: c.incomingContext ? { '@odata.type': T('incomingContext'), ...c.incomingContext } : null,
     mediaState: null,
     toneInfo: null,
-    transcription: null,
+    transcription: c.transcription
+      ? { '@odata.type': T('callTranscriptionInfo'), state: c.transcription.state, lastModifiedDateTime: new Date(c.transcription.lastModifiedAt).toISOString() }
+      : null,
   };
   // Open-type members Teams adds (policy invites carry applicationMetadata).
   Object.assign(body, c.extras);
-  if (version === 'beta') {
-    body.activeModalities = c.state === 'established' ? c.requestedModalities : [];
-    body.answeredBy = null;
-    body.meetingCapability = null;
-    body.ringingTimeoutInSeconds = null;
-    body.routingPolicies = [];
-    body.terminationReason = c.terminationReason;
-  }
-  return body;
+  body.activeModalities = c.state === 'established' ? c.requestedModalities : [];
+  body.answeredBy = null;
+  body.meetingCapability = null;
+  body.ringingTimeoutInSeconds = null;
+  body.routingPolicies = [];
+  body.terminationReason = c.terminationReason;
+  return forVersion(body, version);
 }
 
-export function participantToWire(p: Participant): Record<string, unknown> {
-  return {
+export function participantToWire(p: Participant, version: GraphVersion = 'beta'): Record<string, unknown> {
+  return forVersion({
     '@odata.type': T('participant'),
     id: p.id,
     info: participantInfoToWire(p.info),
@@ -125,18 +126,18 @@ export function participantToWire(p: Participant): Record<string, unknown> {
     removedState: null,
     restrictedExperience: null,
     rosterSequenceNumber: p.seq,
-  };
+  }, version);
 }
 
 /** Operation status goes out in Graph's lowercase wire form (docs and webhooks), not the CSDL's PascalCase. */
-export function operationToWire(op: Operation): Record<string, unknown> {
-  return {
+export function operationToWire(op: Operation, version: GraphVersion = 'beta'): Record<string, unknown> {
+  return forVersion({
     '@odata.type': T(op.type),
     id: op.id,
     clientContext: op.clientContext,
     status: op.status,
     resultInfo: resultInfoToWire(op.resultInfo),
-  };
+  }, version);
 }
 
 /** Graph `callRecording` (callrecording resource docs). `contentUrl` is where its bytes are served. */
@@ -154,11 +155,14 @@ export function recordingToWire(r: Recording, contentUrl: string): Record<string
   };
 }
 
-/** resourceData of commsNotifications: beta shapes, with `@odata.id` as real notifications carry. */
+/**
+ * resourceData of commsNotifications, with `@odata.id` as real notifications carry, in the Graph version
+ * the bot drives the call through (Call.apiVersion: the create or answer request's; beta until then).
+ */
 export const notificationRenderer: NotificationRenderer = {
-  call: (c) => ({ ...callToWire(c, 'beta'), '@odata.id': `/communications/calls/${c.id}`, '@odata.etag': `W/"${c.version}"` }),
-  participants: (ps) => ps.map(participantToWire),
-  operation: (op) => ({ ...operationToWire(op), '@odata.id': `/communications/calls/${op.callId}/operations/${op.id}` }),
+  call: (c) => ({ ...callToWire(c, c.apiVersion ?? 'beta'), '@odata.id': `/communications/calls/${c.id}`, '@odata.etag': `W/"${c.version}"` }),
+  participants: (ps, c) => ps.map((p) => participantToWire(p, c?.apiVersion ?? 'beta')),
+  operation: (op, c) => ({ ...operationToWire(op, c?.apiVersion ?? 'beta'), '@odata.id': `/communications/calls/${op.callId}/operations/${op.id}` }),
   // No host is known when a job renders: the content URL is relative to the Graph version root.
   recording: (r, path) => ({ ...recordingToWire(r, `${path}/content`), '@odata.id': path }),
 };

@@ -25,6 +25,10 @@ export const GRAPH_ERRORS = {
   NOT_COMPLIANCE_RECORDING_CALL: { status: 403, code: '8506', message: 'API call not allowed for non-Compliance Recording call' },
   MISSING_ROLE: { status: 403, code: 'accessDenied', message: 'The application does not have the permission this operation requires.' },
   INVALID_REQUEST: { status: 400, code: 'BadRequest', message: 'The request is invalid.' },
+  // Undocumented for start/stopTranscription: the same 409 as the recording preconditions (fidelity.md).
+  ALREADY_TRANSCRIBING: { status: 409, code: 'Conflict', message: 'The call is already being transcribed.' },
+  NOT_TRANSCRIBING: { status: 409, code: 'Conflict', message: 'The call is not being transcribed.' },
+  CALL_NOT_IN_LOBBY: { status: 409, code: 'Conflict', message: 'The call is not waiting in a meeting lobby.' },
   // Wire-level errors (no domain counterpart).
   UNKNOWN_SEGMENT: { status: 400, code: 'BadRequest', message: 'Resource not found for the segment.' },
   METHOD_NOT_ALLOWED: { status: 405, code: 'BadRequest', message: 'The HTTP method is not allowed on this resource.' },
@@ -72,6 +76,9 @@ export const DOMAIN_TO_GRAPH: Readonly<Record<DomainErrorCode, GraphErrorName>> 
   CONCURRENT_UPDATE: 'CONCURRENT_UPDATE',
   MISSING_ROLE: 'MISSING_ROLE',
   INVALID_REQUEST: 'INVALID_REQUEST',
+  ALREADY_TRANSCRIBING: 'ALREADY_TRANSCRIBING',
+  NOT_TRANSCRIBING: 'NOT_TRANSCRIBING',
+  CALL_NOT_IN_LOBBY: 'CALL_NOT_IN_LOBBY',
 };
 
 /** A wire error raised by the graph layer itself. */

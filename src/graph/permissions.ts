@@ -15,6 +15,9 @@ export const PERMISSIONS = {
   updateRecordingStatus: ['Calls.AccessMedia.All', 'Calls.JoinGroupCall.All'],
   answer: ['Calls.JoinGroupCall.All', 'Calls.JoinGroupCallAsGuest.All', 'Calls.AccessMedia.All'],
   redirect: ['Calls.Initiate.All'],
+  transfer: ['Calls.Initiate.All'],
+  startTranscription: ['Calls.JoinGroupCall.All'],
+  stopTranscription: ['Calls.JoinGroupCall.All'],
   meetingRecordings: ['OnlineMeetingRecording.Read.All'],
   adhocCallRecordings: ['CallRecordings.Read.All'],
 } as const satisfies Record<string, readonly string[]>;

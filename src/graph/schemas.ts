@@ -20,7 +20,8 @@ export const UpdateRecordingStatusBody = Type.Object({
   clientContext: ClientContext,
 });
 
-const OpenObject = Type.Object({}, { additionalProperties: true });
+// Any JSON object; typed for handlers as a string-keyed record (the schema itself is unchanged).
+const OpenObject = Type.Unsafe<Record<string, unknown>>(Type.Object({}, { additionalProperties: true }));
 const IdentitySet = OpenObject;
 
 const InvitationParticipantInfo = Type.Object({ identity: IdentitySet }, { additionalProperties: true });
@@ -66,3 +67,38 @@ export const RedirectBody = Type.Object({
 });
 
 export const REJECT_REASONS = ['none', 'busy', 'forbidden'] as const;
+
+// ---- route parameters (typed through the TypeBox type provider; ids stay any string, matched case-insensitively) ----
+
+export const CallParams = Type.Object({ id: Type.String() });
+export const CallChildParams = Type.Object({ id: Type.String(), childId: Type.String() });
+
+// ---- transfer and transcription -----------------------------------------------------------------
+
+/** invitationParticipantInfo of a transfer target (open type; the handler checks the identity). */
+const TransferTarget = Type.Object({
+  identity: IdentitySet,
+  replacesCallId: Type.Optional(Nullable(Type.String({ minLength: 1 }))),
+  endpointType: Type.Optional(Nullable(Type.String())),
+  languageId: Type.Optional(Nullable(Type.String())),
+  region: Type.Optional(Nullable(Type.String())),
+}, { additionalProperties: true });
+
+/** participantInfo of the transferee (call-transfer docs: needed when transferring from a group call). */
+const Transferee = Type.Object({
+  identity: IdentitySet,
+  participantId: Type.Optional(Nullable(Type.String({ minLength: 1 }))),
+}, { additionalProperties: true });
+
+/** POST /calls/{id}/transfer (call-transfer docs, v1.0 and beta). */
+export const TransferBody = Type.Object({
+  transferTarget: TransferTarget,
+  transferee: Type.Optional(Type.Union([Transferee, Type.Null()])),
+  clientContext: ClientContext,
+});
+
+/** POST /calls/{id}/startTranscription and stopTranscription (beta docs: `language`, "currently en-us"). */
+export const TranscriptionBody = Type.Object({
+  language: Type.Optional(Nullable(Type.String())),
+  clientContext: ClientContext,
+});

@@ -1,10 +1,11 @@
-import type { AudioSource, Call, IdentitySet, Job, JobKind, Participant } from '../domain/call.js';
-import { transition } from '../domain/call-state-machine.js';
+import type { AudioSource, Call, IdentitySet, InvitationParticipantInfo, Job, JobKind, Participant, ResultInfo } from '../domain/call.js';
+import { isEnded, transition } from '../domain/call-state-machine.js';
 import type { CallEffects } from '../domain/call-effects.js';
 import { assert } from '../domain/errors.js';
 import type { AppDirectory, CallStore, CallWriter, FarSidePort } from '../domain/ports.js';
 import type { CompliancePolicy } from '../domain/recording-policy.js';
 import { RESULT } from '../domain/result-codes.js';
+import { answerFromPayload, answerToPayload, LOBBY_TIMEOUT_MS, type AnswerDefaults, type FarSideAnswer, type FarSideBehaviours } from './far-side-behaviour.js';
 import type { JobRegistry } from './job-registry.js';
 import type { PolicyRegistry } from './policy-registry.js';
 
@@ -20,6 +21,12 @@ export interface FarSideOptions {
   /** Bots must answer within 15 s, or 5 s for compliance-recording invites (call-answer docs). */
   incomingTimeoutMs: number;
   policyInviteTimeoutMs: number;
+  /** Who answers how (far-side-behaviour.ts): `--far-side FILE` and the control plane. */
+  behaviours: FarSideBehaviours;
+  /** How long an unanswered outgoing call or transfer target rings before it fails with 408/10057. */
+  ringingTimeoutMs: number;
+  /** How long a transfer takes from `transferAccepted` to the bot's leg ending. */
+  operationDelayMs: number;
 }
 
 export interface IncomingCallCommand {
@@ -48,12 +55,57 @@ export class FarSideService implements FarSidePort {
     return this.o.answerDelayMs;
   }
 
+  get behaviours(): FarSideBehaviours {
+    return this.o.behaviours;
+  }
+
+  private get defaults(): AnswerDefaults {
+    return { answerDelayMs: this.o.answerDelayMs, ringingTimeoutMs: this.o.ringingTimeoutMs };
+  }
+
+  /**
+   * How anyone rung answers (far-side-behaviour.ts): the one decision outgoing calls, transfers and
+   * participant invites share. Schedule its outcome `afterMs` from now with `answerToPayload(answer)`.
+   */
+  answerFor(target: InvitationParticipantInfo | Call): FarSideAnswer {
+    return this.o.behaviours.answerFor(target, this.defaults);
+  }
+
+  /** FarSidePort: the target's behaviour is decided now and travels in the job, so it cannot change mid-ring. */
+  async ring(tx: CallWriter, call: Call): Promise<void> {
+    const a = this.answerFor(call);
+    await this.fx.schedule(tx, call.id, 'answerCall', a.afterMs, answerToPayload(a));
+  }
+
+  /**
+   * FarSidePort: a blind transfer rings its target, who answers as its behaviour says; a consultative
+   * transfer's target is already on the consultation call (replacesCallId), so only that call's state counts.
+   */
+  async ringTransferTarget(tx: CallWriter, call: Call): Promise<void> {
+    const t = call.transfer;
+    if (!t) throw new Error(`call ${call.id} is transferring without a transfer`);
+    if (t.replacesCallId) {
+      await this.fx.schedule(tx, call.id, 'transferOutcome', this.o.operationDelayMs, { outcome: 'answer' });
+      return;
+    }
+    const a = this.answerFor(t.target);
+    await this.fx.schedule(tx, call.id, 'transferOutcome', a.afterMs, answerToPayload(a));
+  }
+
   // ---- durable jobs ---------------------------------------------------------------------------------
 
   /** The far side's durable jobs, each run in a transaction that also deletes its row (so it runs once). */
   registerJobs(jobs: JobRegistry): void {
     const kinds: Array<[JobKind, (tx: CallWriter, call: Call, job: Job) => Promise<void>]> = [
-      ['answerCall', (tx, call) => this.establish(tx, call)],
+      ['answerCall', (tx, call, job) => this.answered(tx, call, answerFromPayload(job.payload))],
+      ['farSideHangUp', async (tx, call) => {
+        if (!isEnded(call.state)) await this.fx.terminate(tx, call, call.meetingInfo ? RESULT.meetingEnded : RESULT.peerHungUp);
+      }],
+      ['lobbyTimeout', async (tx, call) => {
+        if (call.state === 'establishing' && call.inLobby) await this.fx.terminate(tx, call, RESULT.lobbyTimeout);
+      }],
+      ['transferOutcome', (tx, call, job) => this.transferOutcome(tx, call, answerFromPayload(job.payload))],
+      ['finishTransfer', (tx, call) => this.finishTransfer(tx, call)],
       ['completeOperation', (tx, call, job) => this.completeOperation(tx, call, job.payload.operationId ?? '')],
       ['finishTermination', async (tx, call) => {
         if (call.state === 'terminating') await this.fx.terminate(tx, call, RESULT.conversationEnded);
@@ -61,7 +113,7 @@ export class FarSideService implements FarSidePort {
       ['keepAliveExpiry', (tx, call) => this.expireKeepAlive(tx, call)],
       ['incomingTimeout', async (tx, call) => {
         if (call.state !== 'incoming') return;
-        await this.fx.terminate(tx, call, RESULT.notAnswered);
+        await this.fx.terminate(tx, call, call.isComplianceRecording ? RESULT.recorderUnreachable : RESULT.notAnswered);
         await this.recorderRefused(tx, call);
       }],
     ];
@@ -90,12 +142,29 @@ export class FarSideService implements FarSidePort {
     else await this.fx.schedule(tx, call.id, 'keepAliveExpiry', expires - this.fx.now());
   }
 
-  /** establishing -> established: the roster forms, and policy recorders of anyone in it are invited. */
-  private async establish(tx: CallWriter, call: Call): Promise<void> {
+  /** The far side's answer to an outgoing call (or media connecting after the bot answered an incoming one). */
+  private async answered(tx: CallWriter, call: Call, a: FarSideAnswer): Promise<void> {
     if (call.state !== 'establishing') return; // hung up before the far side answered
-    const next = await tx.updateCall({ ...call, state: transition(call.state, 'established'), keepAliveAt: this.fx.now(), updatedAt: this.fx.now() });
+    if (a.kind === 'refuse') {
+      await this.fx.terminate(tx, call, a.result);
+      return;
+    }
+    if (a.kind === 'lobby' && call.meetingInfo) {
+      // The call stays `establishing` while the bot waits (docs/fidelity.md); the control plane admits it.
+      await tx.updateCall({ ...call, inLobby: true, updatedAt: this.fx.now() });
+      await this.fx.schedule(tx, call.id, 'lobbyTimeout', LOBBY_TIMEOUT_MS);
+      return;
+    }
+    await this.establish(tx, call, a.hangUpAfterMs);
+  }
+
+  /** establishing -> established: the roster forms, and policy recorders of anyone in it are invited. */
+  private async establish(tx: CallWriter, call: Call, hangUpAfterMs: number | null = null): Promise<void> {
+    if (call.state !== 'establishing') return; // hung up before the far side answered
+    const next = await tx.updateCall({ ...call, state: transition(call.state, 'established'), inLobby: false, keepAliveAt: this.fx.now(), updatedAt: this.fx.now() });
     await this.fx.notifyCall(tx, next, 'updated');
     await this.fx.schedule(tx, call.id, 'keepAliveExpiry', this.o.keepAliveTimeoutMs);
+    if (hangUpAfterMs !== null) await this.fx.schedule(tx, call.id, 'farSideHangUp', hangUpAfterMs);
     const roster = this.initialRoster(next);
     for (const part of roster) await await tx.upsertParticipant(part);
     await this.fx.notifyRoster(tx, next, roster);
@@ -150,13 +219,68 @@ export class FarSideService implements FarSidePort {
     });
   }
 
-  /** The far side hangs up (P2P) or ends the meeting: the bot gets only `deleted`, as from Teams. */
+  /**
+   * The far side hangs up (P2P) or ends the meeting: the bot gets only `deleted`, as from Teams. A callee
+   * who hangs up an outgoing call still ringing declines it; a caller who gives up on an incoming call the
+   * bot has not answered leaves it unanswered.
+   */
   hangUp(callId: string): Promise<Call> {
     return this.o.store.write(async (tx) => {
       const call = liveCall(await tx.getCall(callId));
-      const result = call.meetingInfo ? RESULT.meetingEnded : call.state === 'incoming' ? RESULT.notAnswered : RESULT.peerHungUp;
+      const ringing = call.state === 'establishing' && call.direction === 'outgoing';
+      const result = call.meetingInfo ? RESULT.meetingEnded
+        : call.state === 'incoming' ? RESULT.notAnswered
+          : ringing ? RESULT.declined : RESULT.peerHungUp;
       return this.fx.terminate(tx, call, result);
     });
+  }
+
+  /** The meeting admits the bot waiting in its lobby (control plane): the call becomes established. */
+  admitFromLobby(callId: string): Promise<Call> {
+    return this.o.store.write(async (tx) => {
+      const call = liveCall(await tx.getCall(callId));
+      assert(call.state === 'establishing' && call.inLobby, 'CALL_NOT_IN_LOBBY', `The call is not waiting in a meeting lobby (state '${call.state}').`);
+      await this.establish(tx, call, this.o.behaviours.forCall(call)?.hangUpAfterMs ?? null);
+      return (await tx.getCall(callId))!;
+    });
+  }
+
+  // ---- transfer (call-transfer docs) ----------------------------------------------------------------
+
+  /** The target answered (transferAccepted, then the bot's leg ends) or not (back to established, with why). */
+  private async transferOutcome(tx: CallWriter, call: Call, a: FarSideAnswer): Promise<void> {
+    const t = call.transfer;
+    if (call.state !== 'transferring' || !t) return; // hung up meanwhile
+    let failure: ResultInfo | null = a.kind === 'refuse' ? RESULT.transferFailed : null;
+    if (t.replacesCallId) {
+      const replaced = await tx.getCall(t.replacesCallId);
+      const connected = replaced && replaced.appId === call.appId && replaced.tenantId === call.tenantId && replaced.state === 'established';
+      if (!connected) failure = RESULT.consultativeTransferFailed;
+    }
+    const now = this.fx.now();
+    if (failure) {
+      // "When a call transfer fails, the call state will be established" (call-transfer docs); the
+      // consultative sample adds `replacesContext`, whose content Graph does not document (fidelity.md).
+      const extras = t.replacesCallId ? { ...call.extras, replacesContext: t.replacesCallId } : call.extras;
+      const next = await tx.updateCall({ ...call, state: transition(call.state, 'established'), resultInfo: failure, transfer: null, extras, updatedAt: now });
+      await this.fx.notifyCall(tx, next, 'updated');
+      await this.fx.schedule(tx, call.id, 'keepAliveExpiry', this.o.keepAliveTimeoutMs);
+      return;
+    }
+    const next = await tx.updateCall({ ...call, state: transition(call.state, 'transferAccepted'), updatedAt: now });
+    await this.fx.notifyCall(tx, next, 'updated');
+    await this.fx.schedule(tx, call.id, 'finishTransfer', this.o.operationDelayMs);
+  }
+
+  /** The bot leaves: terminated with 7015; a consultative transfer also ends the consultation call it replaced. */
+  private async finishTransfer(tx: CallWriter, call: Call): Promise<void> {
+    const t = call.transfer;
+    if (call.state !== 'transferAccepted' || !t) return;
+    const reason = t.replacesCallId ? 'AppTransferred' : call.terminationReason;
+    await this.fx.terminate(tx, { ...call, terminationReason: reason }, RESULT.transferCompleted);
+    if (!t.replacesCallId) return;
+    const replaced = await tx.getCall(t.replacesCallId);
+    if (replaced && !isEnded(replaced.state)) await this.fx.terminate(tx, { ...replaced, terminationReason: 'AppTransferred' }, RESULT.transferCompleted);
   }
 
   /** Someone joins: a roster update, and a policy invite if the newcomer is recorded by policy. */

@@ -104,7 +104,8 @@ describe('compliance-recording policies', () => {
     await recorder.waitForCount(before + 1, { timeoutMs: 5000 });
     const invite = recorder.notifications.slice(before).find((n) => n.changeType === 'created')!;
     const inviteEnd = await recorder.waitForCount(2, { callId: invite.callId, timeoutMs: 5000 });
-    assert.deepEqual([inviteEnd[1]!.resourceData.resultInfo.code, inviteEnd[1]!.resourceData.resultInfo.subcode], [408, 10057]);
+    // Real recorder traffic: a missed policy invite ends with 408/8544 "Callee could not be reached." (msteams-docs #9159).
+    assert.deepEqual(inviteEnd[1]!.resourceData.resultInfo, { '@odata.type': '#microsoft.graph.resultInfo', code: 408, subcode: 8544, message: 'Callee could not be reached.' });
     const userEnd = await bot.waitForCount(4, { callId: userCall, timeoutMs: 5000 });
     assert.equal(userEnd[3]!.changeType, 'deleted');
     assert.deepEqual([userEnd[3]!.resourceData.resultInfo.code, userEnd[3]!.resourceData.resultInfo.subcode], [480, 10076]);

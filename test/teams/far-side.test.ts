@@ -31,7 +31,7 @@ describe('the far side: hang-up, meeting end, join, leave, mute', () => {
       `updated /communications/calls/ID/participants`,
       `deleted /communications/calls/ID terminated`,
     ]);
-    assert.deepEqual(got[3]!.resourceData.resultInfo, { '@odata.type': '#microsoft.graph.resultInfo', code: 200, subcode: 4521, message: 'The call was ended by the other participant.' });
+    assert.deepEqual(got[3]!.resourceData.resultInfo, { '@odata.type': '#microsoft.graph.resultInfo', code: 200, subcode: 4521, message: 'Call ended by the other participant in peer-to-peer call.' });
     assert.equal((await api(h, 'GET', `/beta/communications/calls/${call.id}`)).status, 404);
     assert.equal((await api(h, 'POST', `/_emulator/calls/${call.id}/hangUp`, undefined, { auth: false })).status, 404);
   });
