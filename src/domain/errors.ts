@@ -15,7 +15,14 @@ export type DomainErrorCode =
   | 'NOT_COMPLIANCE_RECORDING_CALL'
   | 'CONCURRENT_UPDATE'
   | 'MISSING_ROLE'
-  | 'INVALID_REQUEST';
+  | 'INVALID_REQUEST'
+  // Roster control (domain/roster.service.ts).
+  | 'PARTICIPANT_ON_HOLD'
+  | 'PARTICIPANT_NOT_ON_HOLD'
+  | 'NOT_APP_HOSTED_MEDIA'
+  | 'AUDIO_ROUTING_GROUP_NOT_FOUND'
+  | 'AUDIO_ROUTING_GROUP_EXISTS'
+  | 'CONTENT_SHARING_SESSION_NOT_FOUND';
 
 export class DomainError extends Error {
   constructor(readonly code: DomainErrorCode, message?: string, readonly detail: Record<string, string> = {}) {
