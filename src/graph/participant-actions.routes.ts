@@ -10,6 +10,7 @@ import { operationToWire, stripOData } from './call.mapper.js';
 import { enumMember } from './call-input.js';
 import { GraphError } from './graph-errors.js';
 import { PERMISSIONS, requireAnyRole } from './permissions.js';
+import { split } from './route-trie.js';
 import {
   CallParams, ChangeScreenSharingRoleBody, ClientContextBody, InviteBody, MuteAllBody, ParticipantParams, SCREEN_SHARING_ROLES, StartHoldMusicBody,
 } from './roster.schemas.js';
@@ -85,6 +86,13 @@ export async function participantActionsRoutes(scope: FastifyInstance, { version
       const ids = (request.body?.participants ?? []).map((x) => normaliseId(x));
       const op = await roster.muteAll(p, normaliseId(request.params.id), ids, request.body?.clientContext ?? null);
       return sendOperation(request, reply, version, 200, op);
+    });
+  } else {
+    // On v1.0 `participants/muteAll` would otherwise route as participants/{id} (a 405): answer as Graph does
+    // for an action the version lacks, naming the segment as the client spelled it.
+    app.post('/communications/calls/:id/participants/muteAll', async (request) => {
+      const segment = split(request.originalUrl).find((s) => /^(microsoft\.graph\.)?muteall$/i.test(s)) ?? 'muteAll';
+      throw new GraphError('UNKNOWN_SEGMENT', `Resource not found for the segment '${segment}'.`);
     });
   }
 
