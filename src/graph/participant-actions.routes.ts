@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { Static } from 'typebox';
 import type { InvitationParticipantInfo, Operation } from '../domain/call.js';
 import type { RosterService } from '../domain/roster.service.js';
 import type { MediaLibrary } from '../media/media-library.js';
@@ -12,7 +13,8 @@ import { GraphError } from './graph-errors.js';
 import { PERMISSIONS, requireAnyRole } from './permissions.js';
 import { split } from './route-trie.js';
 import {
-  CallParams, ChangeScreenSharingRoleBody, ClientContextBody, InviteBody, MuteAllBody, ParticipantParams, SCREEN_SHARING_ROLES, StartHoldMusicBody,
+  CallParams, ChangeScreenSharingRoleBody, ClientContextBody, InvitationParticipantInfoBody, InviteBody, MuteAllBody, ParticipantParams,
+  SCREEN_SHARING_ROLES, StartHoldMusicBody,
 } from './roster.schemas.js';
 import { sendJson, versionBase, type GraphVersion } from './wire.js';
 
@@ -33,7 +35,7 @@ function sendOperation(request: FastifyRequest, reply: FastifyReply, version: Gr
 }
 
 /** Wire invitationParticipantInfo -> domain: no `@odata.*`, ids normalised, an identity that names someone. */
-function invitations(participants: Array<Record<string, unknown>>): InvitationParticipantInfo[] {
+function invitations(participants: ReadonlyArray<Static<typeof InvitationParticipantInfoBody>>): InvitationParticipantInfo[] {
   return participants.map((wire, i) => {
     const info = stripOData(wire) as unknown as InvitationParticipantInfo;
     if (Object.keys(info.identity).length === 0) throw bad(`The property 'participants[${i}].identity' must name a user, phone or guest.`);
@@ -101,7 +103,7 @@ export async function participantActionsRoutes(scope: FastifyInstance, { version
     const p = principalOf(request);
     requireAnyRole(p, PERMISSIONS.inviteParticipants);
     const op = await roster.invite(p, normaliseId(request.params.id), {
-      participants: invitations(request.body.participants as Array<Record<string, unknown>>),
+      participants: invitations(request.body.participants),
       clientContext: request.body.clientContext ?? null,
     });
     return sendOperation(request, reply, version, 200, op);
