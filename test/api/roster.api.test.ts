@@ -167,6 +167,27 @@ describe('roster control (virtual clock)', () => {
     assert.equal((await call(h, 'GET', `/v1.0/communications/calls/${c.id}/participants/${p.participantId}`)).status, 200);
   });
 
+  test('invite several participants to a group call: one operation, completed once the last invitee answers', async () => {
+    const c = await established(h, meetingCallBody());
+    const ids = ['7e1b4346-85a6-4bdd-abe3-d11c5d420efe', '1e126418-44a0-4a94-a6f8-0efe1ad71acb'];
+    const six = await call(h, 'POST', `/beta/communications/calls/${c.id}/participants/invite`, { body: { participants: Array.from({ length: 6 }, (_, i) => invitee(`u${i}`)) } });
+    assert.equal(six.status, 400);
+    assert.match(six.body.error.message, /at most 5/);
+    const res = await call(h, 'POST', `/beta/communications/calls/${c.id}/participants/invite`, { body: { participants: ids.map((id) => invitee(id)) } });
+    assert.equal(res.status, 200, res.raw);
+    assert.deepEqual(res.body.participants.map((x: any) => x.identity.user.id), ids);
+    // The first invitee declines to wait: cancelled; the operation goes on for the other one.
+    const n0 = (await sent(h, c.id)).length;
+    assert.equal((await call(h, 'DELETE', `/beta/communications/calls/${c.id}/participants/${res.body.participants[0].participantId}`)).status, 204);
+    assert.deepEqual(await after_(h, c.id, n0), [], 'no failure while an invitee is still pending');
+    await advance(h, 1000);
+    const news = await after_(h, c.id, n0);
+    assert.deepEqual(news.map((n) => n.changeType), ['deleted', 'updated']);
+    assert.equal(news[0]!.resourceData.status, 'completed');
+    const roster = news[1]!.resourceData.map((x: any) => x.info.identity.user?.id);
+    assert.ok(roster.includes(ids[1]) && !roster.includes(ids[0]));
+  });
+
   test('invite with replacesCallId merges a peer-to-peer call into the group call: the P2P call ends', async () => {
     const p2p = await established(h, p2pCallBody());
     const group = await established(h, meetingCallBody());
