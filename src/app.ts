@@ -29,6 +29,10 @@ import { transcriptionRoutes } from './graph/transcription.routes.js';
 import { RouteTrie, split } from './graph/route-trie.js';
 import { answerUnmetExpectation, graphClientErrorHandler } from './graph/socket-errors.js';
 import { addGraphHeaders, type GraphVersion } from './graph/wire.js';
+import type { RosterService } from './domain/roster.service.js';
+import type { InviteesSimulator } from './simulator/invitees.js';
+import { participantActionsRoutes } from './graph/participant-actions.routes.js';
+import { appHostedMediaRoutes } from './graph/app-hosted-media.routes.js';
 
 export interface AppDeps {
   calls: CallService;
@@ -63,6 +67,9 @@ export interface AppDeps {
   /** Graph's per-app, per-tenant throttling of calls; null = off. */
   throttle: ThrottleOptions | null;
   http: HttpLimits;
+  /** Roster control (domain/roster.service.ts) and its far side (simulator/invitees.ts). */
+  roster: RosterService;
+  invitees: InviteesSimulator;
 }
 
 /** What a client's connection may cost (docs/configuration.md); 0 = no limit. */
@@ -153,6 +160,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     virtualClock: deps.virtualClock, recordingsDir: deps.recordingsDir, version: deps.version, controlToken: deps.controlToken,
     listenHost: deps.listenHost, allowedHosts: deps.allowedHosts,
     faults: deps.faults, journal: deps.journal, wakeups: deps.wakeups, callbacks: deps.callbacks,
+    invitees: deps.invitees,
   });
 
   const authenticate = bearerAuth(deps.tokens);
@@ -172,6 +180,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       await graph.register(callRecordingsRoutes, { version, store: deps.store });
       await graph.register(transferRoutes, { version, calls: deps.calls, callbacks: deps.callbacks });
       await graph.register(transcriptionRoutes, { version, calls: deps.calls, callbacks: deps.callbacks });
+      await graph.register(participantActionsRoutes, { version, roster: deps.roster, library: deps.library });
+      await graph.register(appHostedMediaRoutes, { version, roster: deps.roster, library: deps.library });
     }, { prefix: `/${version}` });
   }
 

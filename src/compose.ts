@@ -34,6 +34,9 @@ import { JobRegistry } from './simulator/job-registry.js';
 import { JobRunner } from './simulator/job-runner.js';
 import { PolicyRegistry } from './simulator/policy-registry.js';
 import { openStorage } from './storage/open-storage.js';
+import { RosterService } from './domain/roster.service.js';
+import { InviteesSimulator } from './simulator/invitees.js';
+import { contentSharingSessionToWire } from './graph/roster.mapper.js';
 import { ensureLocalCa } from './tls/local-ca.js';
 
 export interface Composition {
@@ -120,6 +123,8 @@ export async function compose(config: Config, ports: { clock?: Clock; ids?: Ids;
       incomingTimeoutMs: config.incomingTimeoutMs, policyInviteTimeoutMs: config.policyInviteTimeoutMs, keepAliveTimeoutMs: config.keepAliveTimeoutMs,
     });
     const calls = new CallService({ store, effects, farSide, operationDelayMs: config.operationDelayMs });
+    const roster = new RosterService({ store, effects, farSide, operationDelayMs: config.operationDelayMs });
+    const invitees = new InviteesSimulator({ store, effects, renderSession: (s) => contentSharingSessionToWire(s, 'beta') });
     const recorder = new RecorderService({
       store, effects, library, dir: recordingsDir, sampleRate: SAMPLE_RATE, channels: config.recordingChannels, format: config.recordingFormat,
       // SQLite locks the data directory, so what renders left in it is a dead process's; instances sharing
@@ -143,7 +148,7 @@ export async function compose(config: Config, ports: { clock?: Clock; ids?: Ids;
       calls, farSide, policies, store, apps, tokens, tokenKey, notificationKey, library, recordingsDir, virtualClock,
       bodyLimitBytes: config.bodyLimitBytes, controlToken: config.controlToken, logLevel: config.logLevel, version: VERSION, callbacks,
       tokenBodyLimitBytes: config.tokenBodyLimitBytes, listenHost: config.host, allowedHosts: config.allowedHosts,
-      admission,
+      admission, roster, invitees,
       throttle: config.throttleLimit > 0 ? { limit: config.throttleLimit, windowMs: config.throttleWindowMs } : null,
       http: {
         headersTimeoutMs: config.headersTimeoutMs, requestTimeoutMs: config.requestTimeoutMs, idleTimeoutMs: config.idleTimeoutMs,
@@ -153,6 +158,7 @@ export async function compose(config: Config, ports: { clock?: Clock; ids?: Ids;
     // One registry of durable work: each module fills in the kinds it runs.
     const registry = new JobRegistry();
     farSide.registerJobs(registry);
+    invitees.registerJobs(registry);
     registry.register('renderRecordings', (job) => recorder.runJob(job));
     const pollMs = storage.shared ? SHARED_POLL_MS : 0;
     const jobs = new JobRunner({

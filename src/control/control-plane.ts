@@ -19,6 +19,8 @@ import { dashboardRoutes } from './dashboard/dashboard.routes.js';
 import { normaliseId } from '../shared/ids.js';
 import { randomUUID } from 'node:crypto';
 import { controlAccess } from './control-access.js';
+import { contentSharingRoutes } from './content-sharing.routes.js';
+import type { InviteesSimulator } from '../simulator/invitees.js';
 
 export interface ControlPlaneOptions {
   store: CallStore;
@@ -39,6 +41,8 @@ export interface ControlPlaneOptions {
   journal: RequestJournal;
   /** The callbackUri rule (with --allow-callback-hosts) for apps and incoming calls. */
   callbacks: CallbackPolicy;
+  /** The far side of roster control (content-sharing sessions). */
+  invitees: InviteesSimulator;
 }
 
 /**
@@ -61,6 +65,7 @@ export async function controlPlane(app: FastifyInstance, o: ControlPlaneOptions)
   await app.register(farSideRoutes, { farSide: o.farSide });
   await app.register(mediaRoutes, { farSide: o.farSide, store: o.store, library: o.library, virtualClock: o.virtualClock });
   await app.register(dashboardRoutes, { store: o.store, apps: o.apps, journal: o.journal, wakeups: o.wakeups });
+  await app.register(contentSharingRoutes, { invitees: o.invitees });
 
   app.get('/_emulator/apps', async () => ({
     value: o.apps.list().map(({ clientSecret: _secret, ...a }) => a),

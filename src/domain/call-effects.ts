@@ -84,6 +84,11 @@ export class CallEffects {
     return ended;
   }
 
+  /** A notification about another resource of the call (content-sharing sessions); `resourceData` is already in wire form. */
+  notifyResource(tx: CallWriter, call: Call, changeType: ChangeType, resourceUrl: string, resourceData: unknown): Promise<void> {
+    return this.notify(tx, call, changeType, resourceUrl, resourceData);
+  }
+
   private async notify(tx: CallWriter, call: Call, changeType: ChangeType, resourceUrl: string, resourceData: unknown): Promise<void> {
     await tx.appendOutbox({
       callId: call.id, messageId: this.o.ids.next(), changeType, resourceUrl, resourceData, callbackUri: call.callbackUri, createdAt: this.now(),

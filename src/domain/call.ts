@@ -11,7 +11,10 @@ export type CallState =
 export type RecordingStatus = 'unknown' | 'notRecording' | 'recording' | 'failed';
 export type OperationStatus = 'notStarted' | 'running' | 'completed' | 'failed';
 export type OperationType = 'startRecordingOperation' | 'stopRecordingOperation' | 'updateRecordingStatusOperation'
-  | 'startTranscriptionOperation' | 'stopTranscriptionOperation';
+  | 'startTranscriptionOperation' | 'stopTranscriptionOperation'
+  // Roster control (domain/roster.service.ts).
+  | 'muteParticipantOperation' | 'unmuteParticipantOperation' | 'muteParticipantsOperation' | 'inviteParticipantsOperation'
+  | 'startHoldMusicOperation' | 'stopHoldMusicOperation' | 'addLargeGalleryViewOperation';
 
 /** Graph `identity` (open type: tenantId etc. may ride along). */
 export interface Identity {
@@ -131,6 +134,10 @@ export interface Participant {
   recordingInfo: RecordingInfo | null;
   joinedAt: number;
   leftAt: number | null;
+  /** startHoldMusic: the participant hears hold music; `previous` is what they sent before (restored by stopHoldMusic). */
+  onHold?: { previous: AudioSource } | null;
+  /** changeScreenSharingRole (the bot only): a sharer sends a videoBasedScreenSharing stream. */
+  screenSharingRole?: 'viewer' | 'sharer' | null;
 }
 
 export interface Operation {
@@ -142,6 +149,8 @@ export interface Operation {
   resultInfo: ResultInfo | null;
   createdAt: number;
   completedAt: number | null;
+  /** inviteParticipantsOperation: the invitations; muteParticipantsOperation (beta): participant ids. */
+  participants?: InvitationParticipantInfo[] | string[];
 }
 
 /** One start/stop pair: the span a later issue renders into a recording file. */
@@ -233,7 +242,9 @@ export interface Recording {
 
 /** Durable far-side work: answering, completing operations, finishing a hang-up. */
 export type JobKind = 'answerCall' | 'completeOperation' | 'finishTermination' | 'incomingTimeout' | 'renderRecordings' | 'keepAliveExpiry'
-  | 'farSideHangUp' | 'lobbyTimeout' | 'transferOutcome' | 'finishTransfer';
+  | 'farSideHangUp' | 'lobbyTimeout' | 'transferOutcome' | 'finishTransfer'
+  // Invited participants answer (simulator/invitees.ts).
+  | 'answerInvite';
 export interface Job {
   /** Assigned by the store. */
   id: number;

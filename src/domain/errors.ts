@@ -18,7 +18,14 @@ export type DomainErrorCode =
   | 'INVALID_REQUEST'
   | 'ALREADY_TRANSCRIBING'
   | 'NOT_TRANSCRIBING'
-  | 'CALL_NOT_IN_LOBBY';
+  | 'CALL_NOT_IN_LOBBY'
+  // Roster control (domain/roster.service.ts).
+  | 'PARTICIPANT_ON_HOLD'
+  | 'PARTICIPANT_NOT_ON_HOLD'
+  | 'NOT_APP_HOSTED_MEDIA'
+  | 'AUDIO_ROUTING_GROUP_NOT_FOUND'
+  | 'AUDIO_ROUTING_GROUP_EXISTS'
+  | 'CONTENT_SHARING_SESSION_NOT_FOUND';
 
 export class DomainError extends Error {
   constructor(readonly code: DomainErrorCode, message?: string, readonly detail: Record<string, string> = {}) {

@@ -1,5 +1,6 @@
 import type { Call, MediaEvent, Recording, DeliveryAttempt, DeliveryState, Job, NewNotification, Operation, OutboxNotification, Participant, RecordingSegment } from './call.js';
 import type { JournalEntry } from './journal.js';
+import type { CallItemKind, CallItemTypes } from './roster.js';
 
 export type RecordingRole = 'organizer' | 'participant';
 
@@ -51,6 +52,10 @@ export interface CallReader {
   deadJobs(limit: number): Promise<Array<Job & { attempts: number; lastError: string | null }>>;
   /** The request journal, oldest first after `afterSeq`, or newest first with `newestFirst`. */
   listJournal(f: { callId?: string; afterSeq?: number; limit: number; newestFirst?: boolean }): Promise<JournalEntry[]>;
+  /** A call's items of one kind (audio routing groups, content-sharing sessions, pending invitations) in creation order. */
+  listCallItems<K extends CallItemKind>(callId: string, kind: K): Promise<Array<CallItemTypes[K]>>;
+  /** One call item; ids compare exactly (callers normalise GUIDs; audio routing group ids are the client's). */
+  getCallItem<K extends CallItemKind>(callId: string, kind: K, id: string): Promise<CallItemTypes[K] | undefined>;
 }
 
 /** A claim on work: held by `owner` until `until` (real time, ms since the epoch). */
@@ -106,6 +111,11 @@ export interface CallWriter extends CallReader {
   failJob(id: number, error: string, retryAt: number | null): Promise<void>;
 
   appendJournal(entries: Array<Omit<JournalEntry, 'seq'>>, keep: number): Promise<void>;
+
+  /** Inserts or replaces a call item (an update keeps its place in creation order). */
+  putCallItem<K extends CallItemKind>(kind: K, item: CallItemTypes[K]): Promise<void>;
+  /** Returns false when there was no such item. */
+  deleteCallItem(callId: string, kind: CallItemKind, id: string): Promise<boolean>;
 }
 
 /**

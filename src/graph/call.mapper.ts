@@ -118,7 +118,11 @@ export function participantToWire(p: Participant, version: GraphVersion = 'beta'
     info: participantInfoToWire(p.info),
     isInLobby: p.isInLobby,
     isMuted: p.isMuted,
-    mediaStreams: [{ '@odata.type': T('mediaStream'), mediaType: 'audio', direction: 'sendReceive', label: 'main-audio', sourceId: String(p.seq + 1), serverMuted: false }],
+    mediaStreams: [{ '@odata.type': T('mediaStream'), mediaType: 'audio', direction: 'sendReceive', label: 'main-audio', sourceId: String(p.seq + 1), serverMuted: false },
+      // call-changescreensharingrole docs: a sharer sends a videoBasedScreenSharing stream (sendOnly).
+      ...(p.screenSharingRole === 'sharer'
+        ? [{ '@odata.type': T('mediaStream'), mediaType: 'videoBasedScreenSharing', direction: 'sendOnly', label: 'applicationsharing-video', sourceId: String(p.seq + 1), serverMuted: false }]
+        : [])],
     metadata: null,
     recordingInfo: p.recordingInfo
       ? { '@odata.type': T('recordingInfo'), recordingStatus: p.recordingInfo.recordingStatus, initiator: identitySetToWire(p.recordingInfo.initiator) }
@@ -137,6 +141,8 @@ export function operationToWire(op: Operation, version: GraphVersion = 'beta'): 
     clientContext: op.clientContext,
     status: op.status,
     resultInfo: resultInfoToWire(op.resultInfo),
+    // inviteParticipantsOperation: invitationParticipantInfo[]; muteParticipantsOperation (beta): participant ids.
+    ...(op.participants ? { participants: op.participants.map((x) => (typeof x === 'string' ? x : invitationToWire(x))) } : {}),
   }, version);
 }
 

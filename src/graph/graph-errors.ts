@@ -56,6 +56,13 @@ export const GRAPH_ERRORS = {
   SERVER_BUSY: { status: 503, code: 'serviceNotAvailable', message: 'The service is busy. Please retry after the time in the Retry-After header.' },
   CLOCK_NOT_VIRTUAL: { status: 409, code: 'Conflict', message: 'The clock is real: start graph-calls with --clock virtual to move time by hand.' },
   NOT_FOUND_ITEM: { status: 404, code: 'itemNotFound', message: 'The item was not found.' },
+  // Roster control: statuses and codes undocumented, chosen like the recording preconditions (fidelity.md, "Roster control").
+  PARTICIPANT_ON_HOLD: { status: 409, code: 'Conflict', message: 'A participant is already on hold.' },
+  PARTICIPANT_NOT_ON_HOLD: { status: 409, code: 'Conflict', message: 'The participant is not on hold.' },
+  NOT_APP_HOSTED_MEDIA: { status: 400, code: 'BadRequest', message: 'The action is supported only for calls with app-hosted media.' },
+  AUDIO_ROUTING_GROUP_NOT_FOUND: { status: 404, code: 'itemNotFound', message: 'Audio routing group not found.' },
+  AUDIO_ROUTING_GROUP_EXISTS: { status: 409, code: 'Conflict', message: 'An audio routing group with this id already exists.' },
+  CONTENT_SHARING_SESSION_NOT_FOUND: { status: 404, code: 'itemNotFound', message: 'Content sharing session not found.' },
   GENERAL_EXCEPTION: { status: 500, code: 'generalException', message: 'An unexpected error occurred while processing the request.' },
 } as const satisfies Record<string, { status: number; code: string; message: string }>;
 
@@ -79,6 +86,12 @@ export const DOMAIN_TO_GRAPH: Readonly<Record<DomainErrorCode, GraphErrorName>> 
   ALREADY_TRANSCRIBING: 'ALREADY_TRANSCRIBING',
   NOT_TRANSCRIBING: 'NOT_TRANSCRIBING',
   CALL_NOT_IN_LOBBY: 'CALL_NOT_IN_LOBBY',
+  PARTICIPANT_ON_HOLD: 'PARTICIPANT_ON_HOLD',
+  PARTICIPANT_NOT_ON_HOLD: 'PARTICIPANT_NOT_ON_HOLD',
+  NOT_APP_HOSTED_MEDIA: 'NOT_APP_HOSTED_MEDIA',
+  AUDIO_ROUTING_GROUP_NOT_FOUND: 'AUDIO_ROUTING_GROUP_NOT_FOUND',
+  AUDIO_ROUTING_GROUP_EXISTS: 'AUDIO_ROUTING_GROUP_EXISTS',
+  CONTENT_SHARING_SESSION_NOT_FOUND: 'CONTENT_SHARING_SESSION_NOT_FOUND',
 };
 
 /** A wire error raised by the graph layer itself. */

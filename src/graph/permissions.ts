@@ -20,6 +20,17 @@ export const PERMISSIONS = {
   stopTranscription: ['Calls.JoinGroupCall.All'],
   meetingRecordings: ['OnlineMeetingRecording.Read.All'],
   adhocCallRecordings: ['CallRecordings.Read.All'],
+  // Roster control (spec §1.1 rows 16-24, 28, 29 and the audioRoutingGroup pages). Pages that say the check
+  // happens when the call is created ("None" / "no additional permission check") accept any Calls.* role.
+  muteSelf: ['Calls.Initiate.All', 'Calls.AccessMedia.All', 'Calls.InitiateGroupCall.All', 'Calls.JoinGroupCall.All', 'Calls.JoinGroupCallAsGuest.All'],
+  muteParticipant: ['Calls.JoinGroupCall.All', 'Calls.JoinGroupCallAsGuest.All', 'Calls.Initiate.All', 'Calls.InitiateGroupCall.All', 'Calls.AccessMedia.All'],
+  holdMusic: ['Calls.JoinGroupCallAsGuest.All', 'Calls.JoinGroupCall.All', 'Calls.Initiate.All', 'Calls.InitiateGroupCall.All', 'Calls.AccessMedia.All'],
+  inviteParticipants: ['Calls.InitiateGroupCall.All'],
+  deleteParticipant: ['Calls.JoinGroupCall.All', 'Calls.JoinGroupCallAsGuest.All'],
+  changeScreenSharingRole: ['Calls.AccessMedia.All'],
+  addLargeGalleryView: ['Calls.JoinGroupCallAsGuest.All', 'Calls.JoinGroupCall.All', 'Calls.InitiateGroupCall.All'],
+  audioRoutingGroups: ['Calls.JoinGroupCall.All', 'Calls.InitiateGroupCall.All'],
+  contentSharingSessions: ['Calls.AccessMedia.All', 'Calls.JoinGroupCall.All', 'Calls.JoinGroupCallAsGuest.All', 'Calls.Initiate.All', 'Calls.InitiateGroupCall.All'],
 } as const satisfies Record<string, readonly string[]>;
 
 export function requireAnyRole(p: Principal, accepted: readonly string[]): void {

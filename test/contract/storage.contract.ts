@@ -755,6 +755,49 @@ export function runStorageContract(f: StorageFactory): void {
       assert.deepEqual((await s.calls.listJournal({ callId: 'c1', limit: 10, newestFirst: true })).map((e) => e.url), ['/3', '/1']);
     });
 
+    // ---- call items (roster control: audio routing groups, content-sharing sessions, invitations) ---
+
+    t('call items: put, get, list in creation order per call and kind; an update keeps its place; delete', async (s) => {
+      const c = newCall(), other = newCall();
+      const group = (callId: string, id: string, receivers: string[]) => ({ id, callId, routingMode: 'oneToOne' as const, sources: ['a'], receivers });
+      await s.calls.write(async (tx) => {
+        await tx.putCallItem('audioRoutingGroup', group(c.id, 'g2', ['x']));
+        await tx.putCallItem('audioRoutingGroup', group(c.id, 'g1', ['y']));
+        await tx.putCallItem('audioRoutingGroup', group(other.id, 'g1', ['z']));
+        await tx.putCallItem('contentSharingSession', { id: 'g1', callId: c.id, presenterParticipantId: 'p', startedAt: 5 });
+        await tx.putCallItem('invitation', { id: 'i1', callId: c.id, operationId: 'op', info: { identity: { user: { id: 'u' } } }, invitedAt: 7 });
+        // Inside the transaction its own writes are visible.
+        assert.deepEqual((await tx.listCallItems(c.id, 'audioRoutingGroup')).map((g) => g.id), ['g2', 'g1']);
+      });
+      assert.deepEqual(await s.calls.listCallItems(c.id, 'audioRoutingGroup'), [group(c.id, 'g2', ['x']), group(c.id, 'g1', ['y'])]);
+      assert.deepEqual(await s.calls.getCallItem(other.id, 'audioRoutingGroup', 'g1'), group(other.id, 'g1', ['z']));
+      assert.deepEqual(await s.calls.getCallItem(c.id, 'contentSharingSession', 'g1'), { id: 'g1', callId: c.id, presenterParticipantId: 'p', startedAt: 5 });
+      assert.equal((await s.calls.getCallItem(c.id, 'invitation', 'i1'))?.operationId, 'op');
+      assert.equal(await s.calls.getCallItem(c.id, 'audioRoutingGroup', 'G1'), undefined, 'ids compare exactly');
+      assert.equal(await s.calls.getCallItem(c.id, 'invitation', 'g1'), undefined, 'kinds do not mix');
+
+      await s.calls.write((tx) => tx.putCallItem('audioRoutingGroup', group(c.id, 'g2', ['x', 'w'])));
+      assert.deepEqual((await s.calls.listCallItems(c.id, 'audioRoutingGroup')).map((g) => [g.id, g.receivers]), [['g2', ['x', 'w']], ['g1', ['y']]]);
+      assert.equal(await s.calls.write((tx) => tx.deleteCallItem(c.id, 'audioRoutingGroup', 'g2')), true);
+      assert.equal(await s.calls.write((tx) => tx.deleteCallItem(c.id, 'audioRoutingGroup', 'g2')), false);
+      assert.deepEqual((await s.calls.listCallItems(c.id, 'audioRoutingGroup')).map((g) => g.id), ['g1']);
+      assert.equal((await s.calls.listCallItems(other.id, 'audioRoutingGroup')).length, 1);
+    });
+
+    t('call items: a failed write leaves none behind; writes need a transaction; clearCalls forgets them', async (s) => {
+      const c = newCall();
+      await assert.rejects(s.calls.write(async (tx) => {
+        await tx.putCallItem('invitation', { id: 'i1', callId: c.id, operationId: 'op', info: { identity: {} }, invitedAt: 1 });
+        throw new Error('boom');
+      }), /boom/);
+      assert.deepEqual(await s.calls.listCallItems(c.id, 'invitation'), []);
+      const reader = s.calls as unknown as CallWriter;
+      await assert.rejects(async () => reader.putCallItem('invitation', { id: 'i1', callId: c.id, operationId: 'op', info: { identity: {} }, invitedAt: 1 }), /store\.write/);
+      await s.calls.write((tx) => tx.putCallItem('contentSharingSession', { id: 's', callId: c.id, presenterParticipantId: null, startedAt: 1 }));
+      await s.calls.write((tx) => tx.clearCalls());
+      assert.deepEqual(await s.calls.listCallItems(c.id, 'contentSharingSession'), []);
+    });
+
     // ---- clearing -------------------------------------------------------------------------------
 
     t('clearCalls forgets every call and everything about them, and keeps the configuration', async (s) => {

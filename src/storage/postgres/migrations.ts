@@ -160,4 +160,16 @@ export const PG_MIGRATIONS: readonly string[] = [
     data BYTEA NOT NULL
   );
   `,
+  // ---- roster control (h-roster): version 2 -------------------------------------------------------
+  `
+  CREATE TABLE call_items (
+    seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    call_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    id TEXT NOT NULL,
+    data TEXT NOT NULL
+  );
+  CREATE UNIQUE INDEX call_items_key ON call_items (call_id, kind, id);
+  CREATE INDEX call_items_order ON call_items (call_id, kind, seq);
+  `,
 ];

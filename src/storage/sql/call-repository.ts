@@ -3,6 +3,8 @@ import { DomainError } from '../../domain/errors.js';
 import type { JournalEntry } from '../../domain/journal.js';
 import type { CallWriter, Lease, RecordingRole } from '../../domain/ports.js';
 import { READ_ONLY, stmt, type Row, type Sql, type TxScope } from './sql.js';
+import type { CallItemKind, CallItemTypes } from '../../domain/roster.js';
+import { CALL_ITEMS } from './call-items.sql.js';
 
 /** Recording bytes are stored in pieces of this size, so a download never holds a whole file. */
 export const CONTENT_CHUNK = 1024 * 1024;
@@ -114,7 +116,7 @@ const Q = {
 /** Tables `clearCalls` empties: everything about calls, none of the configuration. */
 const CALL_TABLES = ['calls', 'participants', 'operations', 'recording_segments', 'outbox', 'jobs', 'delivery_attempts', 'media_events',
   'recordings', 'recording_users', 'recording_content', 'request_journal'] as const;
-const CLEAR = CALL_TABLES.map((t) => stmt(`clear_${t}`, `DELETE FROM ${t}`));
+const CLEAR = [...CALL_TABLES.map((t) => stmt(`clear_${t}`, `DELETE FROM ${t}`)), CALL_ITEMS.clear];
 
 /**
  * The call repository over one connection: calls, participants, operations, segments, the media
@@ -379,6 +381,25 @@ export class SqlCallRepository implements CallWriter {
     const sql = this.writer();
     for (const e of entries) await sql.run(Q.appendJournal, [e.at, e.callId, JSON.stringify(e)]);
     await sql.run(Q.trimJournal, [Math.max(0, keep - 1)]);
+  }
+
+  // ---- call items (domain/roster.ts) -------------------------------------------------------------
+
+  async listCallItems<K extends CallItemKind>(callId: string, kind: K): Promise<Array<CallItemTypes[K]>> {
+    return (await this.reader().all<{ data: string }>(CALL_ITEMS.list, [callId, kind])).map(fromData<CallItemTypes[K]>);
+  }
+
+  async getCallItem<K extends CallItemKind>(callId: string, kind: K, id: string): Promise<CallItemTypes[K] | undefined> {
+    const row = await this.reader().get<{ data: string }>(CALL_ITEMS.get, [callId, kind, id]);
+    return row ? fromData<CallItemTypes[K]>(row) : undefined;
+  }
+
+  async putCallItem<K extends CallItemKind>(kind: K, item: CallItemTypes[K]): Promise<void> {
+    await this.writer().run(CALL_ITEMS.put, [item.callId, kind, item.id, JSON.stringify(item)]);
+  }
+
+  async deleteCallItem(callId: string, kind: CallItemKind, id: string): Promise<boolean> {
+    return (await this.writer().run(CALL_ITEMS.delete, [callId, kind, id])) === 1;
   }
 }
 

@@ -186,4 +186,18 @@ export const MIGRATIONS: readonly string[] = [
     data BLOB NOT NULL
   );
   `,
+  // ---- roster control (h-roster): version 7 -------------------------------------------------------
+  `
+  -- What a call holds besides roster and operations: audio routing groups, content-sharing sessions,
+  -- invitations not answered yet (domain/roster.ts). One table, keyed by call, kind and id.
+  CREATE TABLE call_items (
+    seq INTEGER PRIMARY KEY,
+    call_id TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    id TEXT NOT NULL,
+    data TEXT NOT NULL
+  );
+  CREATE UNIQUE INDEX call_items_key ON call_items (call_id, kind, id);
+  CREATE INDEX call_items_order ON call_items (call_id, kind, seq);
+  `,
 ];
