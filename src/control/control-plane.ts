@@ -18,6 +18,8 @@ import { dashboardRoutes } from './dashboard/dashboard.routes.js';
 import { normaliseId } from '../shared/ids.js';
 import { randomUUID } from 'node:crypto';
 import { controlAccess } from './control-access.js';
+import { tonesRoutes } from './tones.routes.js';
+import type { MediaActionsService } from '../domain/media-actions.service.js';
 
 export interface ControlPlaneOptions {
   store: CallStore;
@@ -38,6 +40,8 @@ export interface ControlPlaneOptions {
   journal: RequestJournal;
   /** The callbackUri rule (with --allow-callback-hosts) for apps and incoming calls. */
   callbacks: CallbackPolicy;
+  /** Far-side key presses (tones.routes.ts). */
+  mediaActions: MediaActionsService;
 }
 
 /**
@@ -59,6 +63,7 @@ export async function controlPlane(app: FastifyInstance, o: ControlPlaneOptions)
   await app.register(simulatorRoutes, { farSide: o.farSide, policies: o.policies, apps: o.apps, callbacks: o.callbacks });
   await app.register(mediaRoutes, { farSide: o.farSide, store: o.store, library: o.library, virtualClock: o.virtualClock });
   await app.register(dashboardRoutes, { store: o.store, journal: o.journal, wakeups: o.wakeups });
+  await app.register(tonesRoutes, { media: o.mediaActions });
 
   app.get('/_emulator/apps', async () => ({
     value: o.apps.list().map(({ clientSecret: _secret, ...a }) => a),

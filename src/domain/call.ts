@@ -4,13 +4,17 @@
  * (mediaConfig, meetingInfo) keep their concrete type name in a `type` field.
  */
 
+// Media actions (domain/media-actions.ts) add their own members to the unions below.
+import type { CallMediaState, MediaJobKind, MediaOperationState, MediaOperationType } from './media-actions.js';
+
 export type CallState =
   | 'incoming' | 'establishing' | 'ringing' | 'established' | 'hold' | 'transferring'
   | 'transferAccepted' | 'redirecting' | 'terminating' | 'terminated';
 
 export type RecordingStatus = 'unknown' | 'notRecording' | 'recording' | 'failed';
 export type OperationStatus = 'notStarted' | 'running' | 'completed' | 'failed';
-export type OperationType = 'startRecordingOperation' | 'stopRecordingOperation' | 'updateRecordingStatusOperation';
+export type OperationType = 'startRecordingOperation' | 'stopRecordingOperation' | 'updateRecordingStatusOperation'
+  | MediaOperationType;
 
 /** Graph `identity` (open type: tenantId etc. may ride along). */
 export interface Identity {
@@ -88,6 +92,8 @@ export interface Call {
   keepAliveAt?: number;
   /** Whether a recording segment is open right now. */
   recordingActive: boolean;
+  /** Service-hosted media: the prompt/record queue and tone subscription (domain/media-actions.ts). */
+  media?: CallMediaState;
   createdAt: number;
   updatedAt: number;
 }
@@ -120,6 +126,8 @@ export interface Operation {
   resultInfo: ResultInfo | null;
   createdAt: number;
   completedAt: number | null;
+  /** Media actions only (playPrompt, record, sendDtmfTones): their request and progress (domain/media-actions.ts). */
+  media?: MediaOperationState;
 }
 
 /** One start/stop pair: the span a later issue renders into a recording file. */
@@ -182,9 +190,11 @@ export interface MediaEvent {
   callId: string;
   participantId: string;
   at: number;
-  kind: 'source' | 'mute';
+  kind: 'source' | 'mute' | 'tone';
   source?: AudioSource;
   muted?: boolean;
+  /** kind 'tone': the DTMF key pressed at `at` (Graph `tone` member, e.g. tone1, pound). */
+  tone?: string;
 }
 
 /** A finished recording: Graph's `callRecording`, plus where its bytes are. */
@@ -210,7 +220,8 @@ export interface Recording {
 }
 
 /** Durable far-side work: answering, completing operations, finishing a hang-up. */
-export type JobKind = 'answerCall' | 'completeOperation' | 'finishTermination' | 'incomingTimeout' | 'renderRecordings' | 'keepAliveExpiry';
+export type JobKind = 'answerCall' | 'completeOperation' | 'finishTermination' | 'incomingTimeout' | 'renderRecordings' | 'keepAliveExpiry'
+  | MediaJobKind;
 export interface Job {
   /** Assigned by the store. */
   id: number;

@@ -3,6 +3,7 @@ import type {
 } from '../domain/call.js';
 import type { NotificationRenderer } from '../domain/ports.js';
 import type { GraphVersion } from './wire.js';
+import { mediaOperationMembers, toneInfoToWire } from './media-actions.mapper.js';
 
 /**
  * Domain <-> wire for calls, participants and operations. This is the only place `@odata.type` is added
@@ -94,7 +95,7 @@ export function callToWire(c: Call, version: GraphVersion): Record<string, unkno
     callRoutes: [],
     incomingContext: c.incomingContext ? { '@odata.type': T('incomingContext'), ...c.incomingContext } : null,
     mediaState: null,
-    toneInfo: null,
+    toneInfo: toneInfoToWire(c),
     transcription: null,
   };
   // Open-type members Teams adds (policy invites carry applicationMetadata).
@@ -136,6 +137,7 @@ export function operationToWire(op: Operation): Record<string, unknown> {
     clientContext: op.clientContext,
     status: op.status,
     resultInfo: resultInfoToWire(op.resultInfo),
+    ...mediaOperationMembers(op),
   };
 }
 

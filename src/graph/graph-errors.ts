@@ -25,6 +25,8 @@ export const GRAPH_ERRORS = {
   NOT_COMPLIANCE_RECORDING_CALL: { status: 403, code: '8506', message: 'API call not allowed for non-Compliance Recording call' },
   MISSING_ROLE: { status: 403, code: 'accessDenied', message: 'The application does not have the permission this operation requires.' },
   INVALID_REQUEST: { status: 400, code: 'BadRequest', message: 'The request is invalid.' },
+  // The media action docs: supported only for calls created with serviceHostedMediaConfig; Graph's code is undocumented (fidelity.md).
+  NOT_SERVICE_HOSTED_MEDIA: { status: 400, code: 'BadRequest', message: 'This action is supported only for calls that use serviceHostedMediaConfig.' },
   // Wire-level errors (no domain counterpart).
   UNKNOWN_SEGMENT: { status: 400, code: 'BadRequest', message: 'Resource not found for the segment.' },
   METHOD_NOT_ALLOWED: { status: 405, code: 'BadRequest', message: 'The HTTP method is not allowed on this resource.' },
@@ -72,6 +74,7 @@ export const DOMAIN_TO_GRAPH: Readonly<Record<DomainErrorCode, GraphErrorName>> 
   CONCURRENT_UPDATE: 'CONCURRENT_UPDATE',
   MISSING_ROLE: 'MISSING_ROLE',
   INVALID_REQUEST: 'INVALID_REQUEST',
+  NOT_SERVICE_HOSTED_MEDIA: 'NOT_SERVICE_HOSTED_MEDIA',
 };
 
 /** A wire error raised by the graph layer itself. */

@@ -17,6 +17,12 @@ export const PERMISSIONS = {
   redirect: ['Calls.Initiate.All'],
   meetingRecordings: ['OnlineMeetingRecording.Read.All'],
   adhocCallRecordings: ['CallRecordings.Read.All'],
+  // Service-hosted media (call-playprompt, call-record, call-subscribetotone, call-cancelmediaprocessing, call-senddtmftones).
+  playPrompt: ['Calls.Initiate.All', 'Calls.AccessMedia.All'],
+  recordResponse: ['Calls.AccessMedia.All'],
+  subscribeToTone: ['Calls.AccessMedia.All'],
+  cancelMediaProcessing: ['Calls.Initiate.All', 'Calls.AccessMedia.All'],
+  sendDtmfTones: ['Calls.AccessMedia.All'],
 } as const satisfies Record<string, readonly string[]>;
 
 export function requireAnyRole(p: Principal, accepted: readonly string[]): void {
