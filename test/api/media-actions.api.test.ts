@@ -279,6 +279,35 @@ describe('media actions (service-hosted media) on the virtual clock', () => {
     assert.deepEqual((last.resourceData as any).toneInfo, { '@odata.type': '#microsoft.graph.toneInfo', sequenceId: 1, tone: 'tone5' });
   });
 
+  test('bargeInAllowed: the record interrupts the prompt playing (failed, 8508) and starts now; its beep is heard in the call recording', async () => {
+    const { id, far } = await established();
+    assert.equal((await call(h, 'POST', `/beta/communications/calls/${id}/startRecording`)).status, 202);
+    const looping = (await call(h, 'POST', `/beta/communications/calls/${id}/playPrompt`, { body: { loop: true, prompts: [prompt('https://x/tone-500hz-400ms.wav')] } })).body;
+    const queued = (await call(h, 'POST', `/beta/communications/calls/${id}/playPrompt`, { body: { prompts: [prompt('https://x/tone-800hz-500ms.wav')] } })).body;
+    await advance(h, 1000);
+    const rec = (await call(h, 'POST', `/beta/communications/calls/${id}/recordResponse`, { body: { bargeInAllowed: true, playBeep: true, maxRecordDurationInSeconds: 1 } })).body;
+    await advance(h, 0);
+    const p = await getOp(id, looping.id);
+    assert.deepEqual([p.status, p.resultInfo, p.completionReason], ['failed', CANCELLED, 'mediaOperationCanceled']);
+    assert.equal((await getOp(id, queued.id)).status, 'running', 'the queued prompt waits behind the record');
+    await speak(id, far, { type: 'tone', frequencyHz: 440 });
+    // Beep 0.5 s, record 1 s; then the queued prompt plays 0.5 s.
+    await advance(h, 1600);
+    const r = await getOp(id, rec.id);
+    assert.deepEqual([r.status, r.completionReason], ['completed', 'maxRecordDurationReached']);
+    await advance(h, 500);
+    assert.equal((await getOp(id, queued.id)).status, 'completed');
+    assert.equal((await call(h, 'POST', `/beta/communications/calls/${id}/stopRecording`)).status, 202);
+    await advance(h, 0);
+    const [recording] = (await control(h, 'GET', `/_emulator/calls/${id}/recordings`)).body.value;
+    const wav = parseWav((await h.comp.app.inject({ method: 'GET', url: `/beta${recording.path.replace('/users/unknown/', '/users/8d4a0c7e-1b3f-4e5a-9c2d-6f7e8a9b0c1d/')}/content`, headers: { authorization: h.auth } })).rawPayload);
+    // Timeline from the start of the recording: loop 0–1 s, beep 1–1.5 s, record 1.5–2.5 s, the queued prompt 2.5–3 s.
+    assert.ok(tonePower(wav.samples, 0, RATE, 500) > 0.02, 'the looping prompt');
+    assert.ok(tonePower(wav.samples, RATE, 1.5 * RATE, 1000) > 0.01, 'the beep');
+    assert.ok(tonePower(wav.samples, RATE, 1.5 * RATE, 500) < 1e-6, 'the loop stopped');
+    assert.ok(tonePower(wav.samples, 2.5 * RATE, 3 * RATE, 800) > 0.02, 'then the queued prompt');
+  });
+
   test('sendDtmfTones: running, then completed with completedSuccessfully; the keys are on the bot\'s media timeline', async () => {
     const { id } = await established();
     const res = await call(h, 'POST', `/v1.0/communications/calls/${id}/microsoft.graph.sendDtmfTones`, {
