@@ -1,6 +1,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildHarness, p2pCallBody, type Harness } from '../support/harness.js';
+import { buildHarness, DEV_APP, p2pCallBody, type Harness } from '../support/harness.js';
 import { call, snapshot } from '../support/inject.js';
 import { goertzel, parseWav, rms } from '../support/audio.js';
 import { wavHeader } from '../../src/media/wav.js';
@@ -330,5 +330,28 @@ describe('media actions (service-hosted media) on the virtual clock', () => {
     assert.ok(entry, 'the request is in the journal');
     assert.equal(entry.status, 200);
     assert.deepEqual(JSON.parse(entry.requestBody!).tones, ['tone1', 'tone2', 'star', 'pound']);
+  });
+});
+
+describe('media actions: permissions per action (call-record, call-playprompt tables)', () => {
+  test('without Calls.AccessMedia.All: recordResponse, subscribeToTone and sendDtmfTones are 403 and change nothing; playPrompt needs Calls.Initiate.All only', async () => {
+    const h = await buildHarness({ clock: 'virtual', answerDelayMs: 1000 });
+    try {
+      const id = (await call(h, 'POST', '/v1.0/communications/calls', { body: p2pCallBody() })).body.id;
+      await advance(h, 1000);
+      const put = await call(h, 'POST', '/_emulator/apps', { auth: false, body: { ...DEV_APP, roles: DEV_APP.roles.filter((r) => r !== 'Calls.AccessMedia.All') } });
+      assert.equal(put.status, 201, put.raw);
+      const before = await snapshot(h, id);
+      for (const [action, body] of [['recordResponse', {}], ['subscribeToTone', {}], ['sendDtmfTones', { tones: ['tone1'] }]] as const) {
+        const res = await call(h, 'POST', `/v1.0/communications/calls/${id}/${action}`, { body });
+        assert.equal(res.status, 403, action);
+        assert.equal(res.body.error.code, 'accessDenied');
+        assert.match(res.body.error.message, /Calls\.AccessMedia\.All/);
+      }
+      assert.equal(await snapshot(h, id), before);
+      assert.equal((await call(h, 'POST', `/v1.0/communications/calls/${id}/playPrompt`, { body: { prompts: [prompt('https://x/tone-440hz-100ms.wav')] } })).status, 200);
+    } finally {
+      await h.close();
+    }
   });
 });
