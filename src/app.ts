@@ -17,7 +17,7 @@ import { graphFaults } from './faults/graph-faults.hook.js';
 import type { Admission } from './graph/admission.js';
 import { throttle, type ThrottleOptions } from './graph/throttle.hook.js';
 import type { RequestJournal } from './control/request-journal.js';
-import type { CallStore, Wakeups } from './domain/ports.js';
+import type { CallStore, ConfigStore, Wakeups } from './domain/ports.js';
 import { bearerAuth } from './graph/auth.hook.js';
 import { callsRoutes } from './graph/calls.routes.js';
 import { graphErrorHandler, graphFrameworkErrors, MAX_SEGMENT_LENGTH } from './graph/error-handler.js';
@@ -26,6 +26,9 @@ import { useGraphBodies, useGraphWire } from './graph/graph-wire.plugin.js';
 import { recordingActionsRoutes } from './graph/recording-actions.routes.js';
 import { transferRoutes } from './graph/transfer.routes.js';
 import { transcriptionRoutes } from './graph/transcription.routes.js';
+import { mediaActionsRoutes } from './graph/media-actions.routes.js';
+import { recordedResponseRoutes } from './graph/recorded-response.routes.js';
+import type { MediaActionsService } from './domain/media-actions.service.js';
 import { RouteTrie, split } from './graph/route-trie.js';
 import { answerUnmetExpectation, graphClientErrorHandler } from './graph/socket-errors.js';
 import { addGraphHeaders, type GraphVersion } from './graph/wire.js';
@@ -70,6 +73,9 @@ export interface AppDeps {
   /** Roster control (domain/roster.service.ts) and its far side (simulator/invitees.ts). */
   roster: RosterService;
   invitees: InviteesSimulator;
+  /** Service-hosted media actions, and the blobs recorded responses are kept in. */
+  mediaActions: MediaActionsService;
+  blobs: ConfigStore;
 }
 
 /** What a client's connection may cost (docs/configuration.md); 0 = no limit. */
@@ -160,8 +166,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     virtualClock: deps.virtualClock, recordingsDir: deps.recordingsDir, version: deps.version, controlToken: deps.controlToken,
     listenHost: deps.listenHost, allowedHosts: deps.allowedHosts,
     faults: deps.faults, journal: deps.journal, wakeups: deps.wakeups, callbacks: deps.callbacks,
-    invitees: deps.invitees,
+    invitees: deps.invitees, mediaActions: deps.mediaActions,
   });
+  await app.register(recordedResponseRoutes, { store: deps.store, blobs: deps.blobs });
 
   const authenticate = bearerAuth(deps.tokens);
   // One limiter for both versions: /v1.0 and /beta are one service with one budget.
@@ -176,6 +183,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       graph.addHook('onRequest', graphFaults(deps.faults));
       await graph.register(callsRoutes, { version, calls: deps.calls, callbacks: deps.callbacks });
       await graph.register(recordingActionsRoutes, { version, calls: deps.calls, callbacks: deps.callbacks });
+      await graph.register(mediaActionsRoutes, { version, media: deps.mediaActions });
       await graph.register(incomingRoutes, { version, calls: deps.calls, callbacks: deps.callbacks });
       await graph.register(callRecordingsRoutes, { version, store: deps.store });
       await graph.register(transferRoutes, { version, calls: deps.calls, callbacks: deps.callbacks });

@@ -20,6 +20,10 @@ import { notificationRenderer } from './graph/call.mapper.js';
 import { commsNotificationsBody } from './graph/notification.mapper.js';
 import { MediaLibrary, SAMPLE_RATE, espeakNg, type SpeechEngine } from './media/media-library.js';
 import { RecorderService } from './media/recorder.service.js';
+import { MediaActionsService } from './domain/media-actions.service.js';
+import { libraryMediaSources } from './media/media-sources.js';
+import { RecordResponseRenderer } from './media/record-response.js';
+import { registerMediaJobs } from './simulator/media-jobs.js';
 import { DeliveryWorker } from './notifications/delivery.worker.js';
 import { NotificationTokens } from './notifications/notification-token.js';
 import { httpSender, type Resolver, type WebhookSender } from './notifications/webhook.sender.js';
@@ -50,6 +54,8 @@ export interface Composition {
   farSide: FarSideService;
   policies: PolicyRegistry;
   recorder: RecorderService;
+  /** playPrompt, recordResponse, tones (service-hosted media). */
+  mediaActions: MediaActionsService;
   library: MediaLibrary;
   journal: RequestJournal;
   clock: Clock;
@@ -131,6 +137,8 @@ export async function compose(config: Config, ports: { clock?: Clock; ids?: Ids;
       // PostgreSQL may share it too, so those spare files a live render could still be writing.
       leftoverAgeMs: storage.shared ? config.leaseMs : 0,
     });
+    const mediaActions = new MediaActionsService({ store, effects, sources: libraryMediaSources(library) });
+    const responses = new RecordResponseRenderer({ store, blobs: storage.config, library, media: mediaActions, dir: recordingsDir, sampleRate: SAMPLE_RATE });
     let tls: { key: string; cert: string } | null = null;
     let caCertPath: string | null = null;
     if (config.certFile && config.keyFile) tls = { cert: readFileSync(config.certFile, 'utf8'), key: readFileSync(config.keyFile, 'utf8') };
@@ -145,7 +153,7 @@ export async function compose(config: Config, ports: { clock?: Clock; ids?: Ids;
     const admission = new Admission({ maxInFlight: config.maxInFlight });
     const app = await buildApp({
       tls, faults, journal, wakeups: storage.wakeups,
-      calls, farSide, policies, store, apps, tokens, tokenKey, notificationKey, library, recordingsDir, virtualClock,
+      calls, farSide, policies, store, apps, tokens, tokenKey, notificationKey, library, recordingsDir, virtualClock, mediaActions, blobs: storage.config,
       bodyLimitBytes: config.bodyLimitBytes, controlToken: config.controlToken, logLevel: config.logLevel, version: VERSION, callbacks,
       tokenBodyLimitBytes: config.tokenBodyLimitBytes, listenHost: config.host, allowedHosts: config.allowedHosts,
       admission, roster, invitees,
@@ -160,6 +168,7 @@ export async function compose(config: Config, ports: { clock?: Clock; ids?: Ids;
     farSide.registerJobs(registry);
     invitees.registerJobs(registry);
     registry.register('renderRecordings', (job) => recorder.runJob(job));
+    registerMediaJobs(registry, { media: mediaActions, responses });
     const pollMs = storage.shared ? SHARED_POLL_MS : 0;
     const jobs = new JobRunner({
       store, wakeups: storage.wakeups, clock, jobs: registry, owner: instanceId, leaseMs: config.leaseMs, maxAttempts: config.jobMaxAttempts, pollMs,
@@ -179,7 +188,7 @@ export async function compose(config: Config, ports: { clock?: Clock; ids?: Ids;
     runner = jobs;
     if (virtualClock) await shareVirtualClock(virtualClock, storage.config, storage.wakeups);
     return {
-      app, storage, store, calls, tokens, apps, delivery, jobs, farSide, policies, recorder, library, journal, clock, virtualClock, recordingsDir, caCertPath, faults, instanceId, admission,
+      app, storage, store, calls, tokens, apps, delivery, jobs, farSide, policies, recorder, mediaActions, library, journal, clock, virtualClock, recordingsDir, caCertPath, faults, instanceId, admission,
       start: () => {
         jobs.start();
         delivery.start();

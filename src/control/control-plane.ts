@@ -21,6 +21,8 @@ import { randomUUID } from 'node:crypto';
 import { controlAccess } from './control-access.js';
 import { contentSharingRoutes } from './content-sharing.routes.js';
 import type { InviteesSimulator } from '../simulator/invitees.js';
+import { tonesRoutes } from './tones.routes.js';
+import type { MediaActionsService } from '../domain/media-actions.service.js';
 
 export interface ControlPlaneOptions {
   store: CallStore;
@@ -43,6 +45,8 @@ export interface ControlPlaneOptions {
   callbacks: CallbackPolicy;
   /** The far side of roster control (content-sharing sessions). */
   invitees: InviteesSimulator;
+  /** Far-side key presses (tones.routes.ts). */
+  mediaActions: MediaActionsService;
 }
 
 /**
@@ -66,6 +70,7 @@ export async function controlPlane(app: FastifyInstance, o: ControlPlaneOptions)
   await app.register(mediaRoutes, { farSide: o.farSide, store: o.store, library: o.library, virtualClock: o.virtualClock });
   await app.register(dashboardRoutes, { store: o.store, apps: o.apps, journal: o.journal, wakeups: o.wakeups });
   await app.register(contentSharingRoutes, { invitees: o.invitees });
+  await app.register(tonesRoutes, { media: o.mediaActions });
 
   app.get('/_emulator/apps', async () => ({
     value: o.apps.list().map(({ clientSecret: _secret, ...a }) => a),

@@ -312,7 +312,7 @@ export class CallService {
 }
 
 /** Ownership is part of existence: another app's or tenant's call is simply not found (never 403). */
-function ownedCall(call: Call | undefined, p: Principal): Call {
+export function ownedCall(call: Call | undefined, p: Principal): Call {
   assert(call && call.appId === p.appId && call.tenantId === p.tenantId && call.state !== 'terminated', 'CALL_NOT_FOUND');
   return call;
 }

@@ -4,6 +4,9 @@
  * (mediaConfig, meetingInfo) keep their concrete type name in a `type` field.
  */
 
+// Media actions (domain/media-actions.ts) add their own members to the unions below.
+import type { CallMediaState, MediaJobKind, MediaOperationState, MediaOperationType } from './media-actions.js';
+
 export type CallState =
   | 'incoming' | 'establishing' | 'ringing' | 'established' | 'hold' | 'transferring'
   | 'transferAccepted' | 'redirecting' | 'terminating' | 'terminated';
@@ -14,7 +17,8 @@ export type OperationType = 'startRecordingOperation' | 'stopRecordingOperation'
   | 'startTranscriptionOperation' | 'stopTranscriptionOperation'
   // Roster control (domain/roster.service.ts).
   | 'muteParticipantOperation' | 'unmuteParticipantOperation' | 'muteParticipantsOperation' | 'inviteParticipantsOperation'
-  | 'startHoldMusicOperation' | 'stopHoldMusicOperation' | 'addLargeGalleryViewOperation';
+  | 'startHoldMusicOperation' | 'stopHoldMusicOperation' | 'addLargeGalleryViewOperation'
+  | MediaOperationType;
 
 /** Graph `identity` (open type: tenantId etc. may ride along). */
 export interface Identity {
@@ -92,6 +96,8 @@ export interface Call {
   keepAliveAt?: number;
   /** Whether a recording segment is open right now. */
   recordingActive: boolean;
+  /** Service-hosted media: the prompt/record queue and tone subscription (domain/media-actions.ts). */
+  media?: CallMediaState;
   createdAt: number;
   updatedAt: number;
   /** The Graph version the bot drives the call through (create/answer); absent = beta. Notifications render in it. */
@@ -151,6 +157,8 @@ export interface Operation {
   completedAt: number | null;
   /** inviteParticipantsOperation: the invitations; muteParticipantsOperation (beta): participant ids. */
   participants?: InvitationParticipantInfo[] | string[];
+  /** Media actions only (playPrompt, record, sendDtmfTones): their request and progress (domain/media-actions.ts). */
+  media?: MediaOperationState;
 }
 
 /** One start/stop pair: the span a later issue renders into a recording file. */
@@ -213,9 +221,11 @@ export interface MediaEvent {
   callId: string;
   participantId: string;
   at: number;
-  kind: 'source' | 'mute';
+  kind: 'source' | 'mute' | 'tone';
   source?: AudioSource;
   muted?: boolean;
+  /** kind 'tone': the DTMF key pressed at `at` (Graph `tone` member, e.g. tone1, pound). */
+  tone?: string;
 }
 
 /** A finished recording: Graph's `callRecording`, plus where its bytes are. */
@@ -244,7 +254,8 @@ export interface Recording {
 export type JobKind = 'answerCall' | 'completeOperation' | 'finishTermination' | 'incomingTimeout' | 'renderRecordings' | 'keepAliveExpiry'
   | 'farSideHangUp' | 'lobbyTimeout' | 'transferOutcome' | 'finishTransfer'
   // Invited participants answer (simulator/invitees.ts).
-  | 'answerInvite';
+  | 'answerInvite'
+  | MediaJobKind;
 export interface Job {
   /** Assigned by the store. */
   id: number;

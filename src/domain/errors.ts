@@ -25,7 +25,8 @@ export type DomainErrorCode =
   | 'NOT_APP_HOSTED_MEDIA'
   | 'AUDIO_ROUTING_GROUP_NOT_FOUND'
   | 'AUDIO_ROUTING_GROUP_EXISTS'
-  | 'CONTENT_SHARING_SESSION_NOT_FOUND';
+  | 'CONTENT_SHARING_SESSION_NOT_FOUND'
+  | 'NOT_SERVICE_HOSTED_MEDIA';
 
 export class DomainError extends Error {
   constructor(readonly code: DomainErrorCode, message?: string, readonly detail: Record<string, string> = {}) {

@@ -4,6 +4,7 @@ import type {
 import type { NotificationRenderer } from '../domain/ports.js';
 import { forVersion } from './version-filter.js';
 import type { GraphVersion } from './wire.js';
+import { mediaOperationMembers, toneInfoToWire } from './media-actions.mapper.js';
 
 /**
  * Domain <-> wire for calls, participants and operations. This is the only place `@odata.type` is added
@@ -95,7 +96,7 @@ export function callToWire(c: Call, version: GraphVersion): Record<string, unkno
     callRoutes: [],
     incomingContext: c.incomingContext ? { '@odata.type': T('incomingContext'), ...c.incomingContext } : null,
     mediaState: null,
-    toneInfo: null,
+    toneInfo: toneInfoToWire(c),
     transcription: c.transcription
       ? { '@odata.type': T('callTranscriptionInfo'), state: c.transcription.state, lastModifiedDateTime: new Date(c.transcription.lastModifiedAt).toISOString() }
       : null,
@@ -143,6 +144,7 @@ export function operationToWire(op: Operation, version: GraphVersion = 'beta'): 
     resultInfo: resultInfoToWire(op.resultInfo),
     // inviteParticipantsOperation: invitationParticipantInfo[]; muteParticipantsOperation (beta): participant ids.
     ...(op.participants ? { participants: op.participants.map((x) => (typeof x === 'string' ? x : invitationToWire(x))) } : {}),
+    ...mediaOperationMembers(op, version),
   }, version);
 }
 

@@ -29,6 +29,8 @@ export const GRAPH_ERRORS = {
   ALREADY_TRANSCRIBING: { status: 409, code: 'Conflict', message: 'The call is already being transcribed.' },
   NOT_TRANSCRIBING: { status: 409, code: 'Conflict', message: 'The call is not being transcribed.' },
   CALL_NOT_IN_LOBBY: { status: 409, code: 'Conflict', message: 'The call is not waiting in a meeting lobby.' },
+  // The media action docs: supported only for calls created with serviceHostedMediaConfig; Graph's code is undocumented (fidelity.md).
+  NOT_SERVICE_HOSTED_MEDIA: { status: 400, code: 'BadRequest', message: 'This action is supported only for calls that use serviceHostedMediaConfig.' },
   // Wire-level errors (no domain counterpart).
   UNKNOWN_SEGMENT: { status: 400, code: 'BadRequest', message: 'Resource not found for the segment.' },
   METHOD_NOT_ALLOWED: { status: 405, code: 'BadRequest', message: 'The HTTP method is not allowed on this resource.' },
@@ -92,6 +94,7 @@ export const DOMAIN_TO_GRAPH: Readonly<Record<DomainErrorCode, GraphErrorName>> 
   AUDIO_ROUTING_GROUP_NOT_FOUND: 'AUDIO_ROUTING_GROUP_NOT_FOUND',
   AUDIO_ROUTING_GROUP_EXISTS: 'AUDIO_ROUTING_GROUP_EXISTS',
   CONTENT_SHARING_SESSION_NOT_FOUND: 'CONTENT_SHARING_SESSION_NOT_FOUND',
+  NOT_SERVICE_HOSTED_MEDIA: 'NOT_SERVICE_HOSTED_MEDIA',
 };
 
 /** A wire error raised by the graph layer itself. */

@@ -31,6 +31,12 @@ export const PERMISSIONS = {
   addLargeGalleryView: ['Calls.JoinGroupCallAsGuest.All', 'Calls.JoinGroupCall.All', 'Calls.InitiateGroupCall.All'],
   audioRoutingGroups: ['Calls.JoinGroupCall.All', 'Calls.InitiateGroupCall.All'],
   contentSharingSessions: ['Calls.AccessMedia.All', 'Calls.JoinGroupCall.All', 'Calls.JoinGroupCallAsGuest.All', 'Calls.Initiate.All', 'Calls.InitiateGroupCall.All'],
+  // Service-hosted media (call-playprompt, call-record, call-subscribetotone, call-cancelmediaprocessing, call-senddtmftones).
+  playPrompt: ['Calls.Initiate.All', 'Calls.AccessMedia.All'],
+  recordResponse: ['Calls.AccessMedia.All'],
+  subscribeToTone: ['Calls.AccessMedia.All'],
+  cancelMediaProcessing: ['Calls.Initiate.All', 'Calls.AccessMedia.All'],
+  sendDtmfTones: ['Calls.AccessMedia.All'],
 } as const satisfies Record<string, readonly string[]>;
 
 export function requireAnyRole(p: Principal, accepted: readonly string[]): void {
