@@ -27,6 +27,8 @@ import { recordingActionsRoutes } from './graph/recording-actions.routes.js';
 import { RouteTrie, split } from './graph/route-trie.js';
 import { answerUnmetExpectation, graphClientErrorHandler } from './graph/socket-errors.js';
 import { addGraphHeaders, type GraphVersion } from './graph/wire.js';
+import { subscriptionsRoutes } from './subscriptions/subscriptions.routes.js';
+import type { SubscriptionService } from './subscriptions/subscription.service.js';
 
 export interface AppDeps {
   calls: CallService;
@@ -61,6 +63,8 @@ export interface AppDeps {
   /** Graph's per-app, per-tenant throttling of calls; null = off. */
   throttle: ThrottleOptions | null;
   http: HttpLimits;
+  /** /subscriptions (src/subscriptions/). */
+  subscriptions: SubscriptionService;
 }
 
 /** What a client's connection may cost (docs/configuration.md); 0 = no limit. */
@@ -167,6 +171,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       await graph.register(recordingActionsRoutes, { version, calls: deps.calls, callbacks: deps.callbacks });
       await graph.register(incomingRoutes, { version, calls: deps.calls, callbacks: deps.callbacks });
       await graph.register(callRecordingsRoutes, { version, store: deps.store });
+      await graph.register(subscriptionsRoutes, { version, subscriptions: deps.subscriptions });
     }, { prefix: `/${version}` });
   }
 

@@ -34,6 +34,9 @@ import { JobRunner } from './simulator/job-runner.js';
 import { PolicyRegistry } from './simulator/policy-registry.js';
 import { openStorage } from './storage/open-storage.js';
 import { ensureLocalCa } from './tls/local-ca.js';
+import { ChangePublisher } from './subscriptions/change-publisher.js';
+import { SubscriptionService } from './subscriptions/subscription.service.js';
+import { ValidationTokens } from './subscriptions/validation-tokens.js';
 
 export interface Composition {
   app: FastifyInstance;
@@ -116,7 +119,10 @@ export async function compose(config: Config, ports: { clock?: Clock; ids?: Ids;
       incomingTimeoutMs: config.incomingTimeoutMs, policyInviteTimeoutMs: config.policyInviteTimeoutMs, keepAliveTimeoutMs: config.keepAliveTimeoutMs,
     });
     const calls = new CallService({ store, effects, farSide, operationDelayMs: config.operationDelayMs });
+    // Change notifications (src/subscriptions/): recordings are announced to /subscriptions subscribers.
+    const changes = new ChangePublisher({ clock, ids });
     const recorder = new RecorderService({
+      changes, recordingCallbackNotifications: config.recordingCallbackNotifications,
       store, effects, library, dir: recordingsDir, sampleRate: SAMPLE_RATE, channels: config.recordingChannels, format: config.recordingFormat,
       // SQLite locks the data directory, so what renders left in it is a dead process's; instances sharing
       // PostgreSQL may share it too, so those spare files a live render could still be writing.
@@ -134,7 +140,10 @@ export async function compose(config: Config, ports: { clock?: Clock; ids?: Ids;
     for (const rule of fileFaults) await faults.add(rule);
     const journal = new RequestJournal(store, { capacity: config.journalEntries, bodyBytes: config.journalBodyBytes, bufferBytes: config.journalBufferBytes });
     const admission = new Admission({ maxInFlight: config.maxInFlight });
+    const sender = ports.sender ?? httpSender({ callbacks, maxResponseBytes: config.callbackResponseBytes, resolve: ports.resolve });
+    const subscriptions = new SubscriptionService({ store, clock, ids, sender, callbacks, changes, validationTimeoutMs: config.subscriptionValidationTimeoutMs });
     const app = await buildApp({
+      subscriptions,
       tls, faults, journal, wakeups: storage.wakeups,
       calls, farSide, policies, store, apps, tokens, tokenKey, notificationKey, library, recordingsDir, virtualClock,
       bodyLimitBytes: config.bodyLimitBytes, controlToken: config.controlToken, logLevel: config.logLevel, version: VERSION, callbacks,
@@ -150,12 +159,13 @@ export async function compose(config: Config, ports: { clock?: Clock; ids?: Ids;
     const registry = new JobRegistry();
     farSide.registerJobs(registry);
     registry.register('renderRecordings', (job) => recorder.runJob(job));
+    registry.register('subscriptionLifecycle', (job) => subscriptions.runLifecycleJob(job));
+    registry.register('subscriptionExpiry', (job) => subscriptions.runExpiryJob(job));
     const pollMs = storage.shared ? SHARED_POLL_MS : 0;
     const jobs = new JobRunner({
       store, wakeups: storage.wakeups, clock, jobs: registry, owner: instanceId, leaseMs: config.leaseMs, maxAttempts: config.jobMaxAttempts, pollMs,
       onError: (job, err) => app.log.error({ err, job }, job ? 'job failed; it will be retried' : 'job runner could not reach the database'),
     });
-    const sender = ports.sender ?? httpSender({ callbacks, maxResponseBytes: config.callbackResponseBytes, resolve: ports.resolve });
     const delivery = new DeliveryWorker({
       store, wakeups: storage.wakeups, clock, owner: instanceId, leaseMs: config.leaseMs, pollMs,
       sender, tokens: new NotificationTokens(notificationKey, systemClock),
@@ -164,6 +174,7 @@ export async function compose(config: Config, ports: { clock?: Clock; ids?: Ids;
         maxAttempts: config.deliveryMaxAttempts, baseDelayMs: config.deliveryRetryBaseMs, maxDelayMs: config.deliveryRetryMaxMs, maxRedirects: 5,
         maxRetryAfterMs: config.deliveryRetryAfterMaxMs, callbacks,
       },
+      validationTokens: new ValidationTokens(tokenKey, systemClock),
       random: ports.random, faults, onError: (err) => app.log.error({ err }, 'notification delivery failed'),
     });
     runner = jobs;

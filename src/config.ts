@@ -103,6 +103,11 @@ export interface Config {
   readonly callbackResponseBytes: number;
   /** The longest Retry-After a bot's answer is honoured for. */
   readonly deliveryRetryAfterMaxMs: number;
+  // ---- change-notification subscriptions (docs/configuration.md "Subscriptions") ----
+  /** `--recording-callback-notifications`: graph-calls' own recording-ready commsNotification to the callbackUri (not Graph). */
+  readonly recordingCallbackNotifications: boolean;
+  /** How long a notificationUrl has to answer the validation handshake (Graph: 10 s). */
+  readonly subscriptionValidationTimeoutMs: number;
 }
 
 export const DEFAULTS: Config = Object.freeze({
@@ -159,6 +164,8 @@ export const DEFAULTS: Config = Object.freeze({
   callbackUriMaxLength: 2048,
   callbackResponseBytes: 64 * 1024,
   deliveryRetryAfterMaxMs: 60 * 60_000,
+  recordingCallbackNotifications: false,
+  subscriptionValidationTimeoutMs: 10_000,
 });
 
 export class ConfigError extends Error {
@@ -225,6 +232,8 @@ const FLAGS: Record<string, FlagSpec> = {
   '--callback-uri-max-length': { key: 'callbackUriMaxLength', kind: 'int' },
   '--callback-response-bytes': { key: 'callbackResponseBytes', kind: 'int' },
   '--delivery-retry-after-max-ms': { key: 'deliveryRetryAfterMaxMs', kind: 'int' },
+  '--recording-callback-notifications': { key: 'recordingCallbackNotifications', kind: 'bool' },
+  '--subscription-validation-timeout-ms': { key: 'subscriptionValidationTimeoutMs', kind: 'int' },
 };
 
 const ENV: Record<string, string> = {

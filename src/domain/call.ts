@@ -148,7 +148,14 @@ export interface OutboxNotification {
   state: DeliveryState;
   attempts: number;
   nextAttemptAt: number;
+  /**
+   * What the row carries: a call's commsNotification (`call`, the default), or a change / lifecycle
+   * notification of a subscription (src/subscriptions/), whose `callId` is the subscription's lane.
+   */
+  kind?: NotificationKind;
 }
+
+export type NotificationKind = 'call' | 'change' | 'lifecycle';
 
 /** pending: not yet delivered; delivered: a 2xx came back; dead: retries exhausted or a final 4xx. */
 export type DeliveryState = 'pending' | 'delivered' | 'dead';
@@ -210,7 +217,9 @@ export interface Recording {
 }
 
 /** Durable far-side work: answering, completing operations, finishing a hang-up. */
-export type JobKind = 'answerCall' | 'completeOperation' | 'finishTermination' | 'incomingTimeout' | 'renderRecordings' | 'keepAliveExpiry';
+export type JobKind = 'answerCall' | 'completeOperation' | 'finishTermination' | 'incomingTimeout' | 'renderRecordings' | 'keepAliveExpiry'
+  // Subscriptions (src/subscriptions/): reauthorizationRequired before expiry, and the expiry itself.
+  | 'subscriptionLifecycle' | 'subscriptionExpiry';
 export interface Job {
   /** Assigned by the store. */
   id: number;

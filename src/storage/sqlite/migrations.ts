@@ -186,4 +186,23 @@ export const MIGRATIONS: readonly string[] = [
     data BLOB NOT NULL
   );
   `,
+  // ==== h-subs (issue 10 items 1-2): change-notification subscriptions, and the outbox rows that carry
+  // their notifications (kind 'change' / 'lifecycle'). Kept as one self-contained migration. ====
+  `
+  CREATE TABLE subscriptions (
+    seq INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    tenant_id TEXT NOT NULL,
+    app_id TEXT NOT NULL,
+    match_key TEXT NOT NULL,
+    resource_kind TEXT NOT NULL,
+    scope_key TEXT NOT NULL,
+    expires_at INTEGER NOT NULL,
+    data TEXT NOT NULL
+  );
+  CREATE INDEX subscriptions_owner ON subscriptions (tenant_id, app_id, seq);
+  CREATE INDEX subscriptions_match ON subscriptions (tenant_id, resource_kind, scope_key);
+  ALTER TABLE outbox ADD COLUMN kind TEXT NOT NULL DEFAULT 'call';
+  `,
+  // ==== end h-subs ====
 ];
