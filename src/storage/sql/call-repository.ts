@@ -402,7 +402,8 @@ function toNotification(r: Row): OutboxNotification {
     changeType: r.change_type as OutboxNotification['changeType'], resourceUrl: r.resource_url as string,
     resourceData: JSON.parse(r.resource_data as string), callbackUri: r.callback_uri as string, createdAt: Number(r.created_at),
     state: r.state as OutboxNotification['state'], attempts: Number(r.attempts), nextAttemptAt: Number(r.next_attempt_at),
-    kind: (r.kind as OutboxNotification['kind'] | undefined) ?? 'call',
+    // A call's own rows carry no kind (absent = 'call'); subscription lanes say theirs.
+    ...(r.kind && r.kind !== 'call' ? { kind: r.kind as OutboxNotification['kind'] } : {}),
   };
 }
 
