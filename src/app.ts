@@ -154,6 +154,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     virtualClock: deps.virtualClock, recordingsDir: deps.recordingsDir, version: deps.version, controlToken: deps.controlToken,
     listenHost: deps.listenHost, allowedHosts: deps.allowedHosts,
     faults: deps.faults, journal: deps.journal, wakeups: deps.wakeups, callbacks: deps.callbacks,
+    subscriptions: deps.subscriptions,
   });
 
   const authenticate = bearerAuth(deps.tokens);

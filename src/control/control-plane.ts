@@ -18,6 +18,8 @@ import { dashboardRoutes } from './dashboard/dashboard.routes.js';
 import { normaliseId } from '../shared/ids.js';
 import { randomUUID } from 'node:crypto';
 import { controlAccess } from './control-access.js';
+import { subscriptionControlRoutes } from '../subscriptions/subscription-control.routes.js';
+import type { SubscriptionService } from '../subscriptions/subscription.service.js';
 
 export interface ControlPlaneOptions {
   store: CallStore;
@@ -38,6 +40,8 @@ export interface ControlPlaneOptions {
   journal: RequestJournal;
   /** The callbackUri rule (with --allow-callback-hosts) for apps and incoming calls. */
   callbacks: CallbackPolicy;
+  /** Lifecycle events on demand (src/subscriptions/subscription-control.routes.ts). */
+  subscriptions?: SubscriptionService;
 }
 
 /**
@@ -59,6 +63,7 @@ export async function controlPlane(app: FastifyInstance, o: ControlPlaneOptions)
   await app.register(simulatorRoutes, { farSide: o.farSide, policies: o.policies, apps: o.apps, callbacks: o.callbacks });
   await app.register(mediaRoutes, { farSide: o.farSide, store: o.store, library: o.library, virtualClock: o.virtualClock });
   await app.register(dashboardRoutes, { store: o.store, journal: o.journal, wakeups: o.wakeups });
+  if (o.subscriptions) await app.register(subscriptionControlRoutes, { subscriptions: o.subscriptions });
 
   app.get('/_emulator/apps', async () => ({
     value: o.apps.list().map(({ clientSecret: _secret, ...a }) => a),

@@ -82,6 +82,7 @@ describe('change notifications for recordings', () => {
     assert.equal(headers.authorization, undefined, 'change notifications carry no bearer token');
     const basicPost = sub.received.find((r) => r.body.value.some((v: any) => v.subscriptionId === tenantWide.id))!;
     assert.equal(basicPost.body.validationTokens, undefined, 'no validationTokens without resource data');
+    assert.equal(basicPost.query, '?tenant=a', "the notificationUrl's query is kept on every POST");
 
     const rich = got.find((n) => n.subscriptionId === perMeeting.id)!;
     assert.equal(rich.encryptedContent.encryptionCertificateId, 'pipeline-cert-1');

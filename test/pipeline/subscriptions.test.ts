@@ -38,6 +38,7 @@ describe('/subscriptions', () => {
     const v = sub.validations.slice(before);
     assert.equal(v.length, 1);
     assert.equal(v[0]!.path, '/notifications');
+    assert.match(v[0]!.query, /^\?tenant=a&validationToken=Validation%3A\+Testing\+/, "the notificationUrl's own query is kept");
     assert.match(v[0]!.token, /^Validation: Testing client application reachability for subscription Request-Id: [0-9a-f-]{36}$/);
     assert.match(String(v[0]!.contentType), /^text\/plain/);
     assert.equal(v[0]!.body, '');
@@ -232,5 +233,24 @@ describe('/subscriptions', () => {
     assert.equal((await call(h, 'GET', `/v1.0/subscriptions/${long.id}`)).status, 200, 'renewed');
     await advance(41 * MIN);
     assert.equal((await call(h, 'GET', `/v1.0/subscriptions/${long.id}`)).status, 404);
+  });
+
+  test('control plane: subscriptionRemoved and missed on demand, to the lifecycle URL', async () => {
+    const s = (await create({ lifecycleNotificationUrl: sub.lifecycleUrl })).body;
+    const plain = (await create({ resource: `communications/onlineMeetings/${MEETING}/recordings` })).body;
+    const inject = (id: string, b: unknown) => call(h, 'POST', `/_emulator/subscriptions/${id}/lifecycleEvents`, { body: b, auth: false });
+    const lifecycle = () => sub.received.filter((r) => r.path === '/lifecycle').map((r) => r.body.value[0]).filter((v: any) => v.subscriptionId === s.id);
+    assert.equal((await inject(s.id, { lifecycleEvent: 'missed' })).status, 202);
+    await sub.waitFor(() => lifecycle().length === 1, 'missed');
+    assert.equal(lifecycle()[0].lifecycleEvent, 'missed');
+    assert.equal((await call(h, 'GET', `/v1.0/subscriptions/${s.id}`)).status, 200, 'missed keeps the subscription');
+    assert.equal((await inject(s.id, { lifecycleEvent: 'subscriptionRemoved' })).status, 202);
+    await sub.waitFor(() => lifecycle().length === 2, 'subscriptionRemoved');
+    assert.equal(lifecycle()[1].lifecycleEvent, 'subscriptionRemoved');
+    assert.equal((await call(h, 'GET', `/v1.0/subscriptions/${s.id}`)).status, 404, 'removed with it');
+    assert.equal((await inject(s.id, { lifecycleEvent: 'missed' })).status, 404);
+    assert.equal((await inject(plain.id, { lifecycleEvent: 'missed' })).status, 400, 'no lifecycle URL');
+    assert.equal((await inject(plain.id, { lifecycleEvent: 'gone' })).status, 400);
+    assert.equal((await call(h, 'GET', `/v1.0/subscriptions/${plain.id}`)).status, 200);
   });
 });

@@ -44,6 +44,7 @@ export type Handshake = 'echo' | 'noEcho' | 'wrongEcho' | 'encodedEcho' | 'statu
 
 export interface Received {
   path: string;
+  query: string;
   headers: IncomingHttpHeaders;
   body: any;
   /** Per item: the decrypted resource (rich notifications), else undefined. */
@@ -56,7 +57,7 @@ export interface Subscriber {
   url: string;
   notificationUrl: string;
   lifecycleUrl: string;
-  validations: Array<{ path: string; token: string; contentType: string | undefined; body: string }>;
+  validations: Array<{ path: string; query: string; token: string; contentType: string | undefined; body: string }>;
   /** Notifications accepted (clientState matched, tokens and signatures verified). */
   received: Received[];
   /** Notifications refused, with the reason (answered 400). */
@@ -121,7 +122,7 @@ export async function startSubscriber(o: SubscriberOptions): Promise<Subscriber>
       const text = Buffer.concat(chunks).toString('utf8');
       const token = url.searchParams.get('validationToken');
       if (token !== null) {
-        s.validations.push({ path: url.pathname, token, contentType: req.headers['content-type'], body: text });
+        s.validations.push({ path: url.pathname, query: url.search, token, contentType: req.headers['content-type'], body: text });
         listeners.forEach((l) => l());
         const h = s.handshake;
         if (typeof h === 'object') await new Promise((r) => setTimeout(r, h.delayMs));
@@ -161,7 +162,7 @@ export async function startSubscriber(o: SubscriberOptions): Promise<Subscriber>
           return refuse(`encryptedContent: ${(err as Error).message}`);
         }
       }
-      if (s.status >= 200 && s.status < 300) s.received.push({ path: url.pathname, headers: req.headers, body, decrypted, tokenClaims });
+      if (s.status >= 200 && s.status < 300) s.received.push({ path: url.pathname, query: url.search, headers: req.headers, body, decrypted, tokenClaims });
       listeners.forEach((l) => l());
       res.writeHead(s.status).end();
     })());
