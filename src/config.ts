@@ -319,6 +319,7 @@ export function loadConfig(argv: readonly string[], env: Readonly<Record<string,
   if (typeof out.allowCallbackHosts === 'string') out.allowCallbackHosts = Object.freeze(out.allowCallbackHosts.split(',').map((h) => h.trim()).filter(Boolean));
   for (const p of allowListProblems(out.allowCallbackHosts as string[])) problems.push(`--allow-callback-hosts: ${p}`);
   if ((out.callbackUriMaxLength as number) < 1) problems.push('--callback-uri-max-length must be at least 1');
+  if ((out.subscriptionValidationTimeoutMs as number) < 1) problems.push('--subscription-validation-timeout-ms must be at least 1');
   if (problems.length) throw new ConfigError(problems);
   return Object.freeze(out as unknown as Config);
 }
