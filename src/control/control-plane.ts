@@ -81,7 +81,7 @@ export async function controlPlane(app: FastifyInstance, o: ControlPlaneOptions)
     return reply.code(204).send();
   });
 
-  /** Forgets every call, notification, recording and journal entry; keys, apps and policies stay. */
+  /** Forgets every call, notification, recording, subscription and journal entry; keys, apps and policies stay. */
   app.post('/_emulator/reset', async (_request, reply) => {
     await o.store.write((tx) => tx.clearCalls());
     // Renders in progress write here before their bytes go into the database.

@@ -77,7 +77,7 @@ export interface CallWriter extends CallReader, SubscriptionWriter {
   appendMediaEvent(e: MediaEvent): Promise<void>;
   /** Stores a recording with its bytes, the users it can be listed by, and marks its segment rendered. */
   insertRecording(r: Recording, users: Array<{ userId: string; role: RecordingRole }>, content: Buffer): Promise<void>;
-  /** Forgets every call and everything about them (keys, apps, policies, faults and media stay). */
+  /** Forgets every call and everything about them, and the subscriptions (keys, apps, policies, faults and media stay). */
   clearCalls(): Promise<void>;
 
   appendOutbox(n: NewNotification): Promise<void>;

@@ -73,6 +73,13 @@ export function subscriptionContract(t: T, o: { reopen: boolean }): void {
     assert.deepEqual((await s.calls.listOutbox({ callId: 'call-1', limit: 5 })).map((n) => n.kind ?? 'call'), ['call']);
   });
 
+  t('subscriptions: clearCalls (the control plane reset) forgets them with their jobs', async (s) => {
+    const sub = newSubscription();
+    await s.calls.write((tx) => tx.insertSubscription(sub));
+    await s.calls.write((tx) => tx.clearCalls());
+    assert.equal(await s.calls.getSubscription(sub.id), undefined);
+  });
+
   if (o.reopen) {
     t('subscriptions survive a restart', async (s, ctx) => {
       const sub = newSubscription({ includeResourceData: true, encryptionCertificate: 'MIIB', encryptionCertificateId: 'c' });

@@ -112,7 +112,9 @@ const Q = {
 
 /** Tables `clearCalls` empties: everything about calls, none of the configuration. */
 const CALL_TABLES = ['calls', 'participants', 'operations', 'recording_segments', 'outbox', 'jobs', 'delivery_attempts', 'media_events',
-  'recordings', 'recording_users', 'recording_content', 'request_journal'] as const;
+  'recordings', 'recording_users', 'recording_content', 'request_journal',
+  // Subscriptions go with them: their expiry and lifecycle jobs are in `jobs`.
+  'subscriptions'] as const;
 const CLEAR = CALL_TABLES.map((t) => stmt(`clear_${t}`, `DELETE FROM ${t}`));
 
 /**
