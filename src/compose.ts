@@ -60,6 +60,9 @@ export interface Composition {
   caCertPath: string | null;
   faults: FaultEngine;
   apps: AppRegistry;
+  /** /subscriptions, and the change notifications new recordings (and transcripts) publish through. */
+  subscriptions: SubscriptionService;
+  changes: ChangePublisher;
   /** This instance's name on the leases it takes (unique per process). */
   instanceId: string;
   /** Starts background work (far-side jobs, deliveries). */
@@ -180,6 +183,7 @@ export async function compose(config: Config, ports: { clock?: Clock; ids?: Ids;
     runner = jobs;
     if (virtualClock) await shareVirtualClock(virtualClock, storage.config, storage.wakeups);
     return {
+      subscriptions, changes,
       app, storage, store, calls, tokens, apps, delivery, jobs, farSide, policies, recorder, library, journal, clock, virtualClock, recordingsDir, caCertPath, faults, instanceId, admission,
       start: () => {
         jobs.start();
