@@ -209,6 +209,10 @@ export interface SubscriptionReader {
 }
 
 export interface SubscriptionWriter extends SubscriptionReader {
+  /**
+   * Stores a new subscription, replacing an expired one of the same app on the same resource (live at
+   * `s.createdAt`). A live duplicate fails the transaction (the unique rule holds across instances).
+   */
   insertSubscription(s: Subscription): Promise<void>;
   updateSubscription(s: Subscription): Promise<void>;
   /** Returns false when it was gone already. */

@@ -99,14 +99,22 @@ export class SubscriptionService {
       encryptionCertificate: cert?.value ?? null, encryptionCertificateId: cert?.id ?? null, latestSupportedTlsVersion: tls,
       notificationUrlAppId: body.notificationUrlAppId ?? null, createdAt: at, reauthorizedAt: at,
     };
-    return this.o.store.write(async (tx) => {
-      // Two creates racing through the handshake: the second finds the first here (PostgreSQL: at commit order).
-      const raced = await tx.findSubscription({ tenantId: p.tenantId, appId: p.appId, matchKey, now: at });
-      if (raced) throw new GraphError('SUBSCRIPTION_EXISTS', MESSAGES.duplicate(raced.id));
-      await tx.insertSubscription(s);
-      await this.scheduleTimers(tx, s);
-      return s;
-    });
+    try {
+      return await this.o.store.write(async (tx) => {
+        // Two creates racing through the handshake: the second finds the first here, or (two instances on
+        // PostgreSQL committing together) the unique index refuses it.
+        const raced = await tx.findSubscription({ tenantId: p.tenantId, appId: p.appId, matchKey, now: at });
+        if (raced) throw new GraphError('SUBSCRIPTION_EXISTS', MESSAGES.duplicate(raced.id));
+        await tx.insertSubscription(s);
+        await this.scheduleTimers(tx, s);
+        return s;
+      });
+    } catch (err) {
+      if (err instanceof GraphError) throw err;
+      const winner = await this.o.store.findSubscription({ tenantId: p.tenantId, appId: p.appId, matchKey, now: at });
+      if (winner) throw new GraphError('SUBSCRIPTION_EXISTS', MESSAGES.duplicate(winner.id));
+      throw err;
+    }
   }
 
   async get(p: Principal, id: string): Promise<Subscription> {

@@ -9,7 +9,8 @@ type T = (name: string, fn: (s: Storage, ctx: { reopen(): Promise<Storage> }) =>
 export function newSubscription(over: Partial<Subscription> = {}): Subscription {
   return {
     id: randomUUID(), tenantId: 't1', appId: 'a1', creatorId: 'c1', resource: 'communications/onlineMeetings/getAllRecordings',
-    matchKey: 'callRecording|meetings', resourceKind: 'callRecording', scopeKey: 'meetings', changeType: 'created',
+    // Distinct by default: one live subscription per app and resource (a test that wants twins says so).
+    matchKey: `callRecording|meetings|${randomUUID()}`, resourceKind: 'callRecording', scopeKey: 'meetings', changeType: 'created',
     notificationUrl: 'https://sub.example/n', lifecycleNotificationUrl: null, clientState: 'x', expiresAt: 10_000, includeResourceData: false,
     encryptionCertificate: null, encryptionCertificateId: null, latestSupportedTlsVersion: 'v1_2', notificationUrlAppId: null,
     createdAt: 1, reauthorizedAt: 1, ...over,
@@ -71,6 +72,20 @@ export function subscriptionContract(t: T, o: { reopen: boolean }): void {
     });
     assert.deepEqual((await s.calls.listOutbox({ callId: `subscription:${sub.id}`, limit: 5 })).map((n) => [n.kind, n.resourceData]), [['lifecycle', { value: 1 }]]);
     assert.deepEqual((await s.calls.listOutbox({ callId: 'call-1', limit: 5 })).map((n) => n.kind ?? 'call'), ['call']);
+  });
+
+  t('subscriptions: one live subscription per app and resource; an expired twin is replaced', async (s) => {
+    const matchKey = 'callRecording|meetings';
+    const first = newSubscription({ matchKey, expiresAt: 100, createdAt: 1 });
+    await s.calls.write((tx) => tx.insertSubscription(first));
+    await assert.rejects(s.calls.write((tx) => tx.insertSubscription(newSubscription({ matchKey, createdAt: 50 }))), 'a live duplicate is refused');
+    const second = newSubscription({ matchKey, createdAt: 150, expiresAt: 1000 });
+    await s.calls.write((tx) => tx.insertSubscription(second));
+    assert.equal(await s.calls.getSubscription(first.id), undefined);
+    assert.equal((await s.calls.getSubscription(second.id))?.id, second.id);
+    // Another app, or another resource, is no duplicate.
+    await s.calls.write((tx) => tx.insertSubscription(newSubscription({ matchKey, appId: 'a2', createdAt: 150 })));
+    await s.calls.write((tx) => tx.insertSubscription(newSubscription({ matchKey: 'callTranscript|meetings', resourceKind: 'callTranscript', createdAt: 150 })));
   });
 
   t('subscriptions: clearCalls (the control plane reset) forgets them with their jobs', async (s) => {

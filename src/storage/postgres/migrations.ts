@@ -175,6 +175,8 @@ export const PG_MIGRATIONS: readonly string[] = [
     data TEXT NOT NULL
   );
   CREATE INDEX subscriptions_owner ON subscriptions (tenant_id, app_id, seq);
+  -- Graph's duplicate rule, held by the database so two instances racing through the handshake cannot both win.
+  CREATE UNIQUE INDEX subscriptions_unique ON subscriptions (tenant_id, app_id, match_key);
   CREATE INDEX subscriptions_match ON subscriptions (tenant_id, resource_kind, scope_key);
   ALTER TABLE outbox ADD COLUMN kind TEXT NOT NULL DEFAULT 'call';
   `,

@@ -12,6 +12,8 @@ const S = {
     VALUES (?, ?, ?, ?, ?, ?, ?, ?)`),
   update: stmt('subUpdate', 'UPDATE subscriptions SET expires_at = ?, data = ? WHERE id = ?'),
   delete: stmt('subDelete', 'DELETE FROM subscriptions WHERE id = ?'),
+  // An expired row Graph would already have deleted must not block a new one on the same resource.
+  deleteExpiredTwin: stmt('subDeleteExpiredTwin', 'DELETE FROM subscriptions WHERE tenant_id = ? AND app_id = ? AND match_key = ? AND expires_at <= ?'),
   get: stmt('subGet', 'SELECT data FROM subscriptions WHERE id = ?'),
   list: stmt('subList', `SELECT seq, data FROM subscriptions WHERE tenant_id = ? AND app_id = ? AND expires_at > ? AND seq > ?
     ORDER BY seq LIMIT ?`),
@@ -62,6 +64,7 @@ export class SqlSubscriptionRepository implements SubscriptionWriter {
   }
 
   async insertSubscription(s: Subscription): Promise<void> {
+    await this.w().run(S.deleteExpiredTwin, [s.tenantId, s.appId, s.matchKey, s.createdAt]);
     await this.w().run(S.insert, [s.id, s.tenantId, s.appId, s.matchKey, s.resourceKind, s.scopeKey, s.expiresAt, JSON.stringify(s)]);
   }
 
