@@ -36,6 +36,8 @@ import type { RosterService } from './domain/roster.service.js';
 import type { InviteesSimulator } from './simulator/invitees.js';
 import { participantActionsRoutes } from './graph/participant-actions.routes.js';
 import { appHostedMediaRoutes } from './graph/app-hosted-media.routes.js';
+import { subscriptionsRoutes } from './subscriptions/subscriptions.routes.js';
+import type { SubscriptionService } from './subscriptions/subscription.service.js';
 
 export interface AppDeps {
   calls: CallService;
@@ -76,6 +78,8 @@ export interface AppDeps {
   /** Service-hosted media actions, and the blobs recorded responses are kept in. */
   mediaActions: MediaActionsService;
   blobs: ConfigStore;
+  /** /subscriptions (src/subscriptions/). */
+  subscriptions: SubscriptionService;
 }
 
 /** What a client's connection may cost (docs/configuration.md); 0 = no limit. */
@@ -166,7 +170,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     virtualClock: deps.virtualClock, recordingsDir: deps.recordingsDir, version: deps.version, controlToken: deps.controlToken,
     listenHost: deps.listenHost, allowedHosts: deps.allowedHosts,
     faults: deps.faults, journal: deps.journal, wakeups: deps.wakeups, callbacks: deps.callbacks,
-    invitees: deps.invitees, mediaActions: deps.mediaActions,
+    invitees: deps.invitees, mediaActions: deps.mediaActions, subscriptions: deps.subscriptions,
   });
   await app.register(recordedResponseRoutes, { store: deps.store, blobs: deps.blobs });
 
@@ -190,6 +194,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       await graph.register(transcriptionRoutes, { version, calls: deps.calls, callbacks: deps.callbacks });
       await graph.register(participantActionsRoutes, { version, roster: deps.roster, library: deps.library });
       await graph.register(appHostedMediaRoutes, { version, roster: deps.roster, library: deps.library });
+      await graph.register(subscriptionsRoutes, { version, subscriptions: deps.subscriptions });
     }, { prefix: `/${version}` });
   }
 

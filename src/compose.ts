@@ -42,6 +42,9 @@ import { RosterService } from './domain/roster.service.js';
 import { InviteesSimulator } from './simulator/invitees.js';
 import { contentSharingSessionToWire } from './graph/roster.mapper.js';
 import { ensureLocalCa } from './tls/local-ca.js';
+import { ChangePublisher } from './subscriptions/change-publisher.js';
+import { SubscriptionService } from './subscriptions/subscription.service.js';
+import { ValidationTokens } from './subscriptions/validation-tokens.js';
 
 export interface Composition {
   app: FastifyInstance;
@@ -67,6 +70,9 @@ export interface Composition {
   caCertPath: string | null;
   faults: FaultEngine;
   apps: AppRegistry;
+  /** /subscriptions, and the change notifications new recordings (and transcripts) publish through. */
+  subscriptions: SubscriptionService;
+  changes: ChangePublisher;
   /** This instance's name on the leases it takes (unique per process). */
   instanceId: string;
   /** Starts background work (far-side jobs, deliveries). */
@@ -131,7 +137,10 @@ export async function compose(config: Config, ports: { clock?: Clock; ids?: Ids;
     const calls = new CallService({ store, effects, farSide, operationDelayMs: config.operationDelayMs });
     const roster = new RosterService({ store, effects, farSide, operationDelayMs: config.operationDelayMs });
     const invitees = new InviteesSimulator({ store, effects, renderSession: (s) => contentSharingSessionToWire(s, 'beta') });
+    // Change notifications (src/subscriptions/): recordings are announced to /subscriptions subscribers.
+    const changes = new ChangePublisher({ clock, ids });
     const recorder = new RecorderService({
+      changes, recordingCallbackNotifications: config.recordingCallbackNotifications,
       store, effects, library, dir: recordingsDir, sampleRate: SAMPLE_RATE, channels: config.recordingChannels, format: config.recordingFormat,
       // SQLite locks the data directory, so what renders left in it is a dead process's; instances sharing
       // PostgreSQL may share it too, so those spare files a live render could still be writing.
@@ -151,7 +160,10 @@ export async function compose(config: Config, ports: { clock?: Clock; ids?: Ids;
     for (const rule of fileFaults) await faults.add(rule);
     const journal = new RequestJournal(store, { capacity: config.journalEntries, bodyBytes: config.journalBodyBytes, bufferBytes: config.journalBufferBytes });
     const admission = new Admission({ maxInFlight: config.maxInFlight });
+    const sender = ports.sender ?? httpSender({ callbacks, maxResponseBytes: config.callbackResponseBytes, resolve: ports.resolve });
+    const subscriptions = new SubscriptionService({ store, clock, ids, sender, callbacks, changes, validationTimeoutMs: config.subscriptionValidationTimeoutMs });
     const app = await buildApp({
+      subscriptions,
       tls, faults, journal, wakeups: storage.wakeups,
       calls, farSide, policies, store, apps, tokens, tokenKey, notificationKey, library, recordingsDir, virtualClock, mediaActions, blobs: storage.config,
       bodyLimitBytes: config.bodyLimitBytes, controlToken: config.controlToken, logLevel: config.logLevel, version: VERSION, callbacks,
@@ -169,12 +181,13 @@ export async function compose(config: Config, ports: { clock?: Clock; ids?: Ids;
     invitees.registerJobs(registry);
     registry.register('renderRecordings', (job) => recorder.runJob(job));
     registerMediaJobs(registry, { media: mediaActions, responses });
+    registry.register('subscriptionLifecycle', (job) => subscriptions.runLifecycleJob(job));
+    registry.register('subscriptionExpiry', (job) => subscriptions.runExpiryJob(job));
     const pollMs = storage.shared ? SHARED_POLL_MS : 0;
     const jobs = new JobRunner({
       store, wakeups: storage.wakeups, clock, jobs: registry, owner: instanceId, leaseMs: config.leaseMs, maxAttempts: config.jobMaxAttempts, pollMs,
       onError: (job, err) => app.log.error({ err, job }, job ? 'job failed; it will be retried' : 'job runner could not reach the database'),
     });
-    const sender = ports.sender ?? httpSender({ callbacks, maxResponseBytes: config.callbackResponseBytes, resolve: ports.resolve });
     const delivery = new DeliveryWorker({
       store, wakeups: storage.wakeups, clock, owner: instanceId, leaseMs: config.leaseMs, pollMs,
       sender, tokens: new NotificationTokens(notificationKey, systemClock),
@@ -183,11 +196,13 @@ export async function compose(config: Config, ports: { clock?: Clock; ids?: Ids;
         maxAttempts: config.deliveryMaxAttempts, baseDelayMs: config.deliveryRetryBaseMs, maxDelayMs: config.deliveryRetryMaxMs, maxRedirects: 5,
         maxRetryAfterMs: config.deliveryRetryAfterMaxMs, callbacks,
       },
+      validationTokens: new ValidationTokens(tokenKey, systemClock),
       random: ports.random, faults, onError: (err) => app.log.error({ err }, 'notification delivery failed'),
     });
     runner = jobs;
     if (virtualClock) await shareVirtualClock(virtualClock, storage.config, storage.wakeups);
     return {
+      subscriptions, changes,
       app, storage, store, calls, tokens, apps, delivery, jobs, farSide, policies, recorder, mediaActions, library, journal, clock, virtualClock, recordingsDir, caCertPath, faults, instanceId, admission,
       start: () => {
         jobs.start();

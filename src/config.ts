@@ -107,6 +107,11 @@ export interface Config {
   readonly callbackResponseBytes: number;
   /** The longest Retry-After a bot's answer is honoured for. */
   readonly deliveryRetryAfterMaxMs: number;
+  // ---- change-notification subscriptions (docs/configuration.md "Subscriptions") ----
+  /** `--recording-callback-notifications`: graph-calls' own recording-ready commsNotification to the callbackUri (not Graph). */
+  readonly recordingCallbackNotifications: boolean;
+  /** How long a notificationUrl has to answer the validation handshake (Graph: 10 s). */
+  readonly subscriptionValidationTimeoutMs: number;
 }
 
 export const DEFAULTS: Config = Object.freeze({
@@ -165,6 +170,8 @@ export const DEFAULTS: Config = Object.freeze({
   callbackUriMaxLength: 2048,
   callbackResponseBytes: 64 * 1024,
   deliveryRetryAfterMaxMs: 60 * 60_000,
+  recordingCallbackNotifications: false,
+  subscriptionValidationTimeoutMs: 10_000,
 });
 
 export class ConfigError extends Error {
@@ -233,6 +240,8 @@ const FLAGS: Record<string, FlagSpec> = {
   '--callback-uri-max-length': { key: 'callbackUriMaxLength', kind: 'int' },
   '--callback-response-bytes': { key: 'callbackResponseBytes', kind: 'int' },
   '--delivery-retry-after-max-ms': { key: 'deliveryRetryAfterMaxMs', kind: 'int' },
+  '--recording-callback-notifications': { key: 'recordingCallbackNotifications', kind: 'bool' },
+  '--subscription-validation-timeout-ms': { key: 'subscriptionValidationTimeoutMs', kind: 'int' },
 };
 
 const ENV: Record<string, string> = {
@@ -320,6 +329,7 @@ export function loadConfig(argv: readonly string[], env: Readonly<Record<string,
   if (typeof out.allowCallbackHosts === 'string') out.allowCallbackHosts = Object.freeze(out.allowCallbackHosts.split(',').map((h) => h.trim()).filter(Boolean));
   for (const p of allowListProblems(out.allowCallbackHosts as string[])) problems.push(`--allow-callback-hosts: ${p}`);
   if ((out.callbackUriMaxLength as number) < 1) problems.push('--callback-uri-max-length must be at least 1');
+  if ((out.subscriptionValidationTimeoutMs as number) < 1) problems.push('--subscription-validation-timeout-ms must be at least 1');
   if (problems.length) throw new ConfigError(problems);
   return Object.freeze(out as unknown as Config);
 }

@@ -13,6 +13,11 @@ export const ALL_CALL_ROLES: readonly string[] = Object.freeze([
   'Calls.JoinGroupCallAsGuest.All',
   'OnlineMeetingRecording.Read.All',
   'CallRecordings.Read.All',
+  // The recording pipeline's application roles (spec graph-recordings-pipeline §4.1, §5.3, §6).
+  'OnlineMeetingTranscript.Read.All',
+  'CallTranscripts.Read.All',
+  'OnlineMeetings.Read.All',
+  'OnlineMeetings.ReadWrite.All',
 ]);
 
 export interface AppRegistration {

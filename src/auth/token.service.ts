@@ -46,7 +46,7 @@ interface Verified {
 }
 
 /** A stable object id for an app's service principal, so `oid` does not change across restarts. */
-const servicePrincipalId = (app: AppRegistration) => {
+export const servicePrincipalId = (app: Pick<AppRegistration, 'tenantId' | 'clientId'>) => {
   const h = createHash('sha256').update(`sp:${app.tenantId}:${app.clientId}`).digest('hex');
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-8${h.slice(17, 20)}-${h.slice(20, 32)}`;
 };

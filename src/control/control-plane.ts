@@ -23,6 +23,8 @@ import { contentSharingRoutes } from './content-sharing.routes.js';
 import type { InviteesSimulator } from '../simulator/invitees.js';
 import { tonesRoutes } from './tones.routes.js';
 import type { MediaActionsService } from '../domain/media-actions.service.js';
+import { subscriptionControlRoutes } from '../subscriptions/subscription-control.routes.js';
+import type { SubscriptionService } from '../subscriptions/subscription.service.js';
 
 export interface ControlPlaneOptions {
   store: CallStore;
@@ -47,6 +49,8 @@ export interface ControlPlaneOptions {
   invitees: InviteesSimulator;
   /** Far-side key presses (tones.routes.ts). */
   mediaActions: MediaActionsService;
+  /** Lifecycle events on demand (src/subscriptions/subscription-control.routes.ts). */
+  subscriptions?: SubscriptionService;
 }
 
 /**
@@ -71,6 +75,7 @@ export async function controlPlane(app: FastifyInstance, o: ControlPlaneOptions)
   await app.register(dashboardRoutes, { store: o.store, apps: o.apps, journal: o.journal, wakeups: o.wakeups });
   await app.register(contentSharingRoutes, { invitees: o.invitees });
   await app.register(tonesRoutes, { media: o.mediaActions });
+  if (o.subscriptions) await app.register(subscriptionControlRoutes, { subscriptions: o.subscriptions });
 
   app.get('/_emulator/apps', async () => ({
     value: o.apps.list().map(({ clientSecret: _secret, ...a }) => a),
@@ -89,8 +94,8 @@ export async function controlPlane(app: FastifyInstance, o: ControlPlaneOptions)
   });
 
   /**
-   * A clean slate for the next test: forgets every call, notification, recording, journal entry and fault
-   * rule (with its counts and throttle windows); keys, apps, policies, media and the clock stay.
+   * A clean slate for the next test: forgets every call, notification, recording, subscription, journal entry
+   * and fault rule (with its counts and throttle windows); keys, apps, policies, media and the clock stay.
    */
   app.post('/_emulator/reset', async (_request, reply) => {
     // The journal's buffered entries are written first, so they are cleared with the rest and do not

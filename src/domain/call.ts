@@ -187,7 +187,14 @@ export interface OutboxNotification {
   state: DeliveryState;
   attempts: number;
   nextAttemptAt: number;
+  /**
+   * What the row carries: a call's commsNotification (`call`, the default), or a change / lifecycle
+   * notification of a subscription (src/subscriptions/), whose `callId` is the subscription's lane.
+   */
+  kind?: NotificationKind;
 }
+
+export type NotificationKind = 'call' | 'change' | 'lifecycle';
 
 /** pending: not yet delivered; delivered: a 2xx came back; dead: retries exhausted or a final 4xx. */
 export type DeliveryState = 'pending' | 'delivered' | 'dead';
@@ -255,7 +262,9 @@ export type JobKind = 'answerCall' | 'completeOperation' | 'finishTermination' |
   | 'farSideHangUp' | 'lobbyTimeout' | 'transferOutcome' | 'finishTransfer'
   // Invited participants answer (simulator/invitees.ts).
   | 'answerInvite'
-  | MediaJobKind;
+  | MediaJobKind
+  // Subscriptions (src/subscriptions/): reauthorizationRequired before expiry, and the expiry itself.
+  | 'subscriptionLifecycle' | 'subscriptionExpiry';
 export interface Job {
   /** Assigned by the store. */
   id: number;

@@ -1,6 +1,7 @@
 import type { Call, MediaEvent, Recording, DeliveryAttempt, DeliveryState, Job, NewNotification, Operation, OutboxNotification, Participant, RecordingSegment } from './call.js';
 import type { JournalEntry } from './journal.js';
 import type { CallItemKind, CallItemTypes } from './roster.js';
+import type { ArtifactKind, Subscription } from './subscription.js';
 
 export type RecordingRole = 'organizer' | 'participant';
 
@@ -8,7 +9,7 @@ export type RecordingRole = 'organizer' | 'participant';
  * Reads. Outside a transaction they see only committed state; inside one, the transaction's own view.
  * Every read is asynchronous: an adapter may be a networked database (design.md §5).
  */
-export interface CallReader {
+export interface CallReader extends SubscriptionReader {
   getCall(id: string): Promise<Call | undefined>;
   /** The most recently created calls, newest first. */
   recentCalls(limit: number): Promise<Call[]>;
@@ -70,7 +71,7 @@ export interface Lease {
  * The writes a transaction may do. The object is valid only while its transaction runs: any use after
  * the transaction ended throws, so a write can never escape it after an `await` (design.md §5).
  */
-export interface CallWriter extends CallReader {
+export interface CallWriter extends CallReader, SubscriptionWriter {
   insertCall(call: Call): Promise<void>;
   /** Writes `call` if the stored version is still `call.version`, then bumps it; else CONCURRENT_UPDATE. */
   updateCall(call: Call): Promise<Call>;
@@ -82,7 +83,7 @@ export interface CallWriter extends CallReader {
   appendMediaEvent(e: MediaEvent): Promise<void>;
   /** Stores a recording with its bytes, the users it can be listed by, and marks its segment rendered. */
   insertRecording(r: Recording, users: Array<{ userId: string; role: RecordingRole }>, content: Buffer): Promise<void>;
-  /** Forgets every call and everything about them (keys, apps, policies, faults and media stay). */
+  /** Forgets every call and everything about them, and the subscriptions (keys, apps, policies, faults and media stay). */
   clearCalls(): Promise<void>;
 
   appendOutbox(n: NewNotification): Promise<void>;
@@ -207,4 +208,29 @@ export interface NotificationRenderer {
 /** What the domain needs to know about registered apps. */
 export interface AppDirectory {
   get(clientId: string): { tenantId: string; displayName: string; callbackUri: string | null } | undefined;
+}
+
+/**
+ * Change-notification subscriptions (src/subscriptions/). Part of the call store's transactions, so a
+ * recording, the change notifications announcing it and their outbox rows commit together.
+ */
+export interface SubscriptionReader {
+  getSubscription(id: string): Promise<Subscription | undefined>;
+  /** The app's subscriptions in the tenant that have not expired at `now`, keyset-paged in creation order. */
+  listSubscriptions(f: { tenantId: string; appId: string; now: number; afterSeq: number; limit: number }): Promise<Array<Subscription & { seq: number }>>;
+  /** The app's live subscription on the same (normalised) resource, if any: Graph's duplicate rule. */
+  findSubscription(f: { tenantId: string; appId: string; matchKey: string; now: number }): Promise<Subscription | undefined>;
+  /** Live subscriptions of the tenant on `resourceKind` whose scope key is one of `scopeKeys`, oldest first. */
+  subscriptionsFor(f: { tenantId: string; resourceKind: ArtifactKind; scopeKeys: readonly string[]; now: number }): Promise<Subscription[]>;
+}
+
+export interface SubscriptionWriter extends SubscriptionReader {
+  /**
+   * Stores a new subscription, replacing an expired one of the same app on the same resource (live at
+   * `s.createdAt`). A live duplicate fails the transaction (the unique rule holds across instances).
+   */
+  insertSubscription(s: Subscription): Promise<void>;
+  updateSubscription(s: Subscription): Promise<void>;
+  /** Returns false when it was gone already. */
+  deleteSubscription(id: string): Promise<boolean>;
 }

@@ -66,6 +66,13 @@ export const GRAPH_ERRORS = {
   AUDIO_ROUTING_GROUP_EXISTS: { status: 409, code: 'Conflict', message: 'An audio routing group with this id already exists.' },
   CONTENT_SHARING_SESSION_NOT_FOUND: { status: 404, code: 'itemNotFound', message: 'Content sharing session not found.' },
   GENERAL_EXCEPTION: { status: 500, code: 'generalException', message: 'An unexpected error occurred while processing the request.' },
+  // Subscriptions (src/subscriptions/subscription-rules.ts has the messages; spec graph-recordings-pipeline §1.7).
+  SUBSCRIPTION_VALIDATION: { status: 400, code: 'ValidationError', message: 'Subscription validation request failed.' },
+  SUBSCRIPTION_VALIDATION_TIMEOUT: { status: 400, code: 'InvalidRequest', message: 'Subscription validation request timed out.' },
+  SUBSCRIPTION_INVALID: { status: 400, code: 'InvalidRequest', message: 'The subscription request is invalid.' },
+  SUBSCRIPTION_EXISTS: { status: 409, code: 'ObjectIdentifierInUse', message: 'A subscription already exists for the requested combination.' },
+  // Graph's code for an unknown or expired subscription is undocumented (fidelity.md).
+  SUBSCRIPTION_NOT_FOUND: { status: 404, code: 'ResourceNotFound', message: 'The object was not found.' },
 } as const satisfies Record<string, { status: number; code: string; message: string }>;
 
 export type GraphErrorName = keyof typeof GRAPH_ERRORS;

@@ -7,6 +7,7 @@ import { recordingUsers } from '../domain/call-effects.js';
 import { meetingIdOf, meetingOrganizer } from '../domain/online-meeting.js';
 import type { CallStore } from '../domain/ports.js';
 import type { MediaLibrary } from './media-library.js';
+import { recordingChange, type ChangePublisher } from '../subscriptions/change-publisher.js';
 import { renderSegment, type RecordingFormat } from './renderer.js';
 
 export interface RecorderOptions {
@@ -23,6 +24,13 @@ export interface RecorderOptions {
    * removed once they are this old; 0 removes them all. Default 0.
    */
   leftoverAgeMs?: number;
+  /** Change notifications to /subscriptions (Graph's way of announcing recordings). */
+  changes?: ChangePublisher;
+  /**
+   * `--recording-callback-notifications`: also post graph-calls' own `created` commsNotification for each
+   * recording to the call's callbackUri. Not Graph (docs/fidelity.md); off by default.
+   */
+  recordingCallbackNotifications?: boolean;
 }
 
 /** What a render writes in the scratch directory: `<id>.<fmt>.tmp`, renamed to `<id>.<fmt>`, then read and deleted. */
@@ -114,7 +122,8 @@ export class RecorderService {
           ...(typeof organizerId === 'string' ? [{ userId: organizerId, role: 'organizer' as const }] : []),
           ...users.map((userId) => ({ userId, role: 'participant' as const })),
         ], content);
-        await this.o.effects.notifyRecording(tx, current, rec, users[0] ?? null);
+        await this.o.changes?.publishResourceChange(tx, recordingChange(rec, { userIds: users, appIds: [current.appId] }));
+        if (this.o.recordingCallbackNotifications) await this.o.effects.notifyRecording(tx, current, rec, users[0] ?? null);
       }
     });
   }

@@ -7,6 +7,8 @@ import type { FaultEngine, NotificationFault } from '../faults/fault-rules.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { decide, type RetryPolicy } from './retry-policy.js';
 import { WebhookError, type WebhookSender } from './webhook.sender.js';
+import { deliverChange } from './change-delivery.js';
+import type { ValidationTokens } from '../subscriptions/validation-tokens.js';
 
 export interface DeliveryWorkerOptions {
   store: CallStore;
@@ -28,6 +30,8 @@ export interface DeliveryWorkerOptions {
   random?: () => number;
   /** Notification-side fault rules (drop, duplicate, delay, bad token). */
   faults?: FaultEngine;
+  /** Signs the validationTokens of rich change notifications (outbox kind `change`). */
+  validationTokens?: ValidationTokens;
   onError(err: unknown): void;
 }
 
@@ -196,6 +200,11 @@ export class DeliveryWorker {
   }
 
   private async deliver(n: OutboxNotification, noteForThis: string | null = null): Promise<void> {
+    // Subscription lanes carry change and lifecycle notifications: Graph's webhook contract, not the call's.
+    if (n.kind === 'change' || n.kind === 'lifecycle') {
+      if (!this.o.validationTokens) throw new Error(`notification ${n.seq} is a ${n.kind} notification, and this worker has no validation token signer`);
+      return deliverChange({ ...this.o, tokens: this.o.validationTokens }, n);
+    }
     const call = await this.o.store.getCall(n.callId);
     if (!call) throw new Error(`notification ${n.seq} for unknown call ${n.callId}`);
     const attempt = n.attempts + 1;

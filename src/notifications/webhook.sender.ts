@@ -14,6 +14,14 @@ export interface WebhookResponse {
   latencyMs: number;
   /** Something about the answer worth journalling (its body was cut at the cap). */
   note?: string;
+  /** With `keepBodyBytes`: the start of the response body as text, and its Content-Type (subscription handshakes). */
+  body?: string;
+  contentType?: string | null;
+}
+
+export interface PostOptions {
+  /** Keep up to this many bytes of the response body (the subscription validation handshake reads the echo). */
+  keepBodyBytes?: number;
 }
 
 export class WebhookError extends Error {
@@ -28,7 +36,7 @@ export class WebhookError extends Error {
 
 /** Outbound HTTP behind a port: the delivery worker never opens a socket itself. */
 export interface WebhookSender {
-  post(url: string, headers: Record<string, string>, body: string, timeoutMs: number): Promise<WebhookResponse>;
+  post(url: string, headers: Record<string, string>, body: string, timeoutMs: number, opts?: PostOptions): Promise<WebhookResponse>;
   /** Closes kept-alive connections (at shutdown). */
   close?(): void;
 }
@@ -113,7 +121,7 @@ export function httpSender(o: HttpSenderOptions): WebhookSender {
   const lookup = guardedLookup(o.callbacks, o.resolve ?? systemResolver);
   const agents = { http: new HttpAgent({ keepAlive: true, timeout: IDLE_SOCKET_MS }), https: new HttpsAgent({ keepAlive: true, timeout: IDLE_SOCKET_MS }) };
   return {
-    post(url, headers, body, timeoutMs) {
+    post(url, headers, body, timeoutMs, opts = {}) {
       const t0 = performance.now();
       // Literal addresses never reach `lookup`: the URL rule judges them (and anything stored before it).
       const problem = o.callbacks.uriProblem(url);
@@ -123,6 +131,8 @@ export function httpSender(o: HttpSenderOptions): WebhookSender {
       return new Promise<WebhookResponse>((resolve, reject) => {
         let response: IncomingMessage | null = null;
         let settled = false;
+        const kept: Buffer[] = [];
+        let keptBytes = 0;
         const settle = (fn: () => void) => {
           if (settled) return;
           settled = true;
@@ -135,6 +145,7 @@ export function httpSender(o: HttpSenderOptions): WebhookSender {
           retryAfterMs: parseRetryAfter(first(res.headers['retry-after']), Date.now()),
           latencyMs: performance.now() - t0,
           ...(note ? { note } : {}),
+          ...(opts.keepBodyBytes ? { body: Buffer.concat(kept).toString('utf8'), contentType: first(res.headers['content-type']) } : {}),
         }));
         const failed = (message: string, final = false) => settle(() => reject(new WebhookError(message, performance.now() - t0, final)));
 
@@ -156,6 +167,11 @@ export function httpSender(o: HttpSenderOptions): WebhookSender {
           let read = 0;
           res.on('data', (chunk: Buffer) => {
             read += chunk.length;
+            if (opts.keepBodyBytes && keptBytes < opts.keepBodyBytes) {
+              const piece = chunk.subarray(0, opts.keepBodyBytes - keptBytes);
+              kept.push(piece);
+              keptBytes += piece.length;
+            }
             if (read <= o.maxResponseBytes) return;
             answered(res, `response body over ${o.maxResponseBytes} bytes (--callback-response-bytes): the rest was not read`);
             res.destroy();

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import type { Call, Recording } from '../../src/domain/call.js';
 import { DomainError } from '../../src/domain/errors.js';
 import type { CallWriter, Lease, Storage, WakeTopic } from '../../src/domain/ports.js';
+import { subscriptionContract } from './subscriptions.contract.js';
 import { newCall, newJournalEntry, newNotification, newOperation, newParticipant, newRecording, newSegment } from '../support/factories.js';
 
 export interface StorageFactory {
@@ -1090,5 +1091,8 @@ export function runStorageContract(f: StorageFactory): void {
         assert.equal((await after.calls.getCall(c.id))!.version, 2);
       });
     }
+
+    // ---- subscriptions (change notifications) -------------------------------------------------------
+    subscriptionContract(t, { reopen: !!f.reopen });
   });
 }

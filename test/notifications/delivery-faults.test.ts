@@ -265,7 +265,8 @@ describe('notification delivery under faults', () => {
   test('restart mid-backlog: pending notifications of two calls survive a restart and arrive exactly once, in commit order', async () => {
     const data = tempDataDir();
     try {
-      const opts: Partial<Config> = { inMemory: false, dataDir: data.dir, deliveryMaxAttempts: 1000 };
+      // With the recording-ready callback notification (opt-in): call a's backlog includes it.
+      const opts: Partial<Config> = { inMemory: false, dataDir: data.dir, deliveryMaxAttempts: 1000, recordingCallbackNotifications: true };
       const probe = await startReceiver({ graphCallsUrl: 'http://127.0.0.1:9', appId: CLIENT_ID });
       const { port, url } = probe;
       await probe.close();

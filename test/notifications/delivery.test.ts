@@ -75,7 +75,8 @@ describe('notification delivery to a validating bot', () => {
   let h: ServerHarness;
   let bot: Receiver;
   before(async () => {
-    h = await startServer();
+    // --recording-callback-notifications: the recording-ready notification to the callbackUri (an extension, not Graph) is checked here.
+    h = await startServer({ recordingCallbackNotifications: true });
     bot = await startReceiver({ graphCallsUrl: h.url, appId: CLIENT_ID });
   });
   after(async () => {
@@ -186,7 +187,7 @@ describe('notification delivery to a validating bot', () => {
     const stop = await api(h, 'POST', `/beta/communications/calls/${call.id}/stopRecording`, { clientContext: 'stop-ctx' });
     assert.equal(stop.status, 202);
     assert.equal(stop.body.status, 'completed');
-    // The stopped segment becomes a recording, announced to the call's bot on the recording's URL.
+    // The stopped segment becomes a recording, announced to the call's bot on the recording's URL (opt-in extension).
     await bot.waitForCount(7, { callId: call.id });
     // End the call so anything the stop could still have produced is in the outbox before the final check.
     assert.equal((await api(h, 'DELETE', `/beta/communications/calls/${call.id}`)).status, 204);

@@ -22,6 +22,8 @@ const ALICE = '8d4a0c7e-1b3f-4e5a-9c2d-6f7e8a9b0c1d';
 const COMMON = [
   '--log-level', 'error', '--answer-delay-ms', '20', '--operation-delay-ms', '20', '--lease-ms', '2000',
   '--delivery-retry-base-ms', '50', '--delivery-retry-max-ms', '1000',
+  // The recording-ready notification to the callbackUri is opt-in (not Graph); these tests count it per recording.
+  '--recording-callback-notifications',
 ];
 
 // ---- cleanup: every fleet, receiver and database, even when a test fails or times out ----------------

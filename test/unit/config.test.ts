@@ -38,3 +38,11 @@ test('every problem is reported at once', () => {
 test('a port above 65535 is refused', () => {
   assert.throws(() => loadConfig(['--port', '70000'], {}), /at most 65535/);
 });
+
+test('subscriptions: the recording callback notification is off unless asked for; the handshake deadline is checked', () => {
+  assert.equal(loadConfig([], {}).recordingCallbackNotifications, false);
+  assert.equal(loadConfig([], {}).subscriptionValidationTimeoutMs, 10_000);
+  assert.equal(loadConfig(['--recording-callback-notifications'], {}).recordingCallbackNotifications, true);
+  assert.equal(loadConfig(['--subscription-validation-timeout-ms', '250'], {}).subscriptionValidationTimeoutMs, 250);
+  assert.throws(() => loadConfig(['--subscription-validation-timeout-ms', '0'], {}), (e: unknown) => e instanceof ConfigError && e.problems.some((p) => p.includes('--subscription-validation-timeout-ms')));
+});

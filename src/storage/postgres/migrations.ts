@@ -172,4 +172,25 @@ export const PG_MIGRATIONS: readonly string[] = [
   CREATE UNIQUE INDEX call_items_key ON call_items (call_id, kind, id);
   CREATE INDEX call_items_order ON call_items (call_id, kind, seq);
   `,
+  // ==== h-subs (issue 10 items 1-2): change-notification subscriptions, and the outbox rows that carry
+  // their notifications (kind 'change' / 'lifecycle'). Kept as one self-contained migration. ====
+  `
+  CREATE TABLE subscriptions (
+    seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    tenant_id TEXT NOT NULL,
+    app_id TEXT NOT NULL,
+    match_key TEXT NOT NULL,
+    resource_kind TEXT NOT NULL,
+    scope_key TEXT NOT NULL,
+    expires_at BIGINT NOT NULL,
+    data TEXT NOT NULL
+  );
+  CREATE INDEX subscriptions_owner ON subscriptions (tenant_id, app_id, seq);
+  -- Graph's duplicate rule, held by the database so two instances racing through the handshake cannot both win.
+  CREATE UNIQUE INDEX subscriptions_unique ON subscriptions (tenant_id, app_id, match_key);
+  CREATE INDEX subscriptions_match ON subscriptions (tenant_id, resource_kind, scope_key);
+  ALTER TABLE outbox ADD COLUMN kind TEXT NOT NULL DEFAULT 'call';
+  `,
+  // ==== end h-subs ====
 ];

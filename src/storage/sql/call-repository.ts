@@ -5,6 +5,7 @@ import type { CallWriter, Lease, RecordingRole } from '../../domain/ports.js';
 import { READ_ONLY, stmt, type Row, type Sql, type TxScope } from './sql.js';
 import type { CallItemKind, CallItemTypes } from '../../domain/roster.js';
 import { CALL_ITEMS } from './call-items.sql.js';
+import { SqlSubscriptionRepository } from './subscription-repository.js';
 
 /** Recording bytes are stored in pieces of this size, so a download never holds a whole file. */
 export const CONTENT_CHUNK = 1024 * 1024;
@@ -50,7 +51,7 @@ const Q = {
   recordingsByUser: stmt('recordingsByUser', `SELECT r.seq, r.data FROM recording_users u JOIN recordings r ON r.seq = u.recording_seq
     WHERE u.user_id = ? AND u.role = ? AND u.created_at >= ? AND u.created_at <= ? AND u.recording_seq > ? ORDER BY u.recording_seq LIMIT ?`),
 
-  appendOutbox: stmt('appendOutbox', 'INSERT INTO outbox (call_id, message_id, change_type, resource_url, resource_data, callback_uri, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+  appendOutbox: stmt('appendOutbox', 'INSERT INTO outbox (call_id, message_id, change_type, resource_url, resource_data, callback_uri, created_at, kind) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
   // Heads come from the partial index on pending rows: cost follows the backlog, not the outbox's history.
   // On PostgreSQL the candidate rows are locked with SKIP LOCKED, and the outer conditions are checked
   // again on the locked row, so a head another instance just claimed or settled is never taken twice.
@@ -115,7 +116,9 @@ const Q = {
 
 /** Tables `clearCalls` empties: everything about calls, none of the configuration. */
 const CALL_TABLES = ['calls', 'participants', 'operations', 'recording_segments', 'outbox', 'jobs', 'delivery_attempts', 'media_events',
-  'recordings', 'recording_users', 'recording_content', 'request_journal'] as const;
+  'recordings', 'recording_users', 'recording_content', 'request_journal',
+  // Subscriptions go with them: their expiry and lifecycle jobs are in `jobs`.
+  'subscriptions'] as const;
 const CLEAR = [...CALL_TABLES.map((t) => stmt(`clear_${t}`, `DELETE FROM ${t}`)), CALL_ITEMS.clear];
 
 /**
@@ -124,8 +127,10 @@ const CLEAR = [...CALL_TABLES.map((t) => stmt(`clear_${t}`, `DELETE FROM ${t}`))
  * reads outside a transaction (a read-only scope) and a transaction's reads and writes (a live scope that
  * refuses use once the transaction ended).
  */
-export class SqlCallRepository implements CallWriter {
-  constructor(private readonly sql: Sql, private readonly scope: TxScope, private readonly forUpdate = false) {}
+export class SqlCallRepository extends SqlSubscriptionRepository implements CallWriter {
+  constructor(private readonly sql: Sql, private readonly scope: TxScope, private readonly forUpdate = false) {
+    super(sql, scope);
+  }
 
   private reader(): Sql {
     this.scope.check(false);
@@ -319,7 +324,7 @@ export class SqlCallRepository implements CallWriter {
   }
 
   async appendOutbox(n: NewNotification): Promise<void> {
-    await this.writer().run(Q.appendOutbox, [n.callId, n.messageId, n.changeType, n.resourceUrl, JSON.stringify(n.resourceData), n.callbackUri, n.createdAt]);
+    await this.writer().run(Q.appendOutbox, [n.callId, n.messageId, n.changeType, n.resourceUrl, JSON.stringify(n.resourceData), n.callbackUri, n.createdAt, n.kind ?? 'call']);
     this.scope.touch('outbox');
   }
 
@@ -429,6 +434,8 @@ function toNotification(r: Row): OutboxNotification {
     changeType: r.change_type as OutboxNotification['changeType'], resourceUrl: r.resource_url as string,
     resourceData: JSON.parse(r.resource_data as string), callbackUri: r.callback_uri as string, createdAt: Number(r.created_at),
     state: r.state as OutboxNotification['state'], attempts: Number(r.attempts), nextAttemptAt: Number(r.next_attempt_at),
+    // A call's own rows carry no kind (absent = 'call'); subscription lanes say theirs.
+    ...(r.kind && r.kind !== 'call' ? { kind: r.kind as OutboxNotification['kind'] } : {}),
   };
 }
 
