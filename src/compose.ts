@@ -20,6 +20,8 @@ import { notificationRenderer } from './graph/call.mapper.js';
 import { commsNotificationsBody } from './graph/notification.mapper.js';
 import { MediaLibrary, SAMPLE_RATE, espeakNg, type SpeechEngine } from './media/media-library.js';
 import { RecorderService } from './media/recorder.service.js';
+import { MeetingService } from './meetings/meeting.service.js';
+import { TranscriptService } from './transcripts/transcript.service.js';
 import { DeliveryWorker } from './notifications/delivery.worker.js';
 import { NotificationTokens } from './notifications/notification-token.js';
 import { httpSender, type Resolver, type WebhookSender } from './notifications/webhook.sender.js';
@@ -46,6 +48,7 @@ export interface Composition {
   farSide: FarSideService;
   policies: PolicyRegistry;
   recorder: RecorderService;
+  transcripts: TranscriptService;
   library: MediaLibrary;
   journal: RequestJournal;
   clock: Clock;
@@ -110,7 +113,9 @@ export async function compose(config: Config, ports: { clock?: Clock; ids?: Ids;
     const recordingsDir = tempRecordings ?? join(config.dataDir, 'recordings');
     const library = new MediaLibrary(storage.config, ports.speech ?? espeakNg());
     const policies = await PolicyRegistry.open(storage.config, storage.wakeups, filePolicies);
-    const effects = new CallEffects({ clock, ids, render: notificationRenderer, apps });
+    // Transcripts: queued in the transaction that ends a call, made by the renderTranscripts job.
+    const transcripts = new TranscriptService({ store, clock, ids, library });
+    const effects = new CallEffects({ clock, ids, render: notificationRenderer, apps, onCallEnded: (tx, c) => transcripts.callEnded(tx, c) });
     const farSide = new FarSideService({
       store, effects, apps, policies, answerDelayMs: config.answerDelayMs,
       incomingTimeoutMs: config.incomingTimeoutMs, policyInviteTimeoutMs: config.policyInviteTimeoutMs, keepAliveTimeoutMs: config.keepAliveTimeoutMs,
@@ -139,7 +144,7 @@ export async function compose(config: Config, ports: { clock?: Clock; ids?: Ids;
       calls, farSide, policies, store, apps, tokens, tokenKey, notificationKey, library, recordingsDir, virtualClock,
       bodyLimitBytes: config.bodyLimitBytes, controlToken: config.controlToken, logLevel: config.logLevel, version: VERSION, callbacks,
       tokenBodyLimitBytes: config.tokenBodyLimitBytes, listenHost: config.host, allowedHosts: config.allowedHosts,
-      admission,
+      admission, meetings: new MeetingService({ store, clock }),
       throttle: config.throttleLimit > 0 ? { limit: config.throttleLimit, windowMs: config.throttleWindowMs } : null,
       http: {
         headersTimeoutMs: config.headersTimeoutMs, requestTimeoutMs: config.requestTimeoutMs, idleTimeoutMs: config.idleTimeoutMs,
@@ -150,6 +155,7 @@ export async function compose(config: Config, ports: { clock?: Clock; ids?: Ids;
     const registry = new JobRegistry();
     farSide.registerJobs(registry);
     registry.register('renderRecordings', (job) => recorder.runJob(job));
+    registry.register('renderTranscripts', (job) => transcripts.runJob(job));
     const pollMs = storage.shared ? SHARED_POLL_MS : 0;
     const jobs = new JobRunner({
       store, wakeups: storage.wakeups, clock, jobs: registry, owner: instanceId, leaseMs: config.leaseMs, maxAttempts: config.jobMaxAttempts, pollMs,
@@ -169,7 +175,7 @@ export async function compose(config: Config, ports: { clock?: Clock; ids?: Ids;
     runner = jobs;
     if (virtualClock) await shareVirtualClock(virtualClock, storage.config, storage.wakeups);
     return {
-      app, storage, store, calls, tokens, apps, delivery, jobs, farSide, policies, recorder, library, journal, clock, virtualClock, recordingsDir, caCertPath, faults, instanceId, admission,
+      app, storage, store, calls, tokens, apps, delivery, jobs, farSide, policies, recorder, transcripts, library, journal, clock, virtualClock, recordingsDir, caCertPath, faults, instanceId, admission,
       start: () => {
         jobs.start();
         delivery.start();

@@ -13,6 +13,10 @@ export const ALL_CALL_ROLES: readonly string[] = Object.freeze([
   'Calls.JoinGroupCallAsGuest.All',
   'OnlineMeetingRecording.Read.All',
   'CallRecordings.Read.All',
+  // The pipeline's meeting and transcript roles (issue 10 item 4).
+  'OnlineMeetings.ReadWrite.All',
+  'OnlineMeetingTranscript.Read.All',
+  'CallTranscripts.Read.All',
 ]);
 
 export interface AppRegistration {

@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { meetingSettingsRoutes } from './meeting-settings.routes.js';
 import { appProblems, toApp, type AppRegistry } from '../auth/apps.js';
 import type { FarSideService } from '../simulator/far-side.service.js';
 import type { CallbackPolicy } from '../domain/callback-uri.js';
@@ -58,6 +59,7 @@ export async function controlPlane(app: FastifyInstance, o: ControlPlaneOptions)
   await app.register(emulatorRoutes, { store: o.store, apps: o.apps, version: o.version });
   await app.register(simulatorRoutes, { farSide: o.farSide, policies: o.policies, apps: o.apps, callbacks: o.callbacks });
   await app.register(mediaRoutes, { farSide: o.farSide, store: o.store, library: o.library, virtualClock: o.virtualClock });
+  await app.register(meetingSettingsRoutes, { store: o.store });
   await app.register(dashboardRoutes, { store: o.store, journal: o.journal, wakeups: o.wakeups });
 
   app.get('/_emulator/apps', async () => ({

@@ -210,7 +210,8 @@ export interface Recording {
 }
 
 /** Durable far-side work: answering, completing operations, finishing a hang-up. */
-export type JobKind = 'answerCall' | 'completeOperation' | 'finishTermination' | 'incomingTimeout' | 'renderRecordings' | 'keepAliveExpiry';
+export type JobKind = 'answerCall' | 'completeOperation' | 'finishTermination' | 'incomingTimeout' | 'renderRecordings' | 'keepAliveExpiry'
+  | 'renderTranscripts';
 export interface Job {
   /** Assigned by the store. */
   id: number;

@@ -15,7 +15,8 @@ export type DomainErrorCode =
   | 'NOT_COMPLIANCE_RECORDING_CALL'
   | 'CONCURRENT_UPDATE'
   | 'MISSING_ROLE'
-  | 'INVALID_REQUEST';
+  | 'INVALID_REQUEST'
+  | 'MEETING_NOT_FOUND';
 
 export class DomainError extends Error {
   constructor(readonly code: DomainErrorCode, message?: string, readonly detail: Record<string, string> = {}) {

@@ -1,5 +1,6 @@
 import type { Call, MediaEvent, Recording, DeliveryAttempt, DeliveryState, Job, NewNotification, Operation, OutboxNotification, Participant, RecordingSegment } from './call.js';
 import type { JournalEntry } from './journal.js';
+import type { OnlineMeeting, Transcript } from './meeting.js';
 
 export type RecordingRole = 'organizer' | 'participant';
 
@@ -50,6 +51,19 @@ export interface CallReader {
   deadJobs(limit: number): Promise<Array<Job & { attempts: number; lastError: string | null }>>;
   /** The request journal, oldest first after `afterSeq`, or newest first with `newestFirst`. */
   listJournal(f: { callId?: string; afterSeq?: number; limit: number; newestFirst?: boolean }): Promise<JournalEntry[]>;
+
+  // ---- online meetings and transcripts (meetings/, transcripts/) ----
+  getOnlineMeeting(id: string): Promise<OnlineMeeting | undefined>;
+  onlineMeetingByExternalId(tenantId: string, organizerId: string, externalId: string): Promise<OnlineMeeting | undefined>;
+  /** Meetings of a tenant whose join URL has this key (meetings/join-url.ts joinUrlKey). */
+  onlineMeetingsByJoinKey(tenantId: string, joinKey: string): Promise<OnlineMeeting[]>;
+  onlineMeetingsByJoinMeetingId(tenantId: string, joinMeetingId: string): Promise<OnlineMeeting[]>;
+  getTranscript(id: string): Promise<Transcript | undefined>;
+  transcriptHasUser(transcriptId: string, userId: string, role: RecordingRole): Promise<boolean>;
+  /** Keyset pages in creation order, as for recordings. */
+  transcriptsByMeeting(meetingId: string, afterSeq: number, limit: number): Promise<Array<Transcript & { seq: number }>>;
+  transcriptsByCall(callId: string, afterSeq: number, limit: number): Promise<Array<Transcript & { seq: number }>>;
+  transcriptsByUser(f: { userId: string; role: RecordingRole; from: number; to: number; afterSeq: number; limit: number }): Promise<Array<Transcript & { seq: number }>>;
 }
 
 /** A claim on work: held by `owner` until `until` (real time, ms since the epoch). */
@@ -105,6 +119,13 @@ export interface CallWriter extends CallReader {
   failJob(id: number, error: string, retryAt: number | null): Promise<void>;
 
   appendJournal(entries: Array<Omit<JournalEntry, 'seq'>>, keep: number): Promise<void>;
+
+  // ---- online meetings and transcripts ----
+  /** False (and nothing written) when the tenant's organizer already has a meeting with this externalId. */
+  insertOnlineMeeting(m: OnlineMeeting): Promise<boolean>;
+  updateOnlineMeeting(m: OnlineMeeting): Promise<void>;
+  /** Stores a transcript and the users it can be listed by. */
+  insertTranscript(t: Transcript, users: Array<{ userId: string; role: RecordingRole }>): Promise<void>;
 }
 
 /**

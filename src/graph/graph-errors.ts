@@ -52,6 +52,12 @@ export const GRAPH_ERRORS = {
   SERVER_BUSY: { status: 503, code: 'serviceNotAvailable', message: 'The service is busy. Please retry after the time in the Retry-After header.' },
   CLOCK_NOT_VIRTUAL: { status: 409, code: 'Conflict', message: 'The clock is real: start graph-calls with --clock virtual to move time by hand.' },
   NOT_FOUND_ITEM: { status: 404, code: 'itemNotFound', message: 'The item was not found.' },
+  // onlinemeeting-get docs do not print the not-found answer; Graph's OData code for a missing item (fidelity.md).
+  MEETING_NOT_FOUND: { status: 404, code: 'itemNotFound', message: 'The online meeting was not found.' },
+  // Real v1.0 answer to GETs of the tenant-level getAll* functions, which are subscription resources only (spec §0.7).
+  API_NOT_SUPPORTED: { status: 404, code: 'NotFound', message: 'Requested API is not supported. Please check the path.' },
+  // calltranscript-get docs: an unsupported content format (seen for Kiota's Accept in 2024, msgraph-sdk-dotnet#2505).
+  INVALID_FORMAT: { status: 400, code: 'BadRequest', message: 'Invalid format specified.' },
   GENERAL_EXCEPTION: { status: 500, code: 'generalException', message: 'An unexpected error occurred while processing the request.' },
 } as const satisfies Record<string, { status: number; code: string; message: string }>;
 
@@ -72,6 +78,7 @@ export const DOMAIN_TO_GRAPH: Readonly<Record<DomainErrorCode, GraphErrorName>> 
   CONCURRENT_UPDATE: 'CONCURRENT_UPDATE',
   MISSING_ROLE: 'MISSING_ROLE',
   INVALID_REQUEST: 'INVALID_REQUEST',
+  MEETING_NOT_FOUND: 'MEETING_NOT_FOUND',
 };
 
 /** A wire error raised by the graph layer itself. */
