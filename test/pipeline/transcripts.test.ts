@@ -1,6 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Harness } from '../support/harness.js';
+import { createTestDatabase, type TestDatabase } from '../support/postgres.js';
 import { call } from '../support/inject.js';
 import { advance, newMeeting, now, ORGANIZER, parseVtt, pipelineHarness, scriptedMeeting, speechMs, type Line } from './pipeline-support.js';
 
@@ -15,19 +16,21 @@ const SCRIPT: Line[] = [
 ];
 const NAMES: Record<string, string> = { organizer: 'Olivia Organizer', 'Alice Analyst': 'Alice Analyst', 'Bob Builder': 'Bob Builder' };
 
-describe('transcripts of a scripted three-party meeting on the virtual clock', () => {
+for (const engine of ['sqlite', 'postgres'] as const) describe(`transcripts of a scripted three-party meeting on the virtual clock (${engine})`, () => {
   let h: Harness;
+  let db: TestDatabase | null = null;
   let meeting: any;
   let run: Awaited<ReturnType<typeof scriptedMeeting>>;
   before(async () => {
-    h = await pipelineHarness();
+    db = engine === 'postgres' ? await createTestDatabase() : null;
+    h = await pipelineHarness(db ? { db: db.url } : {});
     meeting = await newMeeting(h);
     // Bob plays a tone before speaking, and Carol only ever plays a tone: neither contributes text.
     run = await scriptedMeeting(h, meeting, ['Alice Analyst', 'Bob Builder', 'Carol Tone'], SCRIPT, {
       tones: [{ who: 'Bob Builder', at: 8 }, { who: 'Carol Tone', at: 3 }], endAt: 30,
     });
   });
-  after(() => h.close());
+  after(async () => { await h.close(); await db?.drop(); });
 
   test('the VTT has one cue per line of the script, cued to the second it was said, speaker named, text escaped', async () => {
     const list = await call(h, 'GET', `/v1.0/users/${ORGANIZER}/onlineMeetings/${meeting.id}/transcripts`);
