@@ -47,6 +47,20 @@ export function functionParams(segment: string, name: string): Record<string, st
   return out;
 }
 
+/**
+ * OData parameter aliases, as the SDKs' builders send them: `getAllRecordings(startDateTime=@startDateTime)?@startDateTime=…`.
+ * A missing alias is Graph's 400 "Missing the parameter alias '@startDateTime' in the request query string." (spec §5.6).
+ */
+function resolveAliases(request: FastifyRequest, params: Record<string, string>): void {
+  const q = request.query as Record<string, string | undefined>;
+  for (const [k, v] of Object.entries(params)) {
+    if (!v.startsWith('@')) continue;
+    const given = q[v];
+    if (given === undefined) throw new GraphError('INVALID_REQUEST', `Missing the parameter alias '${v}' in the request query string.`);
+    params[k] = given.trim().replace(/^'(.*)'$/, '$1');
+  }
+}
+
 function dateParam(v: string | undefined, name: string): number | undefined {
   if (v === undefined) return undefined;
   const t = Date.parse(v);
@@ -130,6 +144,7 @@ export async function artifactFunction<T extends ArtifactRow>(request: FastifyRe
 }): Promise<FastifyReply | false> {
   const params = functionParams(o.segment, o.kind.fn);
   if (!params) return false;
+  resolveAliases(request, params);
   const p: Principal = principalOf(request);
   requireAnyRole(p, o.kind.roles[o.collection]);
   const meetings = o.collection === 'onlineMeetings';
