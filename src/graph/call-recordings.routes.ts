@@ -95,7 +95,7 @@ export async function callRecordingsRoutes(app: FastifyInstance, o: CallRecordin
       return page(request, reply, itemBase(request), rows, top, () => itemBase(request));
     });
     /** `recordings/delta()` bound to the collection (CSDL; undocumented): the meeting's recordings in delta rounds. */
-    app.get(`${prefix}/:meetingId/recordings/delta()`, async (request, reply) => {
+    const delta = async (request: FastifyRequest, reply: FastifyReply) => {
       const p = principalOf(request);
       requireAnyRole(p, PERMISSIONS.meetingRecordings);
       const check = inMeeting(request);
@@ -104,7 +104,9 @@ export async function callRecordingsRoutes(app: FastifyInstance, o: CallRecordin
         read: (after, limit) => o.store.recordingsByMeeting((request.params as Params).meetingId!, after, limit),
         keep: (r) => r.tenantId === p.tenantId && check(r), itemBase: () => itemBase(request),
       });
-    });
+    };
+    app.get(`${prefix}/:meetingId/recordings/delta()`, delta);
+    app.get(`${prefix}/:meetingId/recordings/delta`, delta);
     app.get(`${prefix}/:meetingId/recordings/:recordingId`, async (request, reply) => {
       const p = principalOf(request);
       requireAnyRole(p, PERMISSIONS.meetingRecordings);

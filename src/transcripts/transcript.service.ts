@@ -52,6 +52,7 @@ export class TranscriptService {
    * beta `startTranscription` action opens and closes queue the same job with their own bounds.
    */
   async callEnded(tx: CallWriter, call: Call): Promise<void> {
+    if (!call.meetingInfo) return; // ad hoc calls are transcribed only by startTranscription
     const roster = await tx.listParticipants(call.id, { includeLeft: true });
     const meetingId = meetingIdOf(call, roster);
     const meeting = meetingId ? await tx.getOnlineMeeting(meetingId) : undefined;
