@@ -10,6 +10,9 @@ import type { FarSideService } from './simulator/far-side.service.js';
 import type { PolicyRegistry } from './simulator/policy-registry.js';
 import { incomingRoutes } from './graph/incoming.routes.js';
 import { callRecordingsRoutes } from './graph/call-recordings.routes.js';
+import { meetingsRoutes } from './meetings/meetings.routes.js';
+import type { MeetingService } from './meetings/meeting.service.js';
+import { transcriptsRoutes } from './transcripts/transcripts.routes.js';
 import type { MediaLibrary } from './media/media-library.js';
 import type { VirtualClock } from './shared/virtual-clock.js';
 import type { FaultEngine } from './faults/fault-rules.js';
@@ -80,6 +83,8 @@ export interface AppDeps {
   blobs: ConfigStore;
   /** /subscriptions (src/subscriptions/). */
   subscriptions: SubscriptionService;
+  /** onlineMeeting create and lookup (meetings/). */
+  meetings: MeetingService;
 }
 
 /** What a client's connection may cost (docs/configuration.md); 0 = no limit. */
@@ -195,6 +200,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       await graph.register(participantActionsRoutes, { version, roster: deps.roster, library: deps.library });
       await graph.register(appHostedMediaRoutes, { version, roster: deps.roster, library: deps.library });
       await graph.register(subscriptionsRoutes, { version, subscriptions: deps.subscriptions });
+      await graph.register(meetingsRoutes, { version, store: deps.store, meetings: deps.meetings });
+      await graph.register(transcriptsRoutes, { version, store: deps.store });
     }, { prefix: `/${version}` });
   }
 

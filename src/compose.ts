@@ -24,6 +24,8 @@ import { MediaActionsService } from './domain/media-actions.service.js';
 import { libraryMediaSources } from './media/media-sources.js';
 import { RecordResponseRenderer } from './media/record-response.js';
 import { registerMediaJobs } from './simulator/media-jobs.js';
+import { MeetingService } from './meetings/meeting.service.js';
+import { TranscriptService } from './transcripts/transcript.service.js';
 import { DeliveryWorker } from './notifications/delivery.worker.js';
 import { NotificationTokens } from './notifications/notification-token.js';
 import { httpSender, type Resolver, type WebhookSender } from './notifications/webhook.sender.js';
@@ -59,6 +61,7 @@ export interface Composition {
   recorder: RecorderService;
   /** playPrompt, recordResponse, tones (service-hosted media). */
   mediaActions: MediaActionsService;
+  transcripts: TranscriptService;
   library: MediaLibrary;
   journal: RequestJournal;
   clock: Clock;
@@ -128,7 +131,9 @@ export async function compose(config: Config, ports: { clock?: Clock; ids?: Ids;
     const library = new MediaLibrary(storage.config, ports.speech ?? espeakNg());
     const policies = await PolicyRegistry.open(storage.config, storage.wakeups, filePolicies);
     const behaviours = await FarSideBehaviours.open(storage.config, storage.wakeups, fileFarSide);
-    const effects = new CallEffects({ clock, ids, render: notificationRenderer, apps });
+    // Transcripts: queued in the transaction that ends a call, made by the renderTranscripts job.
+    const transcripts = new TranscriptService({ store, clock, ids, library });
+    const effects = new CallEffects({ clock, ids, render: notificationRenderer, apps, onCallEnded: (tx, c) => transcripts.callEnded(tx, c) });
     const farSide = new FarSideService({
       store, effects, apps, policies, answerDelayMs: config.answerDelayMs,
       behaviours, ringingTimeoutMs: config.ringingTimeoutMs, operationDelayMs: config.operationDelayMs,
@@ -168,7 +173,7 @@ export async function compose(config: Config, ports: { clock?: Clock; ids?: Ids;
       calls, farSide, policies, store, apps, tokens, tokenKey, notificationKey, library, recordingsDir, virtualClock, mediaActions, blobs: storage.config,
       bodyLimitBytes: config.bodyLimitBytes, controlToken: config.controlToken, logLevel: config.logLevel, version: VERSION, callbacks,
       tokenBodyLimitBytes: config.tokenBodyLimitBytes, listenHost: config.host, allowedHosts: config.allowedHosts,
-      admission, roster, invitees,
+      admission, roster, invitees, meetings: new MeetingService({ store, clock }),
       throttle: config.throttleLimit > 0 ? { limit: config.throttleLimit, windowMs: config.throttleWindowMs } : null,
       http: {
         headersTimeoutMs: config.headersTimeoutMs, requestTimeoutMs: config.requestTimeoutMs, idleTimeoutMs: config.idleTimeoutMs,
@@ -183,6 +188,7 @@ export async function compose(config: Config, ports: { clock?: Clock; ids?: Ids;
     registerMediaJobs(registry, { media: mediaActions, responses });
     registry.register('subscriptionLifecycle', (job) => subscriptions.runLifecycleJob(job));
     registry.register('subscriptionExpiry', (job) => subscriptions.runExpiryJob(job));
+    registry.register('renderTranscripts', (job) => transcripts.runJob(job));
     const pollMs = storage.shared ? SHARED_POLL_MS : 0;
     const jobs = new JobRunner({
       store, wakeups: storage.wakeups, clock, jobs: registry, owner: instanceId, leaseMs: config.leaseMs, maxAttempts: config.jobMaxAttempts, pollMs,
@@ -203,7 +209,7 @@ export async function compose(config: Config, ports: { clock?: Clock; ids?: Ids;
     if (virtualClock) await shareVirtualClock(virtualClock, storage.config, storage.wakeups);
     return {
       subscriptions, changes,
-      app, storage, store, calls, tokens, apps, delivery, jobs, farSide, policies, recorder, mediaActions, library, journal, clock, virtualClock, recordingsDir, caCertPath, faults, instanceId, admission,
+      app, storage, store, calls, tokens, apps, delivery, jobs, farSide, policies, recorder, mediaActions, transcripts, library, journal, clock, virtualClock, recordingsDir, caCertPath, faults, instanceId, admission,
       start: () => {
         jobs.start();
         delivery.start();

@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { meetingSettingsRoutes } from './meeting-settings.routes.js';
 import { appProblems, toApp, type AppRegistry } from '../auth/apps.js';
 import type { FarSideService } from '../simulator/far-side.service.js';
 import type { CallbackPolicy } from '../domain/callback-uri.js';
@@ -76,6 +77,7 @@ export async function controlPlane(app: FastifyInstance, o: ControlPlaneOptions)
   await app.register(contentSharingRoutes, { invitees: o.invitees });
   await app.register(tonesRoutes, { media: o.mediaActions });
   if (o.subscriptions) await app.register(subscriptionControlRoutes, { subscriptions: o.subscriptions });
+  await app.register(meetingSettingsRoutes, { store: o.store });
 
   app.get('/_emulator/apps', async () => ({
     value: o.apps.list().map(({ clientSecret: _secret, ...a }) => a),

@@ -10,6 +10,8 @@ export interface CallEffectsOptions {
   ids: Ids;
   render: NotificationRenderer;
   apps: AppDirectory;
+  /** Runs in the transaction that ends a call (transcripts queue the call's transcription there). */
+  onCallEnded?: (tx: CallWriter, call: Call) => Promise<void>;
 }
 
 /**
@@ -77,6 +79,7 @@ export class CallEffects {
       ...call, state: transition(call.state, 'terminated'), recordingActive: false, resultInfo, updatedAt: now,
     });
     await this.notifyCall(tx, ended, 'deleted');
+    await this.o.onCallEnded?.(tx, ended);
     for (const id of await tx.observingCalls(call.id)) {
       const invite = await tx.getCall(id);
       if (invite && invite.state !== 'terminated') await this.terminate(tx, invite, RESULT.conversationEnded);

@@ -264,7 +264,8 @@ export type JobKind = 'answerCall' | 'completeOperation' | 'finishTermination' |
   | 'answerInvite'
   | MediaJobKind
   // Subscriptions (src/subscriptions/): reauthorizationRequired before expiry, and the expiry itself.
-  | 'subscriptionLifecycle' | 'subscriptionExpiry';
+  | 'subscriptionLifecycle' | 'subscriptionExpiry'
+  | 'renderTranscripts';
 export interface Job {
   /** Assigned by the store. */
   id: number;

@@ -26,7 +26,8 @@ export type DomainErrorCode =
   | 'AUDIO_ROUTING_GROUP_NOT_FOUND'
   | 'AUDIO_ROUTING_GROUP_EXISTS'
   | 'CONTENT_SHARING_SESSION_NOT_FOUND'
-  | 'NOT_SERVICE_HOSTED_MEDIA';
+  | 'NOT_SERVICE_HOSTED_MEDIA'
+  | 'MEETING_NOT_FOUND';
 
 export class DomainError extends Error {
   constructor(readonly code: DomainErrorCode, message?: string, readonly detail: Record<string, string> = {}) {

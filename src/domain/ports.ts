@@ -2,6 +2,7 @@ import type { Call, MediaEvent, Recording, DeliveryAttempt, DeliveryState, Job, 
 import type { JournalEntry } from './journal.js';
 import type { CallItemKind, CallItemTypes } from './roster.js';
 import type { ArtifactKind, Subscription } from './subscription.js';
+import type { OnlineMeeting, Transcript } from './meeting.js';
 
 export type RecordingRole = 'organizer' | 'participant';
 
@@ -57,6 +58,19 @@ export interface CallReader extends SubscriptionReader {
   listCallItems<K extends CallItemKind>(callId: string, kind: K): Promise<Array<CallItemTypes[K]>>;
   /** One call item; ids compare exactly (callers normalise GUIDs; audio routing group ids are the client's). */
   getCallItem<K extends CallItemKind>(callId: string, kind: K, id: string): Promise<CallItemTypes[K] | undefined>;
+
+  // ---- online meetings and transcripts (meetings/, transcripts/) ----
+  getOnlineMeeting(id: string): Promise<OnlineMeeting | undefined>;
+  onlineMeetingByExternalId(tenantId: string, organizerId: string, externalId: string): Promise<OnlineMeeting | undefined>;
+  /** Meetings of a tenant whose join URL has this key (meetings/join-url.ts joinUrlKey). */
+  onlineMeetingsByJoinKey(tenantId: string, joinKey: string): Promise<OnlineMeeting[]>;
+  onlineMeetingsByJoinMeetingId(tenantId: string, joinMeetingId: string): Promise<OnlineMeeting[]>;
+  getTranscript(id: string): Promise<Transcript | undefined>;
+  transcriptHasUser(transcriptId: string, userId: string, role: RecordingRole): Promise<boolean>;
+  /** Keyset pages in creation order, as for recordings. */
+  transcriptsByMeeting(meetingId: string, afterSeq: number, limit: number): Promise<Array<Transcript & { seq: number }>>;
+  transcriptsByCall(callId: string, afterSeq: number, limit: number): Promise<Array<Transcript & { seq: number }>>;
+  transcriptsByUser(f: { userId: string; role: RecordingRole; from: number; to: number; afterSeq: number; limit: number }): Promise<Array<Transcript & { seq: number }>>;
 }
 
 /** A claim on work: held by `owner` until `until` (real time, ms since the epoch). */
@@ -117,6 +131,12 @@ export interface CallWriter extends CallReader, SubscriptionWriter {
   putCallItem<K extends CallItemKind>(kind: K, item: CallItemTypes[K]): Promise<void>;
   /** Returns false when there was no such item. */
   deleteCallItem(callId: string, kind: CallItemKind, id: string): Promise<boolean>;
+  // ---- online meetings and transcripts ----
+  /** False (and nothing written) when the tenant's organizer already has a meeting with this externalId. */
+  insertOnlineMeeting(m: OnlineMeeting): Promise<boolean>;
+  updateOnlineMeeting(m: OnlineMeeting): Promise<void>;
+  /** Stores a transcript and the users it can be listed by. */
+  insertTranscript(t: Transcript, users: Array<{ userId: string; role: RecordingRole }>): Promise<void>;
 }
 
 /**

@@ -8,6 +8,7 @@ import { principalOf } from './auth.hook.js';
 import { recordingToWire } from './call.mapper.js';
 import { GRAPH_ERRORS, GraphError, sendGraphError } from './graph-errors.js';
 import { nextLink, pageParams } from './paging.js';
+import { sendArtifactPage, type ArtifactKind } from './artifact-functions.js';
 import { PERMISSIONS, requireAnyRole } from './permissions.js';
 import { sendJson, versionBase, type GraphVersion } from './wire.js';
 
@@ -41,30 +42,6 @@ async function filterAsync<T>(rows: T[], keep: (row: T) => Promise<boolean>): Pr
   const out: T[] = [];
   for (const row of rows) if (await keep(row)) out.push(row);
   return out;
-}
-
-/**
- * `name(key='v',key2=2026-01-01T00:00:00Z)` -> {key: 'v', key2: '2026-…'}; null when the segment is not
- * `name(...)`. `segment` is a route parameter, which the router has already percent-decoded: decoding it
- * again would turn `%25` into a lone `%` and throw.
- */
-export function functionParams(segment: string, name: string): Record<string, string> | null {
-  const m = new RegExp(`^${name}\\((.*)\\)$`, 'i').exec(segment);
-  if (!m) return null;
-  const out: Record<string, string> = Object.create(null) as Record<string, string>;
-  for (const part of m[1]!.split(',').map((x) => x.trim()).filter(Boolean)) {
-    const eq = part.indexOf('=');
-    if (eq < 0) throw new GraphError('INVALID_REQUEST', `Invalid function parameter '${part}' in '${name}'.`);
-    out[part.slice(0, eq).trim()] = part.slice(eq + 1).trim().replace(/^'(.*)'$/, '$1');
-  }
-  return out;
-}
-
-function dateParam(v: string | undefined, name: string): number | undefined {
-  if (v === undefined) return undefined;
-  const t = Date.parse(v);
-  if (Number.isNaN(t)) throw new GraphError('INVALID_REQUEST', `Invalid value '${v}' for parameter '${name}': expected a DateTimeOffset.`);
-  return t;
 }
 
 /**
@@ -125,6 +102,19 @@ export async function callRecordingsRoutes(plain: FastifyInstance, o: CallRecord
         .filter((r) => r.tenantId === p.tenantId && check(r));
       return page(request, reply, itemBase(request, request.params), rows, top, () => itemBase(request, request.params));
     });
+    /** `recordings/delta()` bound to the collection (CSDL; undocumented): the meeting's recordings in delta rounds. */
+    const delta = async (request: FastifyRequest<{ Params: MeetingKey }>, reply: FastifyReply) => {
+      const p = principalOf(request);
+      requireAnyRole(p, PERMISSIONS.meetingRecordings);
+      const check = inMeeting(request.params);
+      return sendArtifactPage(request, reply, {
+        version: o.version, kind: recordingKind(o.store), delta: true, listUrl: itemBase(request, request.params),
+        read: (after, limit) => o.store.recordingsByMeeting(request.params.meetingId, after, limit),
+        keep: (r) => r.tenantId === p.tenantId && check(r), itemBase: () => itemBase(request, request.params),
+      });
+    };
+    app.get(`${prefix}/:meetingId/recordings/delta()`, { schema: { params: MeetingParams } }, delta);
+    app.get(`${prefix}/:meetingId/recordings/delta`, { schema: { params: MeetingParams } }, delta);
     app.get(`${prefix}/:meetingId/recordings/:recordingId`, { schema: { params: MeetingRecordingParams } }, async (request, reply) => {
       const p = principalOf(request);
       requireAnyRole(p, PERMISSIONS.meetingRecordings);
@@ -136,7 +126,9 @@ export async function callRecordingsRoutes(plain: FastifyInstance, o: CallRecord
       return content(request, reply, visible(await o.store.getRecording(request.params.recordingId), p, inMeeting(request.params)));
     });
   };
-  if (o.version === 'beta') meeting('/communications/onlineMeetings', false);
+  // The CSDL (both versions) and the SDKs route /communications/onlineMeetings/{id}/recordings; the docs print
+  // only the /users/{id} forms (spec §5.3). Served on v1.0 and beta alike (docs/fidelity.md).
+  meeting('/communications/onlineMeetings', false);
   meeting('/users/:userId/onlineMeetings', true);
 
   // ---- ad hoc calls -------------------------------------------------------------------------------
@@ -164,25 +156,17 @@ export async function callRecordingsRoutes(plain: FastifyInstance, o: CallRecord
     return content(request, reply, await visibleAsync(await o.store.getRecording(request.params.recordingId), p, participantOf(request.params)));
   });
 
-  // ---- getAllRecordings -----------------------------------------------------------------------------
-  const getAll = (collection: 'onlineMeetings' | 'adhocCalls') => async (request: FastifyRequest<{ Params: { userId: string; fn: string } }>, reply: FastifyReply) => {
-    const p = principalOf(request);
-    requireAnyRole(p, collection === 'onlineMeetings' ? PERMISSIONS.meetingRecordings : PERMISSIONS.adhocCallRecordings);
-    const { userId, fn } = request.params;
-    const params = functionParams(fn, 'getAllRecordings');
-    if (!params) throw new GraphError('UNKNOWN_SEGMENT', `Resource not found for the segment '${fn}'.`);
-    const who = collection === 'onlineMeetings' ? params.meetingOrganizerUserId ?? userId : params.userId ?? userId;
-    const { top, after } = pageParams(request);
-    const rows = (await o.store.recordingsByUser({
-      userId: who, role: collection === 'onlineMeetings' ? 'organizer' : 'participant',
-      from: dateParam(params.startDateTime, 'startDateTime') ?? 0, to: dateParam(params.endDateTime, 'endDateTime') ?? Number.MAX_SAFE_INTEGER,
-      afterSeq: after, limit: top + 1,
-    })).filter((r) => r.tenantId === p.tenantId && (collection === 'onlineMeetings' ? r.meetingId !== null : r.meetingId === null));
-    const listUrl = `${base(request)}/users/${userId}/${collection}/${fn}`;
-    return page(request, reply, listUrl, rows, top, (r) => collection === 'onlineMeetings'
-      ? `${base(request)}/users/${who}/onlineMeetings/${r.meetingId}/recordings`
-      : `${base(request)}/users/${who}/adhocCalls/${r.callId}/recordings`);
+  // getAllRecordings (and its delta) shares the `/users/{id}/onlineMeetings/{segment}` path with the meeting
+  // itself: meetings/meetings.routes.ts dispatches it to artifactFunction with recordingKind.
+}
+
+/** callRecording as an artifact kind: the roles, listings and wire form getAllRecordings and delta use. */
+export function recordingKind(store: CallStore): ArtifactKind<Recording & { seq: number }> {
+  return {
+    type: 'callRecording', fn: 'getAllRecordings', nav: 'recordings',
+    roles: { onlineMeetings: PERMISSIONS.meetingRecordings, adhocCalls: PERMISSIONS.adhocCallRecordings },
+    byUser: (f) => store.recordingsByUser(f),
+    byMeeting: (id, after, limit) => store.recordingsByMeeting(id, after, limit),
+    toWire: (r, itemBase) => recordingToWire(r, `${itemBase}/${r.id}/content`),
   };
-  app.get('/users/:userId/onlineMeetings/:fn', { schema: { params: FunctionParams } }, getAll('onlineMeetings'));
-  app.get('/users/:userId/adhocCalls/:fn', { schema: { params: FunctionParams } }, getAll('adhocCalls'));
 }

@@ -65,6 +65,12 @@ export const GRAPH_ERRORS = {
   AUDIO_ROUTING_GROUP_NOT_FOUND: { status: 404, code: 'itemNotFound', message: 'Audio routing group not found.' },
   AUDIO_ROUTING_GROUP_EXISTS: { status: 409, code: 'Conflict', message: 'An audio routing group with this id already exists.' },
   CONTENT_SHARING_SESSION_NOT_FOUND: { status: 404, code: 'itemNotFound', message: 'Content sharing session not found.' },
+  // onlinemeeting-get docs do not print the not-found answer; Graph's OData code for a missing item (fidelity.md).
+  MEETING_NOT_FOUND: { status: 404, code: 'itemNotFound', message: 'The online meeting was not found.' },
+  // Real v1.0 answer to GETs of the tenant-level getAll* functions, which are subscription resources only (spec §0.7).
+  API_NOT_SUPPORTED: { status: 404, code: 'NotFound', message: 'Requested API is not supported. Please check the path.' },
+  // calltranscript-get docs: an unsupported content format (seen for Kiota's Accept in 2024, msgraph-sdk-dotnet#2505).
+  INVALID_FORMAT: { status: 400, code: 'BadRequest', message: 'Invalid format specified.' },
   GENERAL_EXCEPTION: { status: 500, code: 'generalException', message: 'An unexpected error occurred while processing the request.' },
   // Subscriptions (src/subscriptions/subscription-rules.ts has the messages; spec graph-recordings-pipeline §1.7).
   SUBSCRIPTION_VALIDATION: { status: 400, code: 'ValidationError', message: 'Subscription validation request failed.' },
@@ -102,6 +108,7 @@ export const DOMAIN_TO_GRAPH: Readonly<Record<DomainErrorCode, GraphErrorName>> 
   AUDIO_ROUTING_GROUP_EXISTS: 'AUDIO_ROUTING_GROUP_EXISTS',
   CONTENT_SHARING_SESSION_NOT_FOUND: 'CONTENT_SHARING_SESSION_NOT_FOUND',
   NOT_SERVICE_HOSTED_MEDIA: 'NOT_SERVICE_HOSTED_MEDIA',
+  MEETING_NOT_FOUND: 'MEETING_NOT_FOUND',
 };
 
 /** A wire error raised by the graph layer itself. */

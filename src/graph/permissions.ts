@@ -37,6 +37,11 @@ export const PERMISSIONS = {
   subscribeToTone: ['Calls.AccessMedia.All'],
   cancelMediaProcessing: ['Calls.Initiate.All', 'Calls.AccessMedia.All'],
   sendDtmfTones: ['Calls.AccessMedia.All'],
+  // onlineMeeting and callTranscript permission tables (onlinemeeting-get, application-post-onlinemeetings, calltranscript-get).
+  createOnlineMeeting: ['OnlineMeetings.ReadWrite.All'],
+  readOnlineMeeting: ['OnlineMeetings.Read.All', 'OnlineMeetings.ReadWrite.All'],
+  meetingTranscripts: ['OnlineMeetingTranscript.Read.All'],
+  adhocCallTranscripts: ['CallTranscripts.Read.All'],
 } as const satisfies Record<string, readonly string[]>;
 
 export function requireAnyRole(p: Principal, accepted: readonly string[]): void {

@@ -63,7 +63,15 @@ export class MediaLibrary {
     if (!this.speech.available) {
       throw new MediaError(`speech needs ${this.speech.name}, which is not installed here (Debian: apt-get install espeak-ng); use a tone or upload a WAV instead`);
     }
-    return this.addWav(await this.speech.synthesize(text));
+    const clip = await this.addWav(await this.speech.synthesize(text));
+    // The text is kept with the clip: transcripts are made from what was said, not by recognising audio.
+    await this.store.setValue(`media-text:${clip.mediaId}`, text);
+    return clip;
+  }
+
+  /** The text a speech clip says, or undefined for uploaded audio (which says nothing a transcript can know). */
+  textOf(mediaId: string): Promise<string | undefined> {
+    return this.store.getValue(`media-text:${mediaId}`);
   }
 
   async has(mediaId: string): Promise<boolean> {

@@ -5,6 +5,8 @@ import type { Call, Recording } from '../../src/domain/call.js';
 import { DomainError } from '../../src/domain/errors.js';
 import type { CallWriter, Lease, Storage, WakeTopic } from '../../src/domain/ports.js';
 import { subscriptionContract } from './subscriptions.contract.js';
+import type { OnlineMeeting, Transcript } from '../../src/domain/meeting.js';
+import { joinUrlKey } from '../../src/meetings/join-url.js';
 import { newCall, newJournalEntry, newNotification, newOperation, newParticipant, newRecording, newSegment } from '../support/factories.js';
 
 export interface StorageFactory {
@@ -1094,5 +1096,68 @@ export function runStorageContract(f: StorageFactory): void {
 
     // ---- subscriptions (change notifications) -------------------------------------------------------
     subscriptionContract(t, { reopen: !!f.reopen });
+    // ---- online meetings and transcripts (h-meet) ------------------------------------------------
+
+    const meeting = (over: Partial<OnlineMeeting> = {}): OnlineMeeting => {
+      const id = over.id ?? randomUUID();
+      return {
+        id, tenantId: 't', organizerId: 'org-1', appId: 'app', externalId: null, subject: null, startAt: 1, endAt: 2, createdAt: 1,
+        threadId: `19:meeting_${id}@thread.v2`, joinWebUrl: `https://teams.microsoft.com/l/meetup-join/19%3ameeting_${id}%40thread.v2/0?context=%7b%7d`,
+        joinMeetingId: '1234567890123', passcode: null, isPasscodeRequired: false, organizer: { user: { id: 'org-1' } }, attendees: [],
+        allowRecording: true, allowTranscription: true, recordAutomatically: false, autoTranscription: false, ...over,
+      };
+    };
+    const transcript = (callId: string, over: Partial<Transcript> = {}): Transcript => ({
+      id: randomUUID(), callId, tenantId: 't', meetingId: null, meetingOrganizer: null, contentCorrelationId: randomUUID(),
+      createdAt: 100, endedAt: 200, cueGroupId: randomUUID(), language: 'en-us', cues: [{ startMs: 0, endMs: 10, speaker: 'A', text: 'hi' }], ...over,
+    });
+
+    t('online meetings: stored, found by id, externalId, join URL key and join meeting id; one per externalId', async (s) => {
+      const a = meeting({ externalId: 'ext', organizerId: 'ORG-1' });
+      const b = meeting({ joinMeetingId: '999' });
+      assert.equal(await s.calls.write((tx) => tx.insertOnlineMeeting(a)), true);
+      assert.equal(await s.calls.write((tx) => tx.insertOnlineMeeting(b)), true);
+      assert.equal(await s.calls.write((tx) => tx.insertOnlineMeeting(meeting({ externalId: 'ext', organizerId: 'org-1' }))), false, 'same organizer and externalId');
+      assert.equal(await s.calls.write((tx) => tx.insertOnlineMeeting(meeting({ externalId: 'ext', organizerId: 'org-2' }))), true, 'another organizer may reuse it');
+      assert.deepEqual(await s.calls.getOnlineMeeting(a.id), a);
+      assert.deepEqual((await s.calls.onlineMeetingByExternalId('t', 'org-1', 'ext'))?.id, a.id);
+      assert.equal(await s.calls.onlineMeetingByExternalId('other-tenant', 'org-1', 'ext'), undefined);
+      assert.deepEqual((await s.calls.onlineMeetingsByJoinKey('t', joinUrlKey(encodeURIComponent(a.joinWebUrl)))).map((m) => m.id), [a.id]);
+      assert.deepEqual((await s.calls.onlineMeetingsByJoinMeetingId('t', '999')).map((m) => m.id), [b.id]);
+      await s.calls.write(async (tx) => tx.updateOnlineMeeting({ ...(await tx.getOnlineMeeting(b.id))!, autoTranscription: true }));
+      assert.equal((await s.calls.getOnlineMeeting(b.id))!.autoTranscription, true);
+      // A failed insert inside a transaction does not spoil the rest of it (PostgreSQL aborts on errors).
+      await s.calls.write(async (tx) => {
+        assert.equal(await tx.insertOnlineMeeting(meeting({ externalId: 'ext', organizerId: 'org-1' })), false);
+        await tx.insertCall(newCall({ id: 'after-conflict' }));
+      });
+      assert.ok(await s.calls.getCall('after-conflict'));
+    });
+
+    t('transcripts: stored with their users, listed by meeting, call and user in creation order, cleared by clearCalls', async (s, ctx) => {
+      const c = newCall();
+      const inMeeting = [transcript(c.id, { meetingId: 'm1', createdAt: 100 }), transcript(c.id, { meetingId: 'm1', createdAt: 300 })];
+      const adhoc = transcript(c.id, { createdAt: 500 });
+      await s.calls.write(async (tx) => {
+        await tx.insertCall(c);
+        for (const tr of inMeeting) await tx.insertTranscript(tr, [{ userId: 'ORG', role: 'organizer' }, { userId: 'u1', role: 'participant' }]);
+        await tx.insertTranscript(adhoc, [{ userId: 'u1', role: 'participant' }]);
+      });
+      assert.deepEqual(await s.calls.getTranscript(adhoc.id), adhoc);
+      assert.equal(await s.calls.transcriptHasUser(adhoc.id, 'U1', 'participant'), true);
+      assert.equal(await s.calls.transcriptHasUser(adhoc.id, 'u1', 'organizer'), false);
+      const byMeeting = await s.calls.transcriptsByMeeting('m1', 0, 10);
+      assert.deepEqual(byMeeting.map((x) => x.id), inMeeting.map((x) => x.id));
+      assert.deepEqual((await s.calls.transcriptsByMeeting('m1', byMeeting[0]!.seq, 10)).map((x) => x.id), [inMeeting[1]!.id], 'keyset after a seq');
+      assert.deepEqual((await s.calls.transcriptsByCall(c.id, 0, 2)).map((x) => x.id), inMeeting.map((x) => x.id), 'limit');
+      assert.deepEqual((await s.calls.transcriptsByUser({ userId: 'org', role: 'organizer', from: 0, to: 1000, afterSeq: 0, limit: 10 })).map((x) => x.id), inMeeting.map((x) => x.id));
+      assert.deepEqual((await s.calls.transcriptsByUser({ userId: 'u1', role: 'participant', from: 200, to: 1000, afterSeq: 0, limit: 10 })).map((x) => x.id), [inMeeting[1]!.id, adhoc.id], 'created within [from, to]');
+      if (f.reopen) {
+        const after = await ctx.reopen();
+        assert.deepEqual(await after.calls.getTranscript(adhoc.id), adhoc, 'survives a restart');
+        await after.calls.write((tx) => tx.clearCalls());
+        assert.equal(await after.calls.getTranscript(adhoc.id), undefined, 'clearCalls forgets transcripts');
+      }
+    });
   });
 }

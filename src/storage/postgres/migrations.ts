@@ -193,4 +193,42 @@ export const PG_MIGRATIONS: readonly string[] = [
   ALTER TABLE outbox ADD COLUMN kind TEXT NOT NULL DEFAULT 'call';
   `,
   // ==== end h-subs ====
+  // h-meet: online meetings and transcripts (keep this block whole when merging).
+  `
+  -- ==== h-meet: online meetings and transcripts (meetings/, transcripts/) ====
+  CREATE TABLE online_meetings (
+    id TEXT PRIMARY KEY,
+    tenant_id TEXT NOT NULL,
+    organizer_id TEXT NOT NULL,
+    external_id TEXT,
+    join_key TEXT NOT NULL,
+    join_meeting_id TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    data TEXT NOT NULL
+  );
+  -- createOrGet: one meeting per (tenant, organizer, externalId)
+  CREATE UNIQUE INDEX online_meetings_external ON online_meetings (tenant_id, organizer_id, external_id) WHERE external_id IS NOT NULL;
+  CREATE INDEX online_meetings_join ON online_meetings (tenant_id, join_key);
+  CREATE INDEX online_meetings_join_id ON online_meetings (tenant_id, join_meeting_id);
+
+  CREATE TABLE transcripts (
+    seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    call_id TEXT NOT NULL,
+    tenant_id TEXT NOT NULL,
+    meeting_id TEXT,
+    created_at BIGINT NOT NULL,
+    data TEXT NOT NULL
+  );
+  CREATE INDEX transcripts_by_call ON transcripts (call_id, seq);
+  CREATE INDEX transcripts_by_meeting ON transcripts (meeting_id, seq);
+  CREATE TABLE transcript_users (
+    transcript_seq BIGINT NOT NULL,
+    user_id TEXT NOT NULL,
+    role TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    PRIMARY KEY (user_id, role, transcript_seq)
+  );
+  -- ==== end h-meet ====
+  `,
 ];

@@ -6,6 +6,8 @@ import { READ_ONLY, stmt, type Row, type Sql, type TxScope } from './sql.js';
 import type { CallItemKind, CallItemTypes } from '../../domain/roster.js';
 import { CALL_ITEMS } from './call-items.sql.js';
 import { SqlSubscriptionRepository } from './subscription-repository.js';
+import type { OnlineMeeting, Transcript } from '../../domain/meeting.js';
+import { meetingReads, meetingWrites, TRANSCRIPT_TABLES } from './meeting-repository.js';
 
 /** Recording bytes are stored in pieces of this size, so a download never holds a whole file. */
 export const CONTENT_CHUNK = 1024 * 1024;
@@ -119,7 +121,7 @@ const CALL_TABLES = ['calls', 'participants', 'operations', 'recording_segments'
   'recordings', 'recording_users', 'recording_content', 'request_journal',
   // Subscriptions go with them: their expiry and lifecycle jobs are in `jobs`.
   'subscriptions'] as const;
-const CLEAR = [...CALL_TABLES.map((t) => stmt(`clear_${t}`, `DELETE FROM ${t}`)), CALL_ITEMS.clear];
+const CLEAR = [...[...CALL_TABLES, ...TRANSCRIPT_TABLES].map((t) => stmt(`clear_${t}`, `DELETE FROM ${t}`)), CALL_ITEMS.clear];
 
 /**
  * The call repository over one connection: calls, participants, operations, segments, the media
@@ -406,6 +408,30 @@ export class SqlCallRepository extends SqlSubscriptionRepository implements Call
   async deleteCallItem(callId: string, kind: CallItemKind, id: string): Promise<boolean> {
     return (await this.writer().run(CALL_ITEMS.delete, [callId, kind, id])) === 1;
   }
+  // ---- online meetings and transcripts (statements in meeting-repository.ts) ----------------------
+
+  getOnlineMeeting(id: string): Promise<OnlineMeeting | undefined> { return meetingReads.getOnlineMeeting(this.reader(), id); }
+  onlineMeetingByExternalId(tenantId: string, organizerId: string, externalId: string): Promise<OnlineMeeting | undefined> {
+    return meetingReads.onlineMeetingByExternalId(this.reader(), tenantId, organizerId, externalId);
+  }
+  onlineMeetingsByJoinKey(tenantId: string, joinKey: string): Promise<OnlineMeeting[]> { return meetingReads.onlineMeetingsByJoinKey(this.reader(), tenantId, joinKey); }
+  onlineMeetingsByJoinMeetingId(tenantId: string, joinMeetingId: string): Promise<OnlineMeeting[]> {
+    return meetingReads.onlineMeetingsByJoinMeetingId(this.reader(), tenantId, joinMeetingId);
+  }
+  getTranscript(id: string): Promise<Transcript | undefined> { return meetingReads.getTranscript(this.reader(), id); }
+  transcriptHasUser(id: string, userId: string, role: RecordingRole): Promise<boolean> { return meetingReads.transcriptHasUser(this.reader(), id, userId, role); }
+  transcriptsByMeeting(meetingId: string, afterSeq: number, limit: number): Promise<Array<Transcript & { seq: number }>> {
+    return meetingReads.transcriptsByMeeting(this.reader(), meetingId, afterSeq, limit);
+  }
+  transcriptsByCall(callId: string, afterSeq: number, limit: number): Promise<Array<Transcript & { seq: number }>> {
+    return meetingReads.transcriptsByCall(this.reader(), callId, afterSeq, limit);
+  }
+  transcriptsByUser(f: { userId: string; role: RecordingRole; from: number; to: number; afterSeq: number; limit: number }): Promise<Array<Transcript & { seq: number }>> {
+    return meetingReads.transcriptsByUser(this.reader(), f);
+  }
+  insertOnlineMeeting(m: OnlineMeeting): Promise<boolean> { return meetingWrites.insertOnlineMeeting(this.writer(), m); }
+  updateOnlineMeeting(m: OnlineMeeting): Promise<void> { return meetingWrites.updateOnlineMeeting(this.writer(), m); }
+  insertTranscript(t: Transcript, users: Array<{ userId: string; role: RecordingRole }>): Promise<void> { return meetingWrites.insertTranscript(this.writer(), t, users); }
 }
 
 // ---- rows -------------------------------------------------------------------------------------------
