@@ -115,6 +115,12 @@ function commandFor(file) {
   return ['--enable-source-maps', '--test', ...reporter, join(compiled, relative(ROOT, resolve(file))).replace(/\.ts$/, '.js')];
 }
 
+// What every test process gets: the scratch tree, so the processes a test starts can run compiled
+// sources too (test/support/node-script.ts), and colours only on a terminal.
+const childEnv = { ...process.env, FORCE_COLOR: process.env.CI ? '0' : process.env.FORCE_COLOR ?? (process.stdout.isTTY ? '1' : '0') };
+if (compiled) childEnv.GC_TEST_BUILD_DIR = compiled;
+else delete childEnv.GC_TEST_BUILD_DIR;
+
 const queue = [...files].sort((a, b) => (KNOWN_SECONDS[b] ?? 0) - (KNOWN_SECONDS[a] ?? 0));
 
 const concurrency = Math.max(1, Number(process.env.GRAPH_CALLS_TEST_CONCURRENCY) || Math.max(2, availableParallelism() * 2));
@@ -138,7 +144,7 @@ function runFile(file) {
       stdio: ['ignore', 'pipe', 'pipe'],
       // Its own process group, so a timeout kills whatever the file started too.
       detached: process.platform !== 'win32',
-      env: { ...process.env, FORCE_COLOR: process.env.CI ? '0' : process.env.FORCE_COLOR ?? (process.stdout.isTTY ? '1' : '0') },
+      env: childEnv,
     });
     const chunks = [];
     child.stdout.on('data', (d) => chunks.push(d));
