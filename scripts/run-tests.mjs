@@ -124,7 +124,7 @@ else delete childEnv.GC_TEST_BUILD_DIR;
 const queue = [...files].sort((a, b) => (KNOWN_SECONDS[b] ?? 0) - (KNOWN_SECONDS[a] ?? 0));
 
 const concurrency = Math.max(1, Number(process.env.GRAPH_CALLS_TEST_CONCURRENCY) || Math.max(2, availableParallelism() * 2));
-const fileTimeoutMs = (Number(process.env.GRAPH_CALLS_TEST_FILE_TIMEOUT_S) || 300) * 1000;
+const fileTimeoutMs = (Number(process.env.GRAPH_CALLS_TEST_FILE_TIMEOUT_S) || 900) * 1000;
 // The spec reporter reads best in a terminal and in CI logs alike; TAP is what a non-TTY gets by default.
 const reporter = process.env.CI ? ['--test-reporter=tap'] : ['--test-reporter=spec'];
 
