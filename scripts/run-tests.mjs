@@ -20,7 +20,7 @@
 // so processes they spawn (`--import tsx src/main.ts`) run the real sources. GRAPH_CALLS_TEST_TSX=1 skips the
 // compile and runs the .ts files under tsx, as before; so does a test file containing the line
 // `// test-runner: tsx` (for a test that must load .ts in its own process).
-import { lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { spawn } from 'node:child_process';
@@ -110,9 +110,10 @@ process.on('exit', () => { if (compiled) rmSync(compiled, { recursive: true, for
 
 /** How a file runs: its compiled twin without hooks, or the .ts under tsx. */
 function commandFor(file) {
-  const useTsx = !compiled || TSX_MARK.test(readFileSync(file, 'utf8'));
-  if (useTsx) return ['--import', 'tsx', '--test', ...reporter, file];
-  return ['--enable-source-maps', '--test', ...reporter, join(compiled, relative(ROOT, resolve(file))).replace(/\.ts$/, '.js')];
+  const twin = compiled && join(compiled, relative(ROOT, resolve(file))).replace(/\.ts$/, '.js');
+  // A file outside src/ and test/ has no twin.
+  if (!twin || !existsSync(twin) || TSX_MARK.test(readFileSync(file, 'utf8'))) return ['--import', 'tsx', '--test', ...reporter, file];
+  return ['--enable-source-maps', '--test', ...reporter, twin];
 }
 
 // What every test process gets: the scratch tree, so the processes a test starts can run compiled
