@@ -37,19 +37,22 @@ function find(dir) {
  * files start in depends on it. A file not listed counts as quick.
  */
 const KNOWN_SECONDS = {
-  'test/scale/multi-instance.test.ts': 40,
-  'test/contract/postgres.storage.test.ts': 30,
-  'test/e2e/dashboard.e2e.test.ts': 15,
-  'test/resilience/flood.test.ts': 15,
-  'test/resilience/hostile-input.test.ts': 15,
-  'test/e2e/cli.e2e.test.ts': 12,
-  'test/notifications/delivery-faults.test.ts': 12,
-  'test/contract/sqlite.storage.test.ts': 10,
-  'test/resilience/overload.test.ts': 10,
-  'test/clients/kiota-beta-sdk.test.ts': 10,
-  'test/notifications/ssrf.test.ts': 8,
+  'test/scale/multi-instance.test.ts': 60,
+  'test/resilience/flood.test.ts': 50,
+  'test/e2e/cli.e2e.test.ts': 40,
+  'test/resilience/hostile-input.test.ts': 25,
+  'test/e2e/serve.e2e.test.ts': 25,
+  'test/recordings/recordings.test.ts': 22,
+  'test/contract/postgres.storage.test.ts': 20,
+  'test/resilience/overload.test.ts': 18,
+  'test/notifications/ssrf.test.ts': 15,
+  'test/contract/sqlite.storage.test.ts': 15,
+  'test/notifications/delivery-faults.test.ts': 14,
+  'test/e2e/dashboard.e2e.test.ts': 12,
+  'test/clients/kiota-beta-sdk.test.ts': 9,
+  'test/clients/graph-js-client.test.ts': 8,
   'test/notifications/delivery.test.ts': 8,
-  'test/recordings/recordings.test.ts': 8,
+  'test/e2e/https.e2e.test.ts': 7,
 };
 
 const only = process.argv.slice(2);
