@@ -18,7 +18,7 @@ describe('https: official clients unchanged against a local CA', () => {
     server = spawn(process.execPath, [...serverArgs(), '--https', '--port', '0', '--in-memory', '--data', data.dir, '--answer-delay-ms', '20'], { stdio: ['ignore', 'pipe', 'pipe'] });
     server.stderr!.on('data', (d) => { stderr += String(d); });
     url = await new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no ready line: ${stderr}`)), 20_000);
+      const timer = setTimeout(() => reject(new Error(`no ready line: ${stderr}`)), 60_000);
       createInterface({ input: server.stdout! }).on('line', (line) => {
         const m = /^graph-calls listening on (https:\/\/\S+)$/.exec(line);
         if (m) { clearTimeout(timer); resolve(m[1]!); }

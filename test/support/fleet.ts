@@ -85,8 +85,8 @@ export class Fleet {
     return new Promise<Instance>((resolve, reject) => {
       const timer = setTimeout(() => {
         child.kill('SIGKILL');
-        reject(new Error(`${name}: no ready line within ${this.o.startTimeoutMs ?? 30_000} ms:\n${output.join('\n')}`));
-      }, this.o.startTimeoutMs ?? 30_000);
+        reject(new Error(`${name}: no ready line within ${this.o.startTimeoutMs ?? 60_000} ms:\n${output.join('\n')}`));
+      }, this.o.startTimeoutMs ?? 60_000);
       const onExit = (code: number | null, signal: string | null) => {
         clearTimeout(timer);
         reject(new Error(`${name}: exited (${code ?? signal}) before its ready line:\n${output.join('\n')}`));

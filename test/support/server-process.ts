@@ -14,7 +14,7 @@ export interface ServerProcess {
 
 /**
  * Starts `src/main.ts` as `npm start` does (compiled under `npm test`: test/support/node-script.ts) and resolves once the ready line appears; rejects (with what
- * the process printed) if it exits first or prints no ready line within 20 s. `viaTsx`: exactly as
+ * the process printed) if it exits first or prints no ready line within 60 s (a loaded CI machine can take that long). `viaTsx`: exactly as
  * `npm start` runs it, from the .ts sources.
  */
 export function startServerProcess(args: string[], env: Record<string, string> = {}, o: { viaTsx?: boolean } = {}): Promise<ServerProcess> {
@@ -23,7 +23,7 @@ export function startServerProcess(args: string[], env: Record<string, string> =
   const lines: string[] = [];
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`no ready line; saw: ${lines.join('\n')}`)); }, 20_000);
+    const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`no ready line; saw: ${lines.join('\n')}`)); }, 60_000);
     child.stderr!.on('data', (d) => lines.push(String(d)));
     createInterface({ input: child.stdout! }).on('line', (line) => {
       lines.push(line);
