@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CLIENT_ID, p2pCallBody, startServer, TENANT, tempDataDir, type ServerHarness } from '../support/harness.js';
+import { CLIENT_ID, p2pCallBody, startServer, TENANT, tempDataDir, waitFor, type ServerHarness } from '../support/harness.js';
 import { api, createCall, waitForState } from '../support/graph-http.js';
 import { startReceiver, type Receiver } from '../support/webhook-receiver.js';
 
@@ -61,6 +61,10 @@ describe('compliance-recording policies', () => {
     await waitForState(h, call.id, 'established');
     return call.id as string;
   };
+  // The first invite (`created`) among the recorder's notifications after the first `before`: a late
+  // notification of an earlier call (its `deleted`) may arrive in between, so counting is not enough.
+  const inviteSince = (before: number) =>
+    waitFor(() => recorder.notifications.slice(before).find((n) => n.changeType === 'created'), 'an invite to the recorder', 10_000);
   const inviteFor = async (userCallId: string) => {
     const created = await recorder.waitForCount(1, { timeoutMs: 5000 });
     const invite = [...recorder.notifications].reverse().find((n) => n.changeType === 'created' && n.resourceData.applicationMetadata?.botData);
@@ -137,8 +141,7 @@ describe('compliance-recording policies', () => {
     await setPolicy(true);
     let before = recorder.notifications.length;
     let userCall = await callUser();
-    await recorder.waitForCount(before + 1, { timeoutMs: 5000 });
-    let invite = recorder.notifications.slice(before).find((n) => n.changeType === 'created')!;
+    let invite = await inviteSince(before);
     assert.equal((await api(rec(), 'POST', `/beta/communications/calls/${invite.callId}/reject`, { reason: 'busy' })).status, 202);
     const userEnd = await bot.waitForCount(4, { callId: userCall, timeoutMs: 5000 });
     assert.equal(userEnd[3]!.resourceData.resultInfo.subcode, 10076);
@@ -146,8 +149,7 @@ describe('compliance-recording policies', () => {
     await setPolicy(false);
     before = recorder.notifications.length;
     userCall = await callUser();
-    await recorder.waitForCount(before + 1, { timeoutMs: 5000 });
-    invite = recorder.notifications.slice(before).find((n) => n.changeType === 'created')!;
+    invite = await inviteSince(before);
     assert.equal((await api(rec(), 'POST', `/beta/communications/calls/${invite.callId}/reject`, {})).status, 202);
     // A required recorder's refusal ends the user's call in the reject's own transaction (as above, where
     // the 202 already meant the call was ending), so the state read now is final.
@@ -163,8 +165,7 @@ describe('compliance-recording policies', () => {
     });
     await waitForState(h, meeting.id, 'established');
     await api(h, 'POST', `/_emulator/calls/${meeting.id}/participants`, USER, { auth: false });
-    await recorder.waitForCount(before + 1, { timeoutMs: 5000 });
-    const invite = recorder.notifications.slice(before).find((n) => n.changeType === 'created')!;
+    const invite = await inviteSince(before);
     assert.equal(invite.resourceData.source.identity.user.id, USER.id);
 
     // The recorder itself calling the user: no invite to itself.
