@@ -1,9 +1,29 @@
 #!/usr/bin/env node
-// Runs every test file under test/ through node:test + tsx. Node 20 does not expand globs, and a bare
-// directory finds no .ts files (the run would pass with zero tests), so the files are listed here.
-import { readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
-import { spawnSync } from 'node:child_process';
+// Runs every test file under test/ through node:test, several files at once.
+//
+// Node 20 does not expand globs, and a bare directory finds no .ts files (the run would pass with zero
+// tests), so the files are listed here. Each file runs in a `node --test` process of its own, as
+// `node --test` itself would run it; a bounded pool keeps GRAPH_CALLS_TEST_CONCURRENCY of them going
+// (default below). Much of a file's time is waiting (processes starting, sockets, PostgreSQL, a browser),
+// so more files than cores pays. Files known to be slow start first, so the longest one does not start last.
+// Each file's output is printed whole when it ends (never interleaved), then a table of the slowest files
+// and one closing summary. The run fails when any file fails, when a file is still running after
+// GRAPH_CALLS_TEST_FILE_TIMEOUT_S seconds, or when no test ran at all.
+//
+// Compiled first: on Node 20 every module loaded under a loader hook (tsx's, or any) costs a round trip to
+// the hooks thread, and a test file loads ~1,000 modules (typebox alone is 700), which tripled the CPU a file
+// spent before its first test (~3 s against ~1 s). So src/ and test/ are transpiled once per run by esbuild
+// (what tsx itself transpiles with, reading the same tsconfig) into a scratch tree beside the real one, and
+// the test processes run plain JavaScript with source maps. The scratch tree links every other file and
+// folder back to the repository (README.md, package.json, node_modules, the .ts sources themselves), so
+// paths taken from import.meta.url still resolve; the test processes' working directory is the repository,
+// so processes they spawn (`--import tsx src/main.ts`) run the real sources. GRAPH_CALLS_TEST_TSX=1 skips the
+// compile and runs the .ts files under tsx, as before; so does a test file containing the line
+// `// test-runner: tsx` (for a test that must load .ts in its own process).
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join, relative, resolve } from 'node:path';
+import { spawn } from 'node:child_process';
 
 function find(dir) {
   return readdirSync(dir).flatMap((name) => {
@@ -12,12 +32,179 @@ function find(dir) {
   });
 }
 
+/**
+ * Roughly how long each slow file takes alone (seconds, measured on the 2-core machine); only the order
+ * files start in depends on it. A file not listed counts as quick.
+ */
+const KNOWN_SECONDS = {
+  'test/scale/multi-instance.test.ts': 60,
+  'test/resilience/flood.test.ts': 50,
+  'test/e2e/cli.e2e.test.ts': 40,
+  'test/resilience/hostile-input.test.ts': 25,
+  'test/e2e/serve.e2e.test.ts': 25,
+  'test/recordings/recordings.test.ts': 22,
+  'test/contract/postgres.storage.test.ts': 20,
+  'test/resilience/overload.test.ts': 18,
+  'test/notifications/ssrf.test.ts': 15,
+  'test/contract/sqlite.storage.test.ts': 15,
+  'test/notifications/delivery-faults.test.ts': 14,
+  'test/e2e/dashboard.e2e.test.ts': 12,
+  'test/clients/kiota-beta-sdk.test.ts': 9,
+  'test/clients/graph-js-client.test.ts': 8,
+  'test/notifications/delivery.test.ts': 8,
+  'test/e2e/https.e2e.test.ts': 7,
+};
+
 const only = process.argv.slice(2);
-const files = (only.length ? only : find('test')).sort();
+const files = (only.length ? only : find('test')).map((f) => f.replaceAll('\\', '/')).sort();
 if (files.length === 0) {
   console.error('no test files found');
   process.exit(1);
 }
-const reporter = process.env.CI ? [] : ['--test-reporter=spec'];
-const res = spawnSync(process.execPath, ['--import', 'tsx', '--test', ...reporter, ...files], { stdio: 'inherit' });
-process.exit(res.status ?? 1);
+const ROOT = process.cwd();
+const TSX_MARK = /^\/\/ test-runner: tsx$/m;
+
+/**
+ * The scratch tree (see the top): compiled .js for every .ts under src/ and test/, a link for everything
+ * else. Returns its root, or null when it cannot be built (then the run falls back to tsx).
+ */
+async function compileTree() {
+  if (process.env.GRAPH_CALLS_TEST_TSX === '1') return null;
+  let esbuild;
+  try {
+    // tsx's own transpiler (a dependency of tsx, so always installed with it).
+    esbuild = await import('esbuild');
+  } catch (err) {
+    console.error(`tests run under tsx: esbuild could not be loaded (${err.message})`);
+    return null;
+  }
+  const out = mkdtempSync(join(tmpdir(), 'graph-calls-tests-'));
+  const sources = [];
+  const mirror = (dir) => {
+    mkdirSync(join(out, dir), { recursive: true });
+    for (const name of readdirSync(join(ROOT, dir))) {
+      const rel = join(dir, name);
+      if (lstatSync(join(ROOT, rel)).isDirectory()) { mirror(rel); continue; }
+      symlinkSync(join(ROOT, rel), join(out, rel));
+      if (name.endsWith('.ts') && !name.endsWith('.d.ts')) sources.push(rel);
+    }
+  };
+  for (const name of readdirSync(ROOT)) {
+    if (name === '.git') continue;
+    if (name === 'src' || name === 'test') mirror(name);
+    else symlinkSync(join(ROOT, name), join(out, name));
+  }
+  try {
+    await esbuild.build({
+      entryPoints: sources.map((rel) => join(ROOT, rel)), outbase: ROOT, outdir: out, outExtension: { '.js': '.js' },
+      format: 'esm', platform: 'node', target: 'node20', sourcemap: 'inline', sourcesContent: false, logLevel: 'silent',
+    });
+  } catch (err) {
+    rmSync(out, { recursive: true, force: true });
+    console.error(`tests run under tsx: compiling failed (${err.message})`);
+    return null;
+  }
+  return out;
+}
+
+const tBuild = Date.now();
+const compiled = await compileTree();
+process.on('exit', () => { if (compiled) rmSync(compiled, { recursive: true, force: true }); });
+
+/** How a file runs: its compiled twin without hooks, or the .ts under tsx. */
+function commandFor(file) {
+  const twin = compiled && join(compiled, relative(ROOT, resolve(file))).replace(/\.ts$/, '.js');
+  // A file outside src/ and test/ has no twin.
+  if (!twin || !existsSync(twin) || TSX_MARK.test(readFileSync(file, 'utf8'))) return ['--import', 'tsx', '--test', ...reporter, file];
+  return ['--enable-source-maps', '--test', ...reporter, twin];
+}
+
+// What every test process gets: the scratch tree, so the processes a test starts can run compiled
+// sources too (test/support/node-script.ts), and colours only on a terminal.
+const childEnv = { ...process.env, FORCE_COLOR: process.env.CI ? '0' : process.env.FORCE_COLOR ?? (process.stdout.isTTY ? '1' : '0') };
+if (compiled) childEnv.GC_TEST_BUILD_DIR = compiled;
+else delete childEnv.GC_TEST_BUILD_DIR;
+
+const queue = [...files].sort((a, b) => (KNOWN_SECONDS[b] ?? 0) - (KNOWN_SECONDS[a] ?? 0));
+
+const concurrency = Math.max(1, Number(process.env.GRAPH_CALLS_TEST_CONCURRENCY) || Math.max(2, availableParallelism() * 2));
+const fileTimeoutMs = (Number(process.env.GRAPH_CALLS_TEST_FILE_TIMEOUT_S) || 900) * 1000;
+// The spec reporter reads best in a terminal and in CI logs alike; TAP is what a non-TTY gets by default.
+const reporter = process.env.CI ? ['--test-reporter=tap'] : ['--test-reporter=spec'];
+
+/** Totals from a file's closing lines (`# tests 3` in TAP, `ℹ tests 3` in spec). */
+function totalsOf(out) {
+  const n = (key) => {
+    const all = [...out.matchAll(new RegExp(`^(?:#|ℹ) ${key} (\\d+)$`, 'gm'))];
+    return all.length ? Number(all.at(-1)[1]) : 0;
+  };
+  return { tests: n('tests'), pass: n('pass'), fail: n('fail'), skipped: n('skipped'), todo: n('todo'), cancelled: n('cancelled') };
+}
+
+function runFile(file) {
+  return new Promise((resolve) => {
+    const started = Date.now();
+    const child = spawn(process.execPath, commandFor(file), {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      // Its own process group, so a timeout kills whatever the file started too.
+      detached: process.platform !== 'win32',
+      env: childEnv,
+    });
+    const chunks = [];
+    child.stdout.on('data', (d) => chunks.push(d));
+    child.stderr.on('data', (d) => chunks.push(d));
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      try { process.kill(-child.pid, 'SIGKILL'); } catch { child.kill('SIGKILL'); }
+    }, fileTimeoutMs);
+    running.add(child);
+    child.once('close', (code, signal) => {
+      clearTimeout(timer);
+      running.delete(child);
+      // Name the files as they are in the repository, not in the scratch tree.
+      let out = Buffer.concat(chunks).toString('utf8');
+      if (compiled) out = out.replaceAll(compiled, ROOT);
+      resolve({ file, code, signal, timedOut, out, ms: Date.now() - started, ...totalsOf(out) });
+    });
+  });
+}
+
+const running = new Set();
+for (const sig of ['SIGINT', 'SIGTERM']) {
+  process.on(sig, () => {
+    for (const c of running) { try { process.kill(-c.pid, 'SIGKILL'); } catch { c.kill('SIGKILL'); } }
+    process.exit(130);
+  });
+}
+
+const t0 = Date.now();
+if (compiled) console.log(`compiled src/ and test/ in ${((Date.now() - tBuild) / 1000).toFixed(1)} s`);
+const results = [];
+async function worker() {
+  for (let file = queue.shift(); file; file = queue.shift()) {
+    const r = await runFile(file);
+    results.push(r);
+    const ok = r.code === 0 && !r.timedOut;
+    process.stdout.write(`\n━━ ${ok ? 'ok' : 'FAILED'} ${r.file} (${r.tests} tests, ${(r.ms / 1000).toFixed(1)} s)${r.timedOut ? ` — killed after ${fileTimeoutMs / 1000} s` : ''}\n`);
+    process.stdout.write(r.out.endsWith('\n') ? r.out : `${r.out}\n`);
+  }
+}
+await Promise.all(Array.from({ length: Math.min(concurrency, files.length) }, worker));
+
+const wall = (Date.now() - t0) / 1000;
+const sum = (k) => results.reduce((s, r) => s + r[k], 0);
+const failedFiles = results.filter((r) => r.code !== 0 || r.timedOut);
+console.log(`\n━━ ${files.length} files, ${concurrency} at a time, ${wall.toFixed(1)} s; slowest:`);
+for (const r of [...results].sort((a, b) => b.ms - a.ms).slice(0, 8)) console.log(`   ${(r.ms / 1000).toFixed(1).padStart(6)} s  ${r.file}`);
+for (const r of failedFiles) console.log(`   FAILED ${r.file}${r.timedOut ? ' (timed out)' : r.signal ? ` (${r.signal})` : ` (exit ${r.code})`}`);
+// One closing summary, in node:test's words, then the plain line.
+const tests = sum('tests');
+const fail = sum('fail') + (failedFiles.length && sum('fail') === 0 ? failedFiles.length : 0);
+console.log(`# tests ${tests}\n# pass ${sum('pass')}\n# fail ${fail}\n# cancelled ${sum('cancelled')}\n# skipped ${sum('skipped')}\n# todo ${sum('todo')}\n# duration_ms ${Date.now() - t0}`);
+console.log(`${sum('pass')} passed, ${fail} failed${sum('skipped') ? `, ${sum('skipped')} skipped` : ''}`);
+if (tests === 0) {
+  console.error('no test ran');
+  process.exit(1);
+}
+process.exit(failedFiles.length ? 1 : 0);

@@ -8,6 +8,7 @@ import Database from 'better-sqlite3';
 import type { Storage } from '../../src/domain/ports.js';
 import { SqliteEngine } from '../../src/storage/sqlite/engine.js';
 import { StorageError } from '../../src/storage/storage-error.js';
+import { scriptArgs } from '../support/node-script.js';
 import { tempDataDir } from '../support/temp-dir.js';
 import { runStorageContract } from './storage.contract.js';
 
@@ -46,7 +47,7 @@ runStorageContract({
 /** Opens the engine on `dir` in a process of its own: what it printed, and whether it opened. */
 async function openElsewhere(dir: string): Promise<{ ok: boolean; out: string }> {
   try {
-    const { stdout } = await run(process.execPath, ['--import', 'tsx', FIXTURE, dir]);
+    const { stdout } = await run(process.execPath, [...scriptArgs(FIXTURE), dir]);
     return { ok: true, out: stdout.trim() };
   } catch (err) {
     const e = err as { code?: number; stdout?: string; stderr?: string };

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import * as jose from 'jose';
 import { CLIENT_ID, DEV_APP, TENANT, tempDataDir } from '../support/harness.js';
+import { serverArgs } from '../support/node-script.js';
 
 describe('https: official clients unchanged against a local CA', () => {
   const data = tempDataDir();
@@ -14,10 +15,10 @@ describe('https: official clients unchanged against a local CA', () => {
   let stderr = '';
 
   before(async () => {
-    server = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', '--https', '--port', '0', '--in-memory', '--data', data.dir, '--answer-delay-ms', '20'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    server = spawn(process.execPath, [...serverArgs(), '--https', '--port', '0', '--in-memory', '--data', data.dir, '--answer-delay-ms', '20'], { stdio: ['ignore', 'pipe', 'pipe'] });
     server.stderr!.on('data', (d) => { stderr += String(d); });
     url = await new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no ready line: ${stderr}`)), 20_000);
+      const timer = setTimeout(() => reject(new Error(`no ready line: ${stderr}`)), 60_000);
       createInterface({ input: server.stdout! }).on('line', (line) => {
         const m = /^graph-calls listening on (https:\/\/\S+)$/.exec(line);
         if (m) { clearTimeout(timer); resolve(m[1]!); }

@@ -24,7 +24,8 @@ describe('graph-calls as a process', () => {
   });
 
   test('prints the ready line, serves Graph, and survives a crash with nothing accepted lost', async () => {
-    const first = await startServerProcess(['--port', '0', '--data', data.dir, '--answer-delay-ms', '50', '--operation-delay-ms', '1500']);
+    // As `npm start` runs it (tsx, the .ts sources); the other processes here run the compiled twin.
+    const first = await startServerProcess(['--port', '0', '--data', data.dir, '--answer-delay-ms', '50', '--operation-delay-ms', '1500'], {}, { viaTsx: true });
     children.push(first.child);
     assert.equal(first.lines.filter((l) => l.startsWith('graph-calls listening on')).length, 1);
     assert.match(first.url, /^http:\/\/127\.0\.0\.1:\d+$/);

@@ -5,17 +5,18 @@ import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { ensureLocalCa } from '../../src/tls/local-ca.js';
 import { tempDataDir } from '../support/harness.js';
+import { moduleFor } from '../support/node-script.js';
 
 /**
  * The sender trusts node's CA store, NODE_EXTRA_CA_CERTS included, as fetch did: a bot serving https with
  * a local CA is reached when the CA is trusted, and refused (a retryable TLS error) when it is not. node reads
  * NODE_EXTRA_CA_CERTS once at start, so each case runs the sender in a child process.
  */
-const SENDER = new URL('../../src/notifications/webhook.sender.ts', import.meta.url).href;
-const POLICY = new URL('../../src/domain/callback-uri.ts', import.meta.url).href;
+const SENDER = moduleFor(new URL('../../src/notifications/webhook.sender.ts', import.meta.url).href);
+const POLICY = moduleFor(new URL('../../src/domain/callback-uri.ts', import.meta.url).href);
 const SCRIPT = `
-const { httpSender } = await import(${JSON.stringify(SENDER)});
-const { STRICT_CALLBACKS } = await import(${JSON.stringify(POLICY)});
+const { httpSender } = await import(${JSON.stringify(SENDER.url)});
+const { STRICT_CALLBACKS } = await import(${JSON.stringify(POLICY.url)});
 const sender = httpSender({ callbacks: STRICT_CALLBACKS, maxResponseBytes: 1024 });
 const out = [];
 for (const url of process.argv.slice(1)) {
@@ -47,7 +48,7 @@ after(async () => {
 
 function runSender(extraCa: string): Promise<Array<{ status?: number; error?: string; final?: boolean }>> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', SCRIPT, ...urls], { env: { ...process.env, NODE_EXTRA_CA_CERTS: extraCa } });
+    const child = spawn(process.execPath, [...SENDER.nodeArgs, '--input-type=module', '-e', SCRIPT, ...urls], { env: { ...process.env, NODE_EXTRA_CA_CERTS: extraCa } });
     let out = '';
     let err = '';
     child.stdout.on('data', (d) => { out += d; });

@@ -176,7 +176,7 @@ const pidOf = (owner: string | null) => (owner ? Number(/:(\d+):[0-9a-f]{8}$/.ex
 describe('several instances on one PostgreSQL database act as one service', () => {
   afterEach(cleanUp);
 
-  test('three instances: tokens, apps, fault counts and the request journal are shared', { timeout: 60_000 }, withLogs(async () => {
+  test('three instances: tokens, apps, fault counts and the request journal are shared', { timeout: 120_000 }, withLogs(async () => {
     const { nodes: [a, b, c] } = await setUp(['A', 'B', 'C']);
     const all = [a!, b!, c!];
 
@@ -229,7 +229,7 @@ describe('several instances on one PostgreSQL database act as one service', () =
     }
   }));
 
-  test('two instances, one webhook: a SIGKILL mid-run loses no acknowledged change and no committed notification', { timeout: 90_000 }, withLogs(async (t) => {
+  test('two instances, one webhook: a SIGKILL mid-run loses no acknowledged change and no committed notification', { timeout: 180_000 }, withLogs(async (t) => {
     const CALLS = 20;
     const ROUNDS = 3;
     const { fleet, nodes: [a, b] } = await setUp(['A', 'B']);
@@ -388,7 +388,7 @@ describe('several instances on one PostgreSQL database act as one service', () =
     assert.ok(duplicates <= CALLS, `duplicates (${duplicates}) at most one per call`);
   }));
 
-  test('two instances polling one jobs table run each timed job once', { timeout: 60_000 }, withLogs(async (t) => {
+  test('two instances polling one jobs table run each timed job once', { timeout: 120_000 }, withLogs(async (t) => {
     const CALLS = 16;
     // A long lease: nothing here is killed, so no claim may ever be taken over.
     const { nodes } = await setUp(['A', 'B'], ['--lease-ms', '10000']);
@@ -430,7 +430,7 @@ describe('several instances on one PostgreSQL database act as one service', () =
     assert.equal(bot.requests.length, rows.length);
   }));
 
-  test('work claimed by a SIGKILLed instance is taken over once its lease expires', { timeout: 60_000 }, withLogs(async (t) => {
+  test('work claimed by a SIGKILLed instance is taken over once its lease expires', { timeout: 120_000 }, withLogs(async (t) => {
     // The far side answers after 800 ms: time to hold the new call's row before its answer job runs.
     const { db, nodes } = await setUp(['A', 'B', 'C'], ['--answer-delay-ms', '800', '--delivery-timeout-ms', '30000']);
     const sql = new pg.Client({ connectionString: db.url });

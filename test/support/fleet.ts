@@ -4,16 +4,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { serverArgs } from './node-script.js';
 
 /**
- * Real graph-calls processes (`node --import tsx src/main.ts`, as `npm start` runs it) sharing one
+ * Real graph-calls processes (src/main.ts, as `npm start` runs it; compiled under `npm test`) sharing one
  * `--db`, for tests of several instances acting as one service. Each instance gets a data directory of
  * its own; `close()` SIGKILLs whatever is still running and removes the directories, so a failing test
  * leaves nothing behind.
  */
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const MAIN = join(ROOT, 'src', 'main.ts');
 const READY = /^graph-calls listening on (http:\/\/\S+)$/;
 const KEEP_LINES = 200;
 
@@ -53,7 +53,7 @@ export class Fleet {
   start(name: string, extra: string[] = []): Promise<Instance> {
     const dir = mkdtempSync(join(tmpdir(), `graph-calls-${name}-`));
     this.dirs.push(dir);
-    const args = ['--import', 'tsx', MAIN, '--db', this.o.db, '--port', '0', '--host', '127.0.0.1', '--data', dir, ...(this.o.args ?? []), ...extra];
+    const args = [...serverArgs(), '--db', this.o.db, '--port', '0', '--host', '127.0.0.1', '--data', dir, ...(this.o.args ?? []), ...extra];
     const env = { ...process.env };
     // Not a test process itself; and its settings come from the flags alone.
     delete env.NODE_TEST_CONTEXT;
@@ -85,8 +85,8 @@ export class Fleet {
     return new Promise<Instance>((resolve, reject) => {
       const timer = setTimeout(() => {
         child.kill('SIGKILL');
-        reject(new Error(`${name}: no ready line within ${this.o.startTimeoutMs ?? 30_000} ms:\n${output.join('\n')}`));
-      }, this.o.startTimeoutMs ?? 30_000);
+        reject(new Error(`${name}: no ready line within ${this.o.startTimeoutMs ?? 60_000} ms:\n${output.join('\n')}`));
+      }, this.o.startTimeoutMs ?? 60_000);
       const onExit = (code: number | null, signal: string | null) => {
         clearTimeout(timer);
         reject(new Error(`${name}: exited (${code ?? signal}) before its ready line:\n${output.join('\n')}`));

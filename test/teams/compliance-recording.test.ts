@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CLIENT_ID, p2pCallBody, startServer, TENANT, tempDataDir, type ServerHarness } from '../support/harness.js';
+import { CLIENT_ID, p2pCallBody, startServer, TENANT, tempDataDir, waitFor, type ServerHarness } from '../support/harness.js';
 import { api, createCall, waitForState } from '../support/graph-http.js';
 import { startReceiver, type Receiver } from '../support/webhook-receiver.js';
 
@@ -18,6 +18,17 @@ function appsFile(): string {
   return file;
 }
 
+/** How many `created` notifications (incoming calls: invites) the outbox holds, every call's. */
+async function createdInOutbox(h: ServerHarness): Promise<number> {
+  let n = 0;
+  for (let after = 0; ;) {
+    const page = (await api(h, 'GET', `/_emulator/outbox?top=1000&after=${after}`, undefined, { auth: false })).body;
+    n += (page.value as Array<{ changeType: string }>).filter((r) => r.changeType === 'created').length;
+    if (page.next === null || page.next === undefined) return n;
+    after = page.next;
+  }
+}
+
 describe('compliance-recording policies', () => {
   let h: ServerHarness;
   let bot: Receiver;
@@ -25,7 +36,9 @@ describe('compliance-recording policies', () => {
   let recorderAuth: string;
 
   before(async () => {
-    h = await startServer({ appsFile: appsFile(), policyInviteTimeoutMs: 400 });
+    // Invites do not time out here, however slow the machine: the recorder answers in its own time.
+    // The one test of a missed invite has a server of its own with a short timeout.
+    h = await startServer({ appsFile: appsFile(), policyInviteTimeoutMs: 120_000 });
     bot = await startReceiver({ graphCallsUrl: h.url, appId: CLIENT_ID });
     recorder = await startReceiver({ graphCallsUrl: h.url, appId: RECORDER.clientId });
     assert.equal((await api(h, 'PATCH', `/_emulator/apps/${RECORDER.clientId}`, { callbackUri: recorder.callbackUri }, { auth: false })).status, 200);
@@ -48,6 +61,10 @@ describe('compliance-recording policies', () => {
     await waitForState(h, call.id, 'established');
     return call.id as string;
   };
+  // The first invite (`created`) among the recorder's notifications after the first `before`: a late
+  // notification of an earlier call (its `deleted`) may arrive in between, so counting is not enough.
+  const inviteSince = (before: number) =>
+    waitFor(() => recorder.notifications.slice(before).find((n) => n.changeType === 'created'), 'an invite to the recorder', 10_000);
   const inviteFor = async (userCallId: string) => {
     const created = await recorder.waitForCount(1, { timeoutMs: 5000 });
     const invite = [...recorder.notifications].reverse().find((n) => n.changeType === 'created' && n.resourceData.applicationMetadata?.botData);
@@ -98,25 +115,34 @@ describe('compliance-recording policies', () => {
   });
 
   test('a required recorder that misses its invite ends the user\'s call', async () => {
-    await setPolicy(true);
-    const before = recorder.notifications.length;
-    const userCall = await callUser();
-    await recorder.waitForCount(before + 1, { timeoutMs: 5000 });
-    const invite = recorder.notifications.slice(before).find((n) => n.changeType === 'created')!;
-    const inviteEnd = await recorder.waitForCount(2, { callId: invite.callId, timeoutMs: 5000 });
-    // Real recorder traffic: a missed policy invite ends with 408/8544 "Callee could not be reached." (msteams-docs #9159).
-    assert.deepEqual(inviteEnd[1]!.resourceData.resultInfo, { '@odata.type': '#microsoft.graph.resultInfo', code: 408, subcode: 8544, message: 'Callee could not be reached.' });
-    const userEnd = await bot.waitForCount(4, { callId: userCall, timeoutMs: 5000 });
-    assert.equal(userEnd[3]!.changeType, 'deleted');
-    assert.deepEqual([userEnd[3]!.resourceData.resultInfo.code, userEnd[3]!.resourceData.resultInfo.subcode], [480, 10076]);
+    const s = await startServer({ appsFile: appsFile(), policyInviteTimeoutMs: 400 });
+    const sBot = await startReceiver({ graphCallsUrl: s.url, appId: CLIENT_ID });
+    const sRecorder = await startReceiver({ graphCallsUrl: s.url, appId: RECORDER.clientId });
+    try {
+      assert.equal((await api(s, 'PATCH', `/_emulator/apps/${RECORDER.clientId}`, { callbackUri: sRecorder.callbackUri }, { auth: false })).status, 200);
+      assert.equal((await api(s, 'PUT', '/_emulator/policies/record-user', { name: 'Record the user', userIds: [USER.id], recorderAppId: RECORDER.clientId, required: true }, { auth: false })).status, 200);
+      const userCall = (await createCall(s, p2pCallBody({ callbackUri: sBot.callbackUri, targets: [{ identity: { user: USER } }] }))).id as string;
+      await waitForState(s, userCall, 'established');
+      await sRecorder.waitForCount(1, { timeoutMs: 5000 });
+      const invite = sRecorder.notifications.find((n) => n.changeType === 'created')!;
+      const inviteEnd = await sRecorder.waitForCount(2, { callId: invite.callId, timeoutMs: 5000 });
+      // Real recorder traffic: a missed policy invite ends with 408/8544 "Callee could not be reached." (msteams-docs #9159).
+      assert.deepEqual(inviteEnd[1]!.resourceData.resultInfo, { '@odata.type': '#microsoft.graph.resultInfo', code: 408, subcode: 8544, message: 'Callee could not be reached.' });
+      const userEnd = await sBot.waitForCount(4, { callId: userCall, timeoutMs: 5000 });
+      assert.equal(userEnd[3]!.changeType, 'deleted');
+      assert.deepEqual([userEnd[3]!.resourceData.resultInfo.code, userEnd[3]!.resourceData.resultInfo.subcode], [480, 10076]);
+    } finally {
+      await s.close();
+      await sBot.close();
+      await sRecorder.close();
+    }
   });
 
   test('a required recorder that rejects ends the user\'s call; an optional one does not', async () => {
     await setPolicy(true);
     let before = recorder.notifications.length;
     let userCall = await callUser();
-    await recorder.waitForCount(before + 1, { timeoutMs: 5000 });
-    let invite = recorder.notifications.slice(before).find((n) => n.changeType === 'created')!;
+    let invite = await inviteSince(before);
     assert.equal((await api(rec(), 'POST', `/beta/communications/calls/${invite.callId}/reject`, { reason: 'busy' })).status, 202);
     const userEnd = await bot.waitForCount(4, { callId: userCall, timeoutMs: 5000 });
     assert.equal(userEnd[3]!.resourceData.resultInfo.subcode, 10076);
@@ -124,10 +150,10 @@ describe('compliance-recording policies', () => {
     await setPolicy(false);
     before = recorder.notifications.length;
     userCall = await callUser();
-    await recorder.waitForCount(before + 1, { timeoutMs: 5000 });
-    invite = recorder.notifications.slice(before).find((n) => n.changeType === 'created')!;
-    await api(rec(), 'POST', `/beta/communications/calls/${invite.callId}/reject`, {});
-    await new Promise((r) => setTimeout(r, 100));
+    invite = await inviteSince(before);
+    assert.equal((await api(rec(), 'POST', `/beta/communications/calls/${invite.callId}/reject`, {})).status, 202);
+    // A required recorder's refusal ends the user's call in the reject's own transaction (as above, where
+    // the 202 already meant the call was ending), so the state read now is final.
     assert.equal((await api(h, 'GET', `/beta/communications/calls/${userCall}`)).body.state, 'established');
   });
 
@@ -140,16 +166,18 @@ describe('compliance-recording policies', () => {
     });
     await waitForState(h, meeting.id, 'established');
     await api(h, 'POST', `/_emulator/calls/${meeting.id}/participants`, USER, { auth: false });
-    await recorder.waitForCount(before + 1, { timeoutMs: 5000 });
-    const invite = recorder.notifications.slice(before).find((n) => n.changeType === 'created')!;
+    const invite = await inviteSince(before);
     assert.equal(invite.resourceData.source.identity.user.id, USER.id);
 
     // The recorder itself calling the user: no invite to itself.
+    // Invites commit in the transaction that establishes the call, so once it is established the outbox
+    // holds every invite there will be: counted there, not by waiting for deliveries that should not come.
+    const invitesBefore = await createdInOutbox(h);
     const n = recorder.notifications.length;
     const own = await createCall(rec(), p2pCallBody({ callbackUri: `${recorder.url}/own`, targets: [{ identity: { user: USER } }] }));
     await waitForState(rec(), own.id, 'established');
+    assert.equal(await createdInOutbox(h), invitesBefore, 'no invite committed for the recorder\'s own call');
     await recorder.waitForCount(n + 3, { timeoutMs: 5000 });
-    await new Promise((r) => setTimeout(r, 100));
     assert.equal(recorder.notifications.slice(n).filter((x) => x.changeType === 'created').length, 0);
   });
 

@@ -1,0 +1,55 @@
+import { existsSync } from 'node:fs';
+import { isAbsolute, join, relative, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+/**
+ * How a test starts one of the project's .ts files in a process of its own (`src/main.ts`, a fixture).
+ *
+ * Under `npm test` (scripts/run-tests.mjs) the sources are compiled once per run into a scratch tree
+ * named by GC_TEST_BUILD_DIR; running the compiled twin skips tsx's loader hooks, which cost each child
+ * ~2 s of CPU before it did anything (on Node 20 every module goes through the hooks thread). Outside the
+ * runner, or for a file that has no twin, it runs the .ts under tsx, as `npm start` does.
+ */
+
+const BUILD = process.env.GC_TEST_BUILD_DIR;
+const ROOT = process.cwd();
+
+/** The compiled twin of `tsFile` (a path, absolute or from the repository root, or a file: URL), if any. */
+function twinOf(tsFile: string): string | undefined {
+  if (!BUILD) return undefined;
+  const abs = tsFile.startsWith('file:') ? fileURLToPath(tsFile) : isAbsolute(tsFile) ? tsFile : resolve(ROOT, tsFile);
+  // A path taken from import.meta.url already points into the scratch tree.
+  const rel = abs.startsWith(BUILD) ? relative(BUILD, abs) : relative(ROOT, abs);
+  if (rel.startsWith('..')) return undefined;
+  const twin = join(BUILD, rel).replace(/\.ts$/, '.js');
+  return existsSync(twin) ? twin : undefined;
+}
+
+/** node arguments that run `tsFile`: its compiled twin, or the .ts under tsx. */
+export function scriptArgs(tsFile: string): string[] {
+  const twin = twinOf(tsFile);
+  return twin ? ['--enable-source-maps', twin] : ['--import', 'tsx', tsFile.startsWith('file:') ? fileURLToPath(tsFile) : tsFile];
+}
+
+/**
+ * For a child that imports project modules itself (`node -e 'await import(url)'`): the URL to import
+ * `tsFile` by, and the node arguments that make that import work.
+ */
+export function moduleFor(tsFile: string): { url: string; nodeArgs: string[] } {
+  const twin = twinOf(tsFile);
+  if (twin) return { url: pathToFileURL(twin).href, nodeArgs: [] };
+  return { url: tsFile.startsWith('file:') ? tsFile : pathToFileURL(resolve(ROOT, tsFile)).href, nodeArgs: ['--import', 'tsx'] };
+}
+
+/**
+ * node arguments that run graph-calls as `npm start` does, before its own flags. src/main.ts runs itself
+ * only when started as main.ts, so its compiled twin is imported and its runServer called, with the same
+ * last-resort handler main.ts has.
+ */
+export function serverArgs(): string[] {
+  const main = moduleFor('src/main.ts');
+  if (main.nodeArgs.length) return ['--import', 'tsx', 'src/main.ts'];
+  const script = `const { runServer } = await import(${JSON.stringify(main.url)});
+runServer(process.argv.slice(1)).catch((err) => { process.stderr.write(\`graph-calls: \${err instanceof Error ? err.message : String(err)}\\n\`); process.exit(1); });`;
+  return ['--enable-source-maps', '--input-type=module', '-e', script, '--'];
+}
