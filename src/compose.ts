@@ -44,7 +44,7 @@ import { RosterService } from './domain/roster.service.js';
 import { InviteesSimulator } from './simulator/invitees.js';
 import { contentSharingSessionToWire } from './graph/roster.mapper.js';
 import { ensureLocalCa } from './tls/local-ca.js';
-import { ChangePublisher } from './subscriptions/change-publisher.js';
+import { ChangePublisher, transcriptChange } from './subscriptions/change-publisher.js';
 import { SubscriptionService } from './subscriptions/subscription.service.js';
 import { ValidationTokens } from './subscriptions/validation-tokens.js';
 
@@ -131,9 +131,18 @@ export async function compose(config: Config, ports: { clock?: Clock; ids?: Ids;
     const library = new MediaLibrary(storage.config, ports.speech ?? espeakNg());
     const policies = await PolicyRegistry.open(storage.config, storage.wakeups, filePolicies);
     const behaviours = await FarSideBehaviours.open(storage.config, storage.wakeups, fileFarSide);
-    // Transcripts: queued in the transaction that ends a call, made by the renderTranscripts job.
-    const transcripts = new TranscriptService({ store, clock, ids, library });
-    const effects = new CallEffects({ clock, ids, render: notificationRenderer, apps, onCallEnded: (tx, c) => transcripts.callEnded(tx, c) });
+    // Change notifications (src/subscriptions/): recordings and transcripts are announced to /subscriptions subscribers.
+    const changes = new ChangePublisher({ clock, ids });
+    // Transcripts: queued in the transaction that ends a call or a transcription window, made by the renderTranscripts job.
+    const transcripts = new TranscriptService({
+      store, clock, ids, library,
+      publisher: { transcriptStored: async (tx, t, f) => { await changes.publishResourceChange(tx, transcriptChange(t, f)); } },
+    });
+    const effects = new CallEffects({
+      clock, ids, render: notificationRenderer, apps,
+      onCallEnded: (tx, c) => transcripts.callEnded(tx, c),
+      onTranscriptionEnded: (tx, callId, w) => transcripts.queue(tx, callId, w),
+    });
     const farSide = new FarSideService({
       store, effects, apps, policies, answerDelayMs: config.answerDelayMs,
       behaviours, ringingTimeoutMs: config.ringingTimeoutMs, operationDelayMs: config.operationDelayMs,
@@ -142,8 +151,6 @@ export async function compose(config: Config, ports: { clock?: Clock; ids?: Ids;
     const calls = new CallService({ store, effects, farSide, operationDelayMs: config.operationDelayMs });
     const roster = new RosterService({ store, effects, farSide, operationDelayMs: config.operationDelayMs });
     const invitees = new InviteesSimulator({ store, effects, renderSession: (s) => contentSharingSessionToWire(s, 'beta') });
-    // Change notifications (src/subscriptions/): recordings are announced to /subscriptions subscribers.
-    const changes = new ChangePublisher({ clock, ids });
     const recorder = new RecorderService({
       changes, recordingCallbackNotifications: config.recordingCallbackNotifications,
       store, effects, library, dir: recordingsDir, sampleRate: SAMPLE_RATE, channels: config.recordingChannels, format: config.recordingFormat,

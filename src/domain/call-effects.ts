@@ -12,6 +12,8 @@ export interface CallEffectsOptions {
   apps: AppDirectory;
   /** Runs in the transaction that ends a call (transcripts queue the call's transcription there). */
   onCallEnded?: (tx: CallWriter, call: Call) => Promise<void>;
+  /** Runs in the transaction that closes a transcription window (stopTranscription): transcripts queue it there. */
+  onTranscriptionEnded?: (tx: CallWriter, callId: string, window: { startedAt: number; endedAt: number }) => Promise<void>;
 }
 
 /**
@@ -31,6 +33,11 @@ export class CallEffects {
 
   appIdentity(appId: string, tenantId: string): IdentitySet {
     return { application: { id: appId, displayName: this.o.apps.get(appId)?.displayName ?? appId, tenantId } };
+  }
+
+  /** A transcription window closed: the transcript of [startedAt, endedAt] is made by a durable job. */
+  async transcriptionEnded(tx: CallWriter, callId: string, window: { startedAt: number; endedAt: number }): Promise<void> {
+    await this.o.onTranscriptionEnded?.(tx, callId, window);
   }
 
   async schedule(tx: CallWriter, callId: string, kind: JobKind, delayMs: number, payload: Record<string, string> = {}): Promise<void> {

@@ -287,6 +287,8 @@ export class CallService {
       await tx.insertOperation(op);
       const next = await tx.updateCall({ ...call, transcription: { state: 'inactive', lastModifiedAt: now }, updatedAt: now });
       await this.fx.notifyCall(tx, next, 'updated');
+      // The window startTranscription opened (its lastModifiedDateTime) becomes a transcript.
+      await this.fx.transcriptionEnded(tx, call.id, { startedAt: call.transcription!.lastModifiedAt, endedAt: now });
       return op;
     });
   }

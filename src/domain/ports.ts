@@ -1,4 +1,4 @@
-import type { Call, MediaEvent, Recording, DeliveryAttempt, DeliveryState, Job, NewNotification, Operation, OutboxNotification, Participant, RecordingSegment } from './call.js';
+import type { Call, InvitationParticipantInfo, MediaEvent, Recording, DeliveryAttempt, DeliveryState, Job, NewNotification, Operation, OutboxNotification, Participant, RecordingSegment } from './call.js';
 import type { JournalEntry } from './journal.js';
 import type { CallItemKind, CallItemTypes } from './roster.js';
 import type { ArtifactKind, Subscription } from './subscription.js';
@@ -212,6 +212,11 @@ export interface FarSidePort {
   recorderRefused(tx: CallWriter, invite: Call): Promise<void>;
   /** An outgoing call starts ringing its target (or knocking on its meeting): the far side schedules its answer. */
   ring(tx: CallWriter, call: Call): Promise<void>;
+  /**
+   * How an invited participant answers (participants/invite): when, and the decision to carry in the
+   * `answerInvite` job — the same far-side behaviours outgoing calls and transfers use.
+   */
+  inviteAnswer(invitee: InvitationParticipantInfo): { afterMs: number; payload: Record<string, string> };
   /** A transfer started (state transferring): the far side schedules how its target answers. */
   ringTransferTarget(tx: CallWriter, call: Call): Promise<void>;
 }

@@ -130,9 +130,10 @@ export class RosterService {
       await tx.insertOperation(op);
       for (const inv of invitations) {
         await tx.putCallItem('invitation', inv);
-        // The far side answers each invitee like a callee of a new call (FarSidePort.answerDelayMs).
-        const delay = this.o.farSide.answerDelayMs({ ...call, meetingInfo: null, targets: [inv.info] });
-        await this.fx.schedule(tx, call.id, 'answerInvite', delay, { operationId: op.id, participantId: inv.id });
+        // The far side answers each invitee like a callee of a new call: its behaviour (answer, decline, busy,
+        // no answer) is decided now and travels in the job (FarSidePort.inviteAnswer).
+        const answer = this.o.farSide.inviteAnswer(inv.info);
+        await this.fx.schedule(tx, call.id, 'answerInvite', answer.afterMs, { ...answer.payload, operationId: op.id, participantId: inv.id });
       }
       await tx.updateCall({ ...call, updatedAt: now });
       return op;

@@ -24,9 +24,8 @@ type Prompts = Static<typeof PlayPromptBody>['prompts'];
 /** 200 + Location of the operation + the typed operation, with the members `version` has (metadata). */
 function sendOperation(request: FastifyRequest, reply: FastifyReply, version: GraphVersion, op: Operation): FastifyReply {
   const base = versionBase(request, version);
-  const body: Record<string, unknown> = { '@odata.context': `${base}/$metadata#${op.type}`, ...operationToWire(op) };
-  const kept = mediaOperationMembers(op, version);
-  for (const k of Object.keys(mediaOperationMembers(op, 'beta'))) if (!(k in kept)) delete body[k];
+  // operationToWire keeps only the members (and media members) `version` has (version-filter.ts).
+  const body: Record<string, unknown> = { '@odata.context': `${base}/$metadata#${op.type}`, ...operationToWire(op, version) };
   reply.header('location', `${base}/communications/calls/${op.callId}/operations/${op.id}`);
   return sendJson(reply, 200, body);
 }

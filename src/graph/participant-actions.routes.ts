@@ -31,7 +31,7 @@ const bad = (message: string) => new GraphError('INVALID_BODY', message);
 function sendOperation(request: FastifyRequest, reply: FastifyReply, version: GraphVersion, status: number, op: Operation): FastifyReply {
   const base = versionBase(request, version);
   reply.header('location', `${base}/communications/calls/${op.callId}/operations/${op.id}`);
-  return sendJson(reply, status, { '@odata.context': `${base}/$metadata#${op.type}`, ...operationToWire(op) });
+  return sendJson(reply, status, { '@odata.context': `${base}/$metadata#${op.type}`, ...operationToWire(op, version) });
 }
 
 /** Wire invitationParticipantInfo -> domain: no `@odata.*`, ids normalised, an identity that names someone. */

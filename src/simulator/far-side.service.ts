@@ -71,6 +71,12 @@ export class FarSideService implements FarSidePort {
     return this.o.behaviours.answerFor(target, this.defaults);
   }
 
+  /** FarSidePort: an invitee's behaviour is decided when the invitation is sent and travels in its job. */
+  inviteAnswer(invitee: InvitationParticipantInfo): { afterMs: number; payload: Record<string, string> } {
+    const a = this.answerFor(invitee);
+    return { afterMs: a.afterMs, payload: answerToPayload(a) };
+  }
+
   /** FarSidePort: the target's behaviour is decided now and travels in the job, so it cannot change mid-ring. */
   async ring(tx: CallWriter, call: Call): Promise<void> {
     const a = this.answerFor(call);

@@ -4,6 +4,7 @@ import { assert } from '../domain/errors.js';
 import type { CallStore, CallWriter } from '../domain/ports.js';
 import { RESULT } from '../domain/result-codes.js';
 import { ROSTER_RESULT, ROSTER_RULES, type ContentSharingSession, type PendingInvitation } from '../domain/roster.js';
+import { answerFromPayload } from './far-side-behaviour.js';
 import type { JobRegistry } from './job-registry.js';
 
 export interface InviteesOptions {
@@ -44,6 +45,19 @@ export class InviteesSimulator {
     if (!inv) return; // cancelled with DELETE participants/{id}
     await tx.deleteCallItem(call.id, 'invitation', inv.id);
     if (call.state !== 'established') return; // the call ended or moved on meanwhile: nobody joins
+    const decision = answerFromPayload(job.payload);
+    if (decision.kind === 'refuse') {
+      // The invitee declined, was busy or never answered (far-side behaviour): nobody joins, and once no
+      // invitee of the operation is pending it fails with the refusal's resultInfo (INFERRED; fidelity.md).
+      const op = await tx.getOperation(call.id, inv.operationId);
+      const others = (await tx.listCallItems(call.id, 'invitation')).filter((x) => x.operationId === inv.operationId);
+      if (op && op.status === 'running' && others.length === 0) {
+        const failed = { ...op, status: 'failed' as const, resultInfo: decision.result, completedAt: this.fx.now() };
+        await tx.updateOperation(failed);
+        await this.fx.notifyOperationDone(tx, call, failed);
+      }
+      return;
+    }
     const all = await tx.listParticipants(call.id, { includeLeft: true });
     await tx.upsertParticipant(this.participant(call, inv, all.reduce((m, x) => Math.max(m, x.seq), -1) + 1));
     const op = await tx.getOperation(call.id, inv.operationId);

@@ -1,4 +1,6 @@
 import type { Recording } from '../domain/call.js';
+import type { Transcript } from '../domain/meeting.js';
+import { transcriptToWire } from '../transcripts/transcripts.routes.js';
 import type { CallWriter } from '../domain/ports.js';
 import type { ArtifactKind, LifecycleEvent, Subscription } from '../domain/subscription.js';
 import { recordingToWire } from '../graph/call.mapper.js';
@@ -114,5 +116,19 @@ export function recordingChange(r: Recording, f: { userIds: readonly string[]; a
     : `users/${change.adhocUserId ?? 'unknown'}/adhocCalls/${r.callId}/recordings/${r.id}/content`;
   const { '@odata.type': _type, ...wire } = recordingToWire(r, contentUrl);
   change.resourceData = { ...wire, content: null };
+  return change;
+}
+
+/** A stored transcript as a ResourceChange (what the transcript job publishes in the transaction that stores it). */
+export function transcriptChange(t: Transcript, f: { userIds: readonly string[]; appIds: readonly string[] }): ResourceChange {
+  const organizerId = t.meetingOrganizer?.user?.id ? String(t.meetingOrganizer.user.id) : null;
+  const scope: ArtifactScope = { meetingId: t.meetingId, organizerId, callId: t.callId, userIds: f.userIds, appIds: f.appIds };
+  const change: ResourceChange = { tenantId: t.tenantId, kind: 'callTranscript', changeType: 'created', id: t.id, scope, adhocUserId: f.userIds[0] ?? null, resourceData: {} };
+  // Relative content URL, as for recordings (spec §3.3).
+  const contentUrl = t.meetingId
+    ? `users/${organizerId ?? 'unknown'}/onlineMeetings/${t.meetingId}/transcripts/${t.id}/content`
+    : `users/${change.adhocUserId ?? 'unknown'}/adhocCalls/${t.callId}/transcripts/${t.id}/content`;
+  const { '@odata.type': _type, ...wire } = transcriptToWire(t, contentUrl);
+  change.resourceData = wire;
   return change;
 }

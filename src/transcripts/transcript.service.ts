@@ -14,7 +14,8 @@ import { speakerName, transcriptCues, type Spoken, type TranscriptionWindow } fr
  * transcripts to imitate).
  */
 export interface TranscriptPublisher {
-  transcriptStored(tx: CallWriter, transcript: Transcript): Promise<void>;
+  /** `userIds`: the users who took part (ad hoc subscriptions match them); `appIds`: the call's bot. */
+  transcriptStored(tx: CallWriter, transcript: Transcript, f: { userIds: readonly string[]; appIds: readonly string[] }): Promise<void>;
 }
 
 export const NO_PUBLISHER: TranscriptPublisher = { transcriptStored: async () => undefined };
@@ -52,6 +53,11 @@ export class TranscriptService {
    * beta `startTranscription` action opens and closes queue the same job with their own bounds.
    */
   async callEnded(tx: CallWriter, call: Call): Promise<void> {
+    // A window the beta startTranscription opened and the call ended before stopTranscription closed it.
+    if (call.transcription?.state === 'active') {
+      await this.queue(tx, call.id, { startedAt: call.transcription.lastModifiedAt, endedAt: this.o.clock.now() });
+      return;
+    }
     if (!call.meetingInfo) return; // ad hoc calls are transcribed only by startTranscription
     const roster = await tx.listParticipants(call.id, { includeLeft: true });
     const meetingId = meetingIdOf(call, roster);
@@ -79,13 +85,13 @@ export class TranscriptService {
         ...(typeof organizerId === 'string' ? [{ userId: organizerId, role: 'organizer' as const }] : []),
         ...users.map((userId) => ({ userId, role: 'participant' as const })),
       ]);
-      await this.onTranscriptStored(tx, transcript);
+      await this.onTranscriptStored(tx, transcript, { userIds: users, appIds: [call.appId] });
     });
   }
 
-  /** The one call site for transcript change notifications: the lead wires the subscriptions publisher here. */
-  onTranscriptStored(tx: CallWriter, transcript: Transcript): Promise<void> {
-    return this.publisher.transcriptStored(tx, transcript);
+  /** The one call site for transcript change notifications (compose.ts wires the subscriptions publisher). */
+  onTranscriptStored(tx: CallWriter, transcript: Transcript, f: { userIds: readonly string[]; appIds: readonly string[] }): Promise<void> {
+    return this.publisher.transcriptStored(tx, transcript, f);
   }
 
   /** The transcript of `window`: pure, given what the timeline's speech sources say. */

@@ -26,7 +26,8 @@ async function recordOnce(h: Harness, id: string, ms = 2000): Promise<any> {
 describe('the control plane tells the truth', () => {
   describe('recording paths', () => {
     let h: Harness;
-    before(async () => { h = await buildHarness({ clock: 'virtual', answerDelayMs: 10, operationDelayMs: 10 }); });
+    // The bot's recording notification is the opt-in extension (--recording-callback-notifications): on here, to compare its path.
+    before(async () => { h = await buildHarness({ clock: 'virtual', answerDelayMs: 10, operationDelayMs: 10, recordingCallbackNotifications: true }); });
     after(() => h.close());
 
     test('an ad hoc recording\'s path is the one its notification named, under a user who took part, and Graph serves it', async () => {

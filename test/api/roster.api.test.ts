@@ -167,6 +167,25 @@ describe('roster control (virtual clock)', () => {
     assert.equal((await call(h, 'GET', `/v1.0/communications/calls/${c.id}/participants/${p.participantId}`)).status, 200);
   });
 
+  test('invite: an invitee whose far-side behaviour declines never joins; the operation fails with the refusal', async () => {
+    const DECLINER = '5ad1e000-0000-4000-8000-00000000de11';
+    assert.equal((await control(h, 'PUT', `/_emulator/far-side/${DECLINER}`, { response: 'decline', afterMs: 2000 })).status, 200);
+    const c = await established(h, meetingCallBody());
+    const n0 = (await sent(h, c.id)).length;
+    const res = await call(h, 'POST', `/beta/communications/calls/${c.id}/participants/invite`, { body: { participants: [invitee(DECLINER)] } });
+    assert.equal(res.status, 200, res.raw);
+    await advance(h, 1999);
+    assert.deepEqual(await after_(h, c.id, n0), [], 'still ringing');
+    await advance(h, 1);
+    const news = await after_(h, c.id, n0);
+    assert.deepEqual(news.map((n) => `${n.changeType} ${n.resourceUrl}`), [`deleted /communications/calls/${c.id}/operations/${res.body.id}`]);
+    assert.equal(news[0]!.resourceData.status, 'failed');
+    assert.deepEqual([news[0]!.resourceData.resultInfo.code, news[0]!.resourceData.resultInfo.subcode], [603, 0]);
+    const roster = (await call(h, 'GET', `/beta/communications/calls/${c.id}/participants`)).body.value;
+    assert.ok(!roster.some((x: any) => x.info.identity.user?.id === DECLINER), 'the decliner is not in the roster');
+    assert.equal((await control(h, 'DELETE', `/_emulator/far-side/${DECLINER}`)).status < 300, true);
+  });
+
   test('invite several participants to a group call: one operation, completed once the last invitee answers', async () => {
     const c = await established(h, meetingCallBody());
     const ids = ['7e1b4346-85a6-4bdd-abe3-d11c5d420efe', '1e126418-44a0-4a94-a6f8-0efe1ad71acb'];

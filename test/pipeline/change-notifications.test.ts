@@ -128,6 +128,34 @@ describe('change notifications for recordings', () => {
     assert.deepEqual(got.map((n) => n.subscriptionId).sort(), [tenant.id, byUser.id].sort());
     for (const n of got) assert.equal(n.resource, `users/${ALICE}/adhocCalls('${callId}')/recordings('${rec.id}')`);
   });
+
+  test('a transcribed ad hoc call: the transcript is announced like a recording, rich data decrypts to its GET shape', async () => {
+    const byUser = await subscribe(h, sub, `users/${ALICE}/adhocCalls/getAllTranscripts`, { includeResourceData: true, encryptionCertificate: cert.base64, encryptionCertificateId: 'transcripts-cert' }, 'beta');
+    const recordingsOnly = (await call(h, 'GET', '/beta/subscriptions')).body.value.find((x: any) => x.resource === `users/${ALICE}/adhocCalls/getAllRecordings`);
+    const before = items(sub).length;
+    const created = await call(h, 'POST', '/beta/communications/calls', { body: { ...p2pCallBody(), callbackUri: 'http://127.0.0.1:9/callback' } });
+    const callId = created.body.id;
+    await advance(h, 1000);
+    assert.equal((await call(h, 'POST', `/beta/communications/calls/${callId}/startTranscription`, { body: { language: 'en-us' } })).status, 202);
+    await advance(h, 2000);
+    // The call ends while transcribing: the open window is transcribed up to the end.
+    assert.equal((await call(h, 'DELETE', `/beta/communications/calls/${callId}`)).status, 204);
+    await advance(h, 1000);
+    await sub.waitFor(() => items(sub).slice(before).some((n) => n.subscriptionId === byUser.id), 'a transcript change notification');
+    const got = items(sub).slice(before).filter((n) => n.subscriptionId === byUser.id);
+    assert.equal(got.length, 1);
+    assert.ok(!items(sub).slice(before).some((n) => n.subscriptionId === recordingsOnly?.id), 'nothing for the recordings subscription');
+    const n = got[0]!;
+    const data = n.decrypted as any;
+    assert.match(n.resource, new RegExp(`^users/${ALICE}/adhocCalls\\('${callId}'\\)/transcripts\\('[^']+'\\)$`));
+    assert.equal(n.resourceData['@odata.type'], '#Microsoft.Graph.callTranscript');
+    assert.equal(data.callId, callId);
+    assert.equal(data.meetingId, null);
+    assert.equal(data.transcriptContentUrl, `users/${ALICE}/adhocCalls/${callId}/transcripts/${data.id}/content`);
+    const vtt = await h.comp.app.inject({ method: 'GET', url: `/v1.0/${data.transcriptContentUrl}`, headers: { authorization: h.auth } });
+    assert.equal(vtt.statusCode, 200);
+    assert.match(vtt.body, /^WEBVTT/);
+  });
 });
 
 describe('change-notification delivery: retries and injected faults', () => {

@@ -149,7 +149,7 @@ for (const engine of ['sqlite', 'postgres'] as const) describe(`transcripts of a
     assert.equal(perMeetingTr.body.value.length, 2);
   });
 
-  test('ad hoc calls: a transcription window (as startTranscription opens) gives a transcript under each participant', async () => {
+  test('ad hoc calls: startTranscription … stopTranscription gives a transcript of that window under each participant', async () => {
     const created = await call(h, 'POST', '/beta/communications/calls', { body: {
       '@odata.type': '#microsoft.graph.call', callbackUri: 'http://127.0.0.1:9/callback', requestedModalities: ['audio'],
       mediaConfig: { '@odata.type': '#microsoft.graph.serviceHostedMediaConfig' },
@@ -158,12 +158,14 @@ for (const engine of ['sqlite', 'postgres'] as const) describe(`transcripts of a
     const id = created.body.id;
     await advance(h, 1000);
     const [, erin] = (await call(h, 'GET', `/beta/communications/calls/${id}/participants`)).body.value;
-    const start = now(h);
+    assert.equal((await call(h, 'POST', `/beta/communications/calls/${id}/startTranscription`, { body: { language: 'en-us' } })).status, 202);
     await advance(h, 1000);
     await call(h, 'POST', `/_emulator/calls/${id}/participants/${erin.id}/audio`, { auth: false, body: { type: 'speech', text: 'Just a quick question.' } });
     await advance(h, 4000);
-    await h.comp.store.write((tx) => h.comp.transcripts.queue(tx, id, { startedAt: start, endedAt: now(h) }));
-    await advance(h, 0);
+    assert.equal((await call(h, 'POST', `/beta/communications/calls/${id}/stopTranscription`, { body: {} })).status, 202);
+    // Said after the window closed: not in the transcript.
+    await call(h, 'POST', `/_emulator/calls/${id}/participants/${erin.id}/audio`, { auth: false, body: { type: 'speech', text: 'Off the record.' } });
+    await advance(h, 3000);
     const base = `/v1.0/users/a1a1a1a1-0000-4000-8000-000000000001/adhocCalls/${id}/transcripts`;
     let list: any;
     for (let i = 0; i < 50 && !list?.body?.value?.length; i++) { await advance(h, 0); list = await call(h, 'GET', base); }
