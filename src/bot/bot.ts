@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { CliError, type CliIo } from '../cli/io.js';
 import { requestJson, type Target } from '../cli/transport.js';
-import { callIdOf, notificationLine, type CommsNotification } from './notification-line.js';
+import { callIdOf, notificationLine, type CommsNotification, changeLine, type ChangeNotification } from './notification-line.js';
 import { NotificationVerifier, refusal } from './notification-verifier.js';
 
 /**
@@ -56,6 +56,17 @@ class GraphToken {
   }
 }
 
+/** The items of a changeNotificationCollection (they name a subscriptionId), or null for anything else. */
+function changeNotifications(text: string): ChangeNotification[] | null {
+  try {
+    const body = JSON.parse(text) as { value?: unknown };
+    if (!Array.isArray(body.value) || body.value.length === 0) return null;
+    return body.value.every((n) => typeof (n as ChangeNotification)?.subscriptionId === 'string') ? body.value as ChangeNotification[] : null;
+  } catch {
+    return null;
+  }
+}
+
 export async function runBot(o: BotOptions, io: CliIo): Promise<void> {
   const verifier = new NotificationVerifier(o.target, o.app.clientId);
   const graphToken = new GraphToken(o.target, o.app);
@@ -82,6 +93,23 @@ export async function runBot(o: BotOptions, io: CliIo): Promise<void> {
     if (req.method !== 'POST') { res.writeHead(405, { allow: 'POST' }).end(); return; }
     let text: string;
     try { text = await readBody(req); } catch { res.writeHead(413).end(); return; }
+    // A /subscriptions validation handshake: echo the token as text/plain within 10 s (change-notification docs).
+    const validationToken = new URL(req.url ?? '/', 'http://bot').searchParams.get('validationToken');
+    if (validationToken !== null) {
+      say(`answered a subscription validation handshake on ${req.url?.split('?')[0]}`);
+      res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8' }).end(validationToken);
+      return;
+    }
+    const change = changeNotifications(text);
+    if (change) {
+      // Change notifications carry no bearer token (Graph's webhook contract): the subscriber checks clientState
+      // (and, for rich ones, validationTokens); the bot prints them and answers 202.
+      res.writeHead(202).end();
+      const at = new Date();
+      if (o.json) io.stdout.write(`${text.trim()}\n`);
+      else for (const n of change) io.stdout.write(changeLine(n, at));
+      return;
+    }
     try {
       await verifier.verify(req.headers.authorization);
     } catch (err) {

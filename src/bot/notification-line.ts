@@ -35,3 +35,19 @@ function details(data: any): string {
 export function notificationLine(n: CommsNotification, at: Date): string {
   return `${at.toISOString().slice(11, 23)}  ${callIdOf(n)}  ${n.changeType ?? '?'}  ${n.resourceUrl ?? n.resource ?? '?'}${details(n.resourceData)}\n`;
 }
+
+/** One item of a changeNotificationCollection (recordings, transcripts, lifecycle events). */
+export interface ChangeNotification {
+  subscriptionId: string;
+  changeType?: string;
+  resource?: string;
+  lifecycleEvent?: string;
+  clientState?: string | null;
+  encryptedContent?: unknown;
+}
+
+/** One change notification as one line: time, subscription, changeType (or lifecycle event), resource. */
+export function changeLine(n: ChangeNotification, at: Date): string {
+  const what = n.lifecycleEvent ? `lifecycle ${n.lifecycleEvent}` : `${n.changeType ?? '?'}  ${n.resource ?? '?'}`;
+  return `${at.toISOString().slice(11, 23)}  subscription ${n.subscriptionId}  ${what}${n.encryptedContent ? '  (with encrypted resource data)' : ''}\n`;
+}

@@ -44,6 +44,22 @@ describe('graph-calls bot', () => {
     await bot.waitFor(new RegExp(`  ${id}  deleted  /communications/calls/${id}  state=terminated  resultInfo=200/4521`, 'm'));
   });
 
+  test('answers a /subscriptions validation handshake and prints change notifications, one line each', async () => {
+    const token = 'Validation: Testing client application reachability for subscription Request-Id: 1';
+    const hs = await fetch(`${botUrl.replace('/api/calls', '/api/notifications')}?validationToken=${encodeURIComponent(token)}`, { method: 'POST', headers: { 'content-type': 'text/plain' } });
+    assert.equal(hs.status, 200);
+    assert.equal(hs.headers.get('content-type'), 'text/plain; charset=utf-8');
+    assert.equal(await hs.text(), token);
+    await bot.waitFor(/answered a subscription validation handshake on \/api\/notifications/);
+    const sent = await fetch(botUrl.replace('/api/calls', '/api/notifications'), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ value: [
+      { subscriptionId: 'sub-1', changeType: 'created', resource: "users/o/onlineMeetings('m')/recordings('r')", clientState: 'x' },
+      { subscriptionId: 'sub-1', lifecycleEvent: 'reauthorizationRequired' },
+    ] }) });
+    assert.equal(sent.status, 202, 'change notifications carry no bearer token: not refused');
+    await bot.waitFor(/subscription sub-1  created  users\/o\/onlineMeetings\('m'\)\/recordings\('r'\)$/m);
+    await bot.waitFor(/subscription sub-1  lifecycle reauthorizationRequired$/m);
+  });
+
   test('refuses a notification with a bad token (401), saying why', async () => {
     const rule = await cli(server.url, ['faults', 'add', '{"id":"bad-aud","side":"notification","action":{"type":"badToken","token":"wrongAudience"},"once":true}']);
     assert.equal(rule.code, 0, rule.stderr);

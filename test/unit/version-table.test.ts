@@ -1,7 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { resolve } from 'node:path';
 import { BETA_ONLY_MEMBERS, BETA_ONLY_TYPES } from '../../src/graph/version-table.js';
 import { forVersion } from '../../src/graph/version-filter.js';
 // @ts-expect-error: a plain .mjs script without type declarations
@@ -15,7 +15,7 @@ import { call } from '../support/inject.js';
  * checked-in table against it, then checks real v1.0 bodies and notifications against the metadata.
  */
 
-const METADATA = fileURLToPath(new URL('../../../shared/spec/graph-metadata-calls.json', import.meta.url));
+const METADATA = resolve(process.cwd(), '../shared/spec/graph-metadata-calls.json');
 type Types = Record<string, { base?: string; properties?: Record<string, string> }>;
 const metadata = existsSync(METADATA) ? JSON.parse(readFileSync(METADATA, 'utf8')) as { 'v1.0': { types: Types }; beta: { types: Types } } : null;
 const skip = metadata ? false : `Graph's metadata is not at ${METADATA}`;
