@@ -7,41 +7,27 @@
  */
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { Client, HTTPMessageHandler, type Context, type Middleware } from '@microsoft/microsoft-graph-client';
+import { Client } from '@microsoft/microsoft-graph-client';
 import { GraphBetaRequestAdapter } from '@microsoft/msgraph-beta-sdk';
 import {
-  createCancelMediaProcessingOperationFromDiscriminatorValue, createPlayPromptOperationFromDiscriminatorValue, createRecordOperationFromDiscriminatorValue,
-  createSendDtmfTonesOperationFromDiscriminatorValue, createSubscribeToToneOperationFromDiscriminatorValue, serializeMediaPrompt,
-  type CancelMediaProcessingOperation, type MediaPrompt, type PlayPromptOperation, type RecordOperation, type SendDtmfTonesOperation,
-  type SubscribeToToneOperation,
+  createCancelMediaProcessingOperationFromDiscriminatorValue, createPlayPromptOperationFromDiscriminatorValue, createRecordOperationFromDiscriminatorValue, createSendDtmfTonesOperationFromDiscriminatorValue, createSubscribeToToneOperationFromDiscriminatorValue, serializeMediaPrompt, type CancelMediaProcessingOperation, type MediaPrompt, type PlayPromptOperation, type RecordOperation, type SendDtmfTonesOperation, type SubscribeToToneOperation,
 } from '@microsoft/msgraph-beta-sdk/models/index.js';
 import { createODataErrorFromDiscriminatorValue } from '@microsoft/msgraph-beta-sdk/models/oDataErrors/index.js';
 import {
-  AllowedHostsValidator, BaseBearerTokenAuthenticationProvider, HttpMethod, RequestInformation, type ErrorMappings, type Parsable,
-  type SerializationWriter,
+  HttpMethod, RequestInformation, type ErrorMappings, type Parsable, type SerializationWriter,
 } from '@microsoft/kiota-abstractions';
 import { p2pCallBody, startServer, waitFor, type ServerHarness } from '../support/harness.js';
 import { fetchDevToken } from '../support/graph-http.js';
 import { startReceiver, type Receiver } from '../support/webhook-receiver.js';
 import { goertzel, parseWav } from '../support/audio.js';
 import { wavHeader } from '../../src/media/wav.js';
+import { graphClient, kiotaBetaAdapter } from '../support/official-clients.js';
 
 const CLIENT_ID = '00000000-0000-4000-8000-0000000000b0';
 const RATE = 16_000;
 const ERRORS: ErrorMappings = { XXX: createODataErrorFromDiscriminatorValue };
 const ACTION = (name: string) => `{+baseurl}/communications/calls/{call%2Did}/microsoft.graph.${name}`;
 type Json = Record<string, any>;
-
-class StaticBearer implements Middleware {
-  private next: Middleware | undefined;
-  constructor(private readonly token: string) {}
-  async execute(ctx: Context): Promise<void> {
-    const options = (ctx.options ??= {});
-    options.headers = { ...(options.headers as Record<string, string> | undefined), Authorization: `Bearer ${this.token}` };
-    return this.next!.execute(ctx);
-  }
-  setNext(next: Middleware): void { this.next = next; }
-}
 
 function sineWav(f: number, ms: number): Buffer {
   const n = (ms * RATE) / 1000;
@@ -60,14 +46,8 @@ describe('media actions through the official Graph clients over a socket', () =>
     h = await startServer({ clock: 'virtual', answerDelayMs: 1000, operationDelayMs: 500 });
     bot = await startReceiver({ graphCallsUrl: h.url, appId: CLIENT_ID });
     const token = await fetchDevToken(h.url);
-    const bearer = new StaticBearer(token);
-    bearer.setNext(new HTTPMessageHandler());
-    client = Client.initWithMiddleware({ baseUrl: h.url, defaultVersion: 'v1.0', middleware: bearer });
-    adapter = new GraphBetaRequestAdapter(new BaseBearerTokenAuthenticationProvider({
-      getAuthorizationToken: async () => token,
-      getAllowedHostsValidator: () => new AllowedHostsValidator(new Set(['127.0.0.1'])),
-    }));
-    adapter.baseUrl = `${h.url}/beta`;
+    client = graphClient(h.url, token, 'v1.0');
+    adapter = kiotaBetaAdapter(h.url, token);
   });
   after(async () => {
     await h?.close();

@@ -6,56 +6,25 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Client, GraphError, HTTPMessageHandler, ResponseType, type Context, type Middleware } from '@microsoft/microsoft-graph-client';
+import { Client, GraphError, ResponseType } from '@microsoft/microsoft-graph-client';
 import { GraphBetaRequestAdapter } from '@microsoft/msgraph-beta-sdk';
 import {
-  createAudioRoutingGroupFromDiscriminatorValue, createContentSharingSessionCollectionResponseFromDiscriminatorValue,
-  createInviteParticipantsOperationFromDiscriminatorValue, createMuteParticipantOperationFromDiscriminatorValue,
-  createMuteParticipantsOperationFromDiscriminatorValue, createStartHoldMusicOperationFromDiscriminatorValue,
-  serializeAudioRoutingGroup, serializeInvitationParticipantInfo, serializeMediaPrompt,
-  type AudioRoutingGroup, type ContentSharingSessionCollectionResponse, type InvitationParticipantInfo, type InviteParticipantsOperation,
-  type MediaPrompt, type MuteParticipantOperation, type MuteParticipantsOperation, type StartHoldMusicOperation,
+  createAudioRoutingGroupFromDiscriminatorValue, createContentSharingSessionCollectionResponseFromDiscriminatorValue, createInviteParticipantsOperationFromDiscriminatorValue, createMuteParticipantOperationFromDiscriminatorValue, createMuteParticipantsOperationFromDiscriminatorValue, createStartHoldMusicOperationFromDiscriminatorValue, serializeAudioRoutingGroup, serializeInvitationParticipantInfo, serializeMediaPrompt, type AudioRoutingGroup, type ContentSharingSessionCollectionResponse, type InvitationParticipantInfo, type InviteParticipantsOperation, type MediaPrompt, type MuteParticipantOperation, type MuteParticipantsOperation, type StartHoldMusicOperation,
 } from '@microsoft/msgraph-beta-sdk/models/index.js';
 import { createODataErrorFromDiscriminatorValue, type ODataError } from '@microsoft/msgraph-beta-sdk/models/oDataErrors/index.js';
 import {
-  AllowedHostsValidator, BaseBearerTokenAuthenticationProvider, HttpMethod, RequestInformation, type ErrorMappings, type SerializationWriter,
+  HttpMethod, RequestInformation, type ErrorMappings, type SerializationWriter,
 } from '@microsoft/kiota-abstractions';
 import { HeadersInspectionOptions } from '@microsoft/kiota-http-fetchlibrary';
 import { CLIENT_ID, meetingCallBody, startServer, type ServerHarness } from '../support/harness.js';
 import { api, fetchDevToken } from '../support/graph-http.js';
 import { startReceiver, type Receiver } from '../support/webhook-receiver.js';
+import { graphClient, kiotaBetaAdapter } from '../support/official-clients.js';
 
 type Json = Record<string, any>;
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const SUPERVISOR = '278405a3-f568-4b3e-b684-009193463064';
 const ERRORS: ErrorMappings = { XXX: createODataErrorFromDiscriminatorValue };
-
-class StaticBearer implements Middleware {
-  private next: Middleware | undefined;
-  constructor(private readonly token: string) {}
-  async execute(ctx: Context): Promise<void> {
-    const options = (ctx.options ??= {});
-    options.headers = { ...(options.headers as Record<string, string> | undefined), Authorization: `Bearer ${this.token}` };
-    return this.next!.execute(ctx);
-  }
-  setNext(next: Middleware): void { this.next = next; }
-}
-
-function graphClient(baseUrl: string, token: string, version: 'beta' | 'v1.0'): Client {
-  const bearer = new StaticBearer(token);
-  bearer.setNext(new HTTPMessageHandler());
-  return Client.initWithMiddleware({ baseUrl, defaultVersion: version, middleware: bearer });
-}
-
-function kiota(baseUrl: string, token: string): GraphBetaRequestAdapter {
-  const auth = new BaseBearerTokenAuthenticationProvider({
-    getAuthorizationToken: async () => token,
-    getAllowedHostsValidator: () => new AllowedHostsValidator(new Set(['127.0.0.1'])),
-  });
-  const adapter = new GraphBetaRequestAdapter(auth);
-  adapter.baseUrl = `${baseUrl}/beta`;
-  return adapter;
-}
 
 function request(method: HttpMethod, template: string, params: Record<string, string>): RequestInformation {
   const ri = new RequestInformation(method, template);
@@ -80,7 +49,7 @@ describe('roster control through the official clients (virtual clock, real socke
     token = await fetchDevToken(h.url);
     v1 = graphClient(h.url, token, 'v1.0');
     beta = graphClient(h.url, token, 'beta');
-    adapter = kiota(h.url, token);
+    adapter = kiotaBetaAdapter(h.url, token);
   });
   after(async () => {
     await h?.close();

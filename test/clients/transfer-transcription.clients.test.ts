@@ -4,11 +4,10 @@
  */
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { Client, GraphError, HTTPMessageHandler, ResponseType, type Context, type Middleware } from '@microsoft/microsoft-graph-client';
+import { Client, GraphError, ResponseType } from '@microsoft/microsoft-graph-client';
 import { GraphBetaRequestAdapter } from '@microsoft/msgraph-beta-sdk';
 import {
-  createStartTranscriptionOperationFromDiscriminatorValue, createStopTranscriptionOperationFromDiscriminatorValue, serializeInvitationParticipantInfo,
-  type InvitationParticipantInfo, type StartTranscriptionOperation, type StopTranscriptionOperation,
+  createStartTranscriptionOperationFromDiscriminatorValue, createStopTranscriptionOperationFromDiscriminatorValue, serializeInvitationParticipantInfo, type InvitationParticipantInfo, type StartTranscriptionOperation, type StopTranscriptionOperation,
 } from '@microsoft/msgraph-beta-sdk/models/index.js';
 import { createODataErrorFromDiscriminatorValue } from '@microsoft/msgraph-beta-sdk/models/oDataErrors/index.js';
 import {
@@ -17,28 +16,12 @@ import {
 import { CLIENT_ID, p2pCallBody, startServer, type ServerHarness } from '../support/harness.js';
 import { fetchDevToken } from '../support/graph-http.js';
 import { startReceiver, type Receiver } from '../support/webhook-receiver.js';
+import { graphClient, kiotaBetaAdapter } from '../support/official-clients.js';
 
 type Json = Record<string, any>;
 const ERRORS: ErrorMappings = { XXX: createODataErrorFromDiscriminatorValue };
 const HEIDI = '550fae72-d251-43ec-868c-373732c2704f';
 const DECLINER = 'dec11e00-0000-4000-8000-000000000001';
-
-class StaticBearer implements Middleware {
-  private next: Middleware | undefined;
-  constructor(private readonly token: string) {}
-  async execute(ctx: Context): Promise<void> {
-    const options = (ctx.options ??= {});
-    options.headers = { ...(options.headers as Record<string, string> | undefined), Authorization: `Bearer ${this.token}` };
-    return this.next!.execute(ctx);
-  }
-  setNext(next: Middleware): void { this.next = next; }
-}
-
-function graphClient(baseUrl: string, token: string, version: 'v1.0' | 'beta'): Client {
-  const bearer = new StaticBearer(token);
-  bearer.setNext(new HTTPMessageHandler());
-  return Client.initWithMiddleware({ baseUrl, defaultVersion: version, middleware: bearer });
-}
 
 const summary = (r: Receiver, callId: string) => r.forCall(callId)
   .filter((n) => n.resourceUrl === `/communications/calls/${callId}`)

@@ -6,30 +6,18 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Client, HTTPMessageHandler, ResponseType, type Context, type Middleware } from '@microsoft/microsoft-graph-client';
-import { GraphBetaRequestAdapter } from '@microsoft/msgraph-beta-sdk';
+import { ResponseType } from '@microsoft/microsoft-graph-client';
 import {
-  createCallTranscriptCollectionResponseFromDiscriminatorValue, createOnlineMeetingCollectionResponseFromDiscriminatorValue,
-  createOnlineMeetingFromDiscriminatorValue, type CallTranscriptCollectionResponse, type OnlineMeeting, type OnlineMeetingCollectionResponse,
+  createCallTranscriptCollectionResponseFromDiscriminatorValue, createOnlineMeetingCollectionResponseFromDiscriminatorValue, createOnlineMeetingFromDiscriminatorValue, type CallTranscriptCollectionResponse, type OnlineMeeting, type OnlineMeetingCollectionResponse,
 } from '@microsoft/msgraph-beta-sdk/models/index.js';
 import { createODataErrorFromDiscriminatorValue } from '@microsoft/msgraph-beta-sdk/models/oDataErrors/index.js';
-import { AllowedHostsValidator, BaseBearerTokenAuthenticationProvider, HttpMethod, RequestInformation, type ErrorMappings } from '@microsoft/kiota-abstractions';
+import { HttpMethod, RequestInformation, type ErrorMappings } from '@microsoft/kiota-abstractions';
 import type { Harness } from '../support/harness.js';
 import { fetchDevToken } from '../support/graph-http.js';
 import { newMeeting, ORGANIZER, parseVtt, pipelineHarness, scriptedMeeting } from './pipeline-support.js';
+import { graphClient, kiotaBetaAdapter } from '../support/official-clients.js';
 
 const ERRORS: ErrorMappings = { XXX: createODataErrorFromDiscriminatorValue };
-
-class StaticBearer implements Middleware {
-  private next: Middleware | undefined;
-  constructor(private readonly token: string) {}
-  async execute(ctx: Context): Promise<void> {
-    const options = (ctx.options ??= {});
-    options.headers = { ...(options.headers as Record<string, string> | undefined), Authorization: `Bearer ${this.token}` };
-    return this.next!.execute(ctx);
-  }
-  setNext(next: Middleware): void { this.next = next; }
-}
 
 describe('official clients read meetings and transcripts over a socket', () => {
   let h: Harness;
@@ -49,10 +37,7 @@ describe('official clients read meetings and transcripts over a socket', () => {
   after(() => h.close());
 
   test('Graph JS client: create, find by join link, list transcripts, download VTT, delta', async () => {
-    const bearer = new StaticBearer(token);
-    const http = new HTTPMessageHandler();
-    bearer.setNext(http);
-    const client = Client.initWithMiddleware({ baseUrl: url, defaultVersion: 'v1.0', middleware: bearer });
+    const client = graphClient(url, token, 'v1.0');
     const created = await client.api(`/users/${ORGANIZER}/onlineMeetings`).post({ subject: 'From the JS client' });
     assert.equal(created.subject, 'From the JS client');
     const found = await client.api(`/users/${ORGANIZER}/onlineMeetings`).filter(`JoinWebUrl eq '${encodeURIComponent(meeting.joinWebUrl)}'`).get();
@@ -71,11 +56,7 @@ describe('official clients read meetings and transcripts over a socket', () => {
   });
 
   test('Kiota beta SDK: onlineMeeting and transcript models, content with the SDK\'s own Accept, aliases in getAllTranscripts', async () => {
-    const auth = new BaseBearerTokenAuthenticationProvider({
-      getAuthorizationToken: async () => token, getAllowedHostsValidator: () => new AllowedHostsValidator(new Set(['127.0.0.1'])),
-    });
-    const adapter = new GraphBetaRequestAdapter(auth);
-    adapter.baseUrl = `${url}/beta`;
+    const adapter = kiotaBetaAdapter(url, token);
     const req = (template: string, params: Record<string, string>, accept = 'application/json') => {
       const ri = new RequestInformation(HttpMethod.GET, template);
       for (const [k, v] of Object.entries(params)) ri.pathParameters[k] = v;
