@@ -27,7 +27,9 @@ const SEED = process.env.HOSTILE_SEED ? Number(process.env.HOSTILE_SEED) : Date.
 
 const MEETING_ID = 'hostile-meeting';
 const USER_ID = '8d4a0c7e-1b3f-4e5a-9c2d-6f7e8a9b0c1d';
-const TOKEN_PATH = /^\/[^/?]*\/oauth2\/v2\.0\/token\/?(\?|$)/i;
+// `token/.` is the token endpoint too: inject parses the URL with WHATWG rules, which remove `.` segments
+// before routing (seed 833402335 found the test classifying it as a Graph path).
+const TOKEN_PATH = /^\/[^/?]*\/oauth2\/v2\.0\/token(\/\.)*\/?(\?|$)/i;
 /** Stand-ins, replaced when a case is sent: the call aimed at changes when a case ends it. */
 const TARGET = '@TARGET@';
 const BOT = '@BOT@';
