@@ -150,7 +150,10 @@ export async function compose(config: Config, ports: { clock?: Clock; ids?: Ids;
     });
     const calls = new CallService({ store, effects, farSide, operationDelayMs: config.operationDelayMs });
     const roster = new RosterService({ store, effects, farSide, operationDelayMs: config.operationDelayMs });
-    const invitees = new InviteesSimulator({ store, effects, renderSession: (s) => contentSharingSessionToWire(s, 'beta') });
+    const invitees = new InviteesSimulator({
+      store, effects, renderSession: (s) => contentSharingSessionToWire(s, 'beta'),
+      onJoined: (tx, c, part) => farSide.participantJoined(tx, c, part),
+    });
     const recorder = new RecorderService({
       changes, recordingCallbackNotifications: config.recordingCallbackNotifications,
       store, effects, library, dir: recordingsDir, sampleRate: SAMPLE_RATE, channels: config.recordingChannels, format: config.recordingFormat,

@@ -349,6 +349,14 @@ export class FarSideService implements FarSidePort {
    * context Teams sends (incomingContext, applicationMetadata.botData). The invite is the only kind of
    * call on which updateRecordingStatus succeeds.
    */
+  /**
+   * Someone joined `observed` by another path (an invitee answering participants/invite): a recorded user
+   * brings the compliance recorder in, as when they join from the Teams side.
+   */
+  async participantJoined(tx: CallWriter, observed: Call, part: Participant): Promise<void> {
+    if (!observed.isComplianceRecording) await this.inviteRecorders(tx, observed, part);
+  }
+
   private async inviteRecorders(tx: CallWriter, observed: Call, part: Participant): Promise<void> {
     const userId = part.info.identity.user?.id;
     if (part.isBot || typeof userId !== 'string') return;

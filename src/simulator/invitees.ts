@@ -12,6 +12,8 @@ export interface InviteesOptions {
   effects: CallEffects;
   /** contentSharingSession in wire form (graph/ renders it), for the notifications a session sends. */
   renderSession: (s: ContentSharingSession) => unknown;
+  /** In the transaction an invitee joins: compliance-recording policies invite their recorder (FarSideService.participantJoined). */
+  onJoined?: (tx: CallWriter, call: Call, part: Participant) => Promise<void>;
 }
 
 /**
@@ -59,7 +61,8 @@ export class InviteesSimulator {
       return;
     }
     const all = await tx.listParticipants(call.id, { includeLeft: true });
-    await tx.upsertParticipant(this.participant(call, inv, all.reduce((m, x) => Math.max(m, x.seq), -1) + 1));
+    const joined = this.participant(call, inv, all.reduce((m, x) => Math.max(m, x.seq), -1) + 1);
+    await tx.upsertParticipant(joined);
     const op = await tx.getOperation(call.id, inv.operationId);
     const others = (await tx.listCallItems(call.id, 'invitation')).filter((x) => x.operationId === inv.operationId);
     if (op && op.status === 'running' && others.length === 0) {
@@ -68,6 +71,7 @@ export class InviteesSimulator {
       await this.fx.notifyOperationDone(tx, call, done);
     }
     await this.fx.notifyRoster(tx, call);
+    await this.o.onJoined?.(tx, call, joined);
     const replacedId = inv.info.replacesCallId;
     if (replacedId) {
       const replaced = await tx.getCall(replacedId);

@@ -186,6 +186,30 @@ describe('roster control (virtual clock)', () => {
     assert.equal((await control(h, 'DELETE', `/_emulator/far-side/${DECLINER}`)).status < 300, true);
   });
 
+  test('invite: a user recorded by a compliance policy brings the recorder in when they join', async () => {
+    const RECORDED = '7a7a7a7a-2222-4222-8222-22222222c0de';
+    const app = await control(h, 'POST', '/_emulator/apps', { tenantId: '00000000-0000-4000-8000-000000000001', clientId: 'c0c0c0c0-0000-4000-8000-00000000ec0d', clientSecret: 'recorder-secret', roles: ['Calls.AccessMedia.All', 'Calls.JoinGroupCall.All'] });
+    assert.equal(app.status, 201, app.raw);
+    const policy = await control(h, 'PUT', '/_emulator/policies/record-invitee', { name: 'Record the invitee', userIds: [RECORDED], recorderAppId: 'c0c0c0c0-0000-4000-8000-00000000ec0d', required: false });
+    assert.equal(policy.status, 200, policy.raw);
+    try {
+      const c = await established(h, meetingCallBody());
+      const before = await h.comp.store.write((tx) => tx.observingCalls(c.id));
+      assert.deepEqual(before, []);
+      assert.equal((await call(h, 'POST', `/beta/communications/calls/${c.id}/participants/invite`, { body: { participants: [invitee(RECORDED)] } })).status, 200);
+      assert.deepEqual(await h.comp.store.write((tx) => tx.observingCalls(c.id)), [], 'no recorder before the invitee joins');
+      await advance(h, 1000);
+      const invites = await h.comp.store.write((tx) => tx.observingCalls(c.id));
+      assert.equal(invites.length, 1, 'one policy invite to the recorder');
+      const invite = (await h.comp.store.getCall(invites[0]!))!;
+      assert.equal(invite.appId, 'c0c0c0c0-0000-4000-8000-00000000ec0d');
+      assert.equal(invite.isComplianceRecording, true);
+    } finally {
+      await control(h, 'DELETE', '/_emulator/policies/record-invitee');
+      await control(h, 'DELETE', '/_emulator/apps/c0c0c0c0-0000-4000-8000-00000000ec0d');
+    }
+  });
+
   test('invite several participants to a group call: one operation, completed once the last invitee answers', async () => {
     const c = await established(h, meetingCallBody());
     const ids = ['7e1b4346-85a6-4bdd-abe3-d11c5d420efe', '1e126418-44a0-4a94-a6f8-0efe1ad71acb'];
