@@ -4,10 +4,11 @@ import type { CallEffects } from './call-effects.js';
 import { ownedCall } from './call.service.js';
 import { assert } from './errors.js';
 import {
-  BEEP, cancelledReason, DTMF_TONE_MS, farSideSpeech, MAX_STEP_MS, MEDIA_RESULT, NO_MEDIA, RECORD_TICK_MS, recordEnd,
+  BEEP, cancelledReason, DTMF_TONE_MS, farSideSpeech, MAX_STEP_MS, NO_MEDIA, RECORD_TICK_MS, recordEnd,
   type CallMediaState, type MediaOperationState, type PromptClip, type RecordEnd, type RecordSettings, type Tone,
 } from './media-actions.js';
 import type { CallStore, CallWriter } from './ports.js';
+import { MEDIA_RESULT } from './result-codes.js';
 
 /** Where prompt audio comes from (media/ implements it over the media library). */
 export interface MediaSources {

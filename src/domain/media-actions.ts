@@ -1,4 +1,4 @@
-import type { AudioSource, MediaEvent, Participant, ResultInfo } from './call.js';
+import type { AudioSource, MediaEvent, Participant } from './call.js';
 
 /**
  * Service-hosted media (call-playprompt, call-record / recordResponse, call-cancelmediaprocessing,
@@ -79,19 +79,6 @@ export interface CallMediaState {
 }
 
 export const NO_MEDIA: CallMediaState = { queue: [], toneSubscribed: false, toneSequence: 0, lastTone: null };
-
-/**
- * resultInfo of media operations. Graph documents 200/0 (completed), 400/8508 (cancelled) and 200/8515
- * (max record duration); the others are INFERRED from the same media platform's codes in Azure
- * Communication Services (8510 initial silence, 8536 file could not be downloaded).
- */
-export const MEDIA_RESULT = {
-  completed: { code: 200, subcode: 0, message: 'Action completed successfully.' },
-  cancelled: { code: 400, subcode: 8508, message: 'Action failed, the operation was cancelled.' },
-  maxRecordDurationReached: { code: 200, subcode: 8515, message: 'Action completed, max record duration reached.' },
-  initialSilenceTimeout: { code: 400, subcode: 8510, message: 'Action failed, initial silence timeout reached.' },
-  fileNotDownloaded: { code: 400, subcode: 8536, message: 'Action failed, file could not be downloaded.' },
-} as const satisfies Record<string, ResultInfo>;
 
 /** recordResponse defaults and limits (v1.0 call-record page: default 5 s, 1–120 s; beta's sample asks 1800 s of maxRecordDuration). */
 export const RECORD_LIMITS = {

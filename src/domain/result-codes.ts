@@ -40,3 +40,27 @@ export const RESULT = {
   /** INFERRED (undocumented): the callee was busy (SIP 486 Busy Here). */
   busy: { code: 486, subcode: 0, message: 'The callee is busy.' },
 } as const satisfies Record<string, ResultInfo>;
+
+/**
+ * resultInfo of media operations. Graph documents 200/0 (completed), 400/8508 (cancelled) and 200/8515
+ * (max record duration); the others are INFERRED from the same media platform's codes in Azure
+ * Communication Services (8510 initial silence, 8536 file could not be downloaded).
+ */
+export const MEDIA_RESULT = {
+  completed: RESULT.operationSucceeded,
+  cancelled: { code: 400, subcode: 8508, message: 'Action failed, the operation was cancelled.' },
+  maxRecordDurationReached: { code: 200, subcode: 8515, message: 'Action completed, max record duration reached.' },
+  initialSilenceTimeout: { code: 400, subcode: 8510, message: 'Action failed, initial silence timeout reached.' },
+  fileNotDownloaded: { code: 400, subcode: 8536, message: 'Action failed, file could not be downloaded.' },
+} as const satisfies Record<string, ResultInfo>;
+
+/** resultInfo values for roster operations Graph does not document; the successes use RESULT.operationSucceeded. */
+export const ROSTER_RESULT = {
+  /** INFERRED: an invitation cancelled by DELETE participants/{id} before it was answered (SIP 487 Request Terminated). */
+  invitationCanceled: { code: 487, subcode: 0, message: 'The invitation was canceled by the application.' },
+  /**
+   * INFERRED: the call an invitee left to join (invitationParticipantInfo.replacesCallId) ends once they are
+   * added; 18503 is the documented "other peer-to-peer participant left" end reason.
+   */
+  replacedByInvite: { code: 200, subcode: 18503, message: 'The other participant left the call to join another call.' },
+} as const satisfies Record<string, ResultInfo>;

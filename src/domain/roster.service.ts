@@ -3,8 +3,8 @@ import { assertEstablished } from './call-state-machine.js';
 import type { CallEffects } from './call-effects.js';
 import { assert } from './errors.js';
 import type { CallStore, CallWriter, FarSidePort } from './ports.js';
-import { RESULT } from './result-codes.js';
-import { ROSTER_RESULT, ROSTER_RULES, type AudioRoutingGroup, type ContentSharingSession, type PendingInvitation, type RoutingMode } from './roster.js';
+import { ROSTER_RESULT, RESULT } from './result-codes.js';
+import { ROSTER_RULES, type AudioRoutingGroup, type ContentSharingSession, type PendingInvitation, type RoutingMode } from './roster.js';
 
 export interface RosterServiceOptions {
   store: CallStore;

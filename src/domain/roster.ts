@@ -1,4 +1,4 @@
-import type { AudioSource, InvitationParticipantInfo, ResultInfo } from './call.js';
+import type { AudioSource, InvitationParticipantInfo } from './call.js';
 
 /**
  * What a call holds besides its roster and operations, in Graph's vocabulary: the navigations
@@ -64,13 +64,3 @@ export const ROSTER_RULES = {
   holdMusic: { type: 'tone', frequencyHz: 523.25, amplitude: 0.2 } as AudioSource,
 } as const;
 
-/** resultInfo values for roster operations Graph does not document; the successes use RESULT.operationSucceeded. */
-export const ROSTER_RESULT = {
-  /** INFERRED: an invitation cancelled by DELETE participants/{id} before it was answered (SIP 487 Request Terminated). */
-  invitationCanceled: { code: 487, subcode: 0, message: 'The invitation was canceled by the application.' },
-  /**
-   * INFERRED: the call an invitee left to join (invitationParticipantInfo.replacesCallId) ends once they are
-   * added; 18503 is the documented "other peer-to-peer participant left" end reason.
-   */
-  replacedByInvite: { code: 200, subcode: 18503, message: 'The other participant left the call to join another call.' },
-} as const satisfies Record<string, ResultInfo>;

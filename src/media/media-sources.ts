@@ -19,7 +19,7 @@ const MAX_TONE_MS = 10 * 60_000;
 export function libraryMediaSources(library: MediaLibrary): MediaSources {
   return {
     async resolve(uri) {
-      const name = lastSegment(uri);
+      const name = mediaNameOf(uri);
       const tone = TONE_NAME.exec(name);
       if (tone) {
         const frequencyHz = Number(tone[1]), durationMs = Number(tone[2]);
@@ -41,7 +41,8 @@ export function libraryMediaSources(library: MediaLibrary): MediaSources {
   };
 }
 
-function lastSegment(uri: string): string {
+/** The media name a `mediaInfo.uri` gives: its path's last segment, decoded, without an extension. */
+export function mediaNameOf(uri: string): string {
   let path = uri;
   try {
     path = new URL(uri).pathname;

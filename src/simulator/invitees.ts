@@ -2,8 +2,8 @@ import type { Call, Job, Participant } from '../domain/call.js';
 import type { CallEffects } from '../domain/call-effects.js';
 import { assert } from '../domain/errors.js';
 import type { CallStore, CallWriter } from '../domain/ports.js';
-import { RESULT } from '../domain/result-codes.js';
-import { ROSTER_RESULT, ROSTER_RULES, type ContentSharingSession, type PendingInvitation } from '../domain/roster.js';
+import { ROSTER_RESULT, RESULT } from '../domain/result-codes.js';
+import { ROSTER_RULES, type ContentSharingSession, type PendingInvitation } from '../domain/roster.js';
 import { answerFromPayload } from './far-side-behaviour.js';
 import type { JobRegistry } from './job-registry.js';
 
