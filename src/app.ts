@@ -53,7 +53,6 @@ export interface AppDeps {
   tokenKey: SigningKey;
   notificationKey: SigningKey;
   library: MediaLibrary;
-  recordingsDir: string;
   virtualClock: VirtualClock | null;
   bodyLimitBytes: number;
   /** The token endpoint's own, smaller limit: it answers anyone, unauthenticated. */
@@ -172,7 +171,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(tokenRoutes, { apps: deps.apps, tokens: deps.tokens, tokenKey: deps.tokenKey, notificationKey: deps.notificationKey, bodyLimitBytes: deps.tokenBodyLimitBytes });
   await app.register(controlPlane, {
     store: deps.store, apps: deps.apps, farSide: deps.farSide, policies: deps.policies, library: deps.library,
-    virtualClock: deps.virtualClock, recordingsDir: deps.recordingsDir, version: deps.version, controlToken: deps.controlToken,
+    virtualClock: deps.virtualClock, version: deps.version, controlToken: deps.controlToken,
     listenHost: deps.listenHost, allowedHosts: deps.allowedHosts,
     faults: deps.faults, journal: deps.journal, wakeups: deps.wakeups, callbacks: deps.callbacks,
     invitees: deps.invitees, mediaActions: deps.mediaActions, subscriptions: deps.subscriptions,

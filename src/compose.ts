@@ -1,9 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { hostname, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { hostname } from 'node:os';
 import { buildApp } from './app.js';
 import { AppRegistry, DEV_APP, loadAppsFile } from './auth/apps.js';
 import { loadOrCreateKey } from './auth/keys.js';
@@ -20,6 +19,7 @@ import { notificationRenderer } from './graph/call.mapper.js';
 import { commsNotificationsBody } from './graph/notification.mapper.js';
 import { MediaLibrary, SAMPLE_RATE, espeakNg, type SpeechEngine } from './media/media-library.js';
 import { RecorderService } from './media/recorder.service.js';
+import { removeOldRenderScratch } from './media/old-render-scratch.js';
 import { MediaActionsService } from './domain/media-actions.service.js';
 import { libraryMediaSources } from './media/media-sources.js';
 import { RecordResponseRenderer } from './media/record-response.js';
@@ -67,8 +67,6 @@ export interface Composition {
   clock: Clock;
   /** Set with `--clock virtual`. */
   virtualClock: VirtualClock | null;
-  /** Scratch directory renders are written in before their bytes go into the database. */
-  recordingsDir: string;
   /** With --https: the CA certificate clients trust (null with --cert/--key or http). */
   caCertPath: string | null;
   faults: FaultEngine;
@@ -119,15 +117,14 @@ export async function compose(config: Config, ports: { clock?: Clock; ids?: Ids;
   const storage = await openStorage({ db: config.db, dataDir: config.inMemory ? null : config.dataDir, sqliteSynchronous: config.sqliteSynchronous, poolSize: config.dbPoolSize });
   const store = storage.calls;
   const instanceId = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
-  let tempRecordings: string | null = null;
   try {
+    // Renders go to memory; an older version rendered through <data>/recordings/ (old-render-scratch.ts).
+    if (!config.inMemory) removeOldRenderScratch(config.dataDir);
     const apps = await AppRegistry.open(storage.config, storage.wakeups, [DEV_APP, ...fileApps]);
     const tokenKey = await loadOrCreateKey(storage.config, 'token-signing');
     const notificationKey = await loadOrCreateKey(storage.config, 'notification-signing');
     // Tokens live in real time even on a virtual clock: clients and bots check them against their own clocks.
     const tokens = new TokenService({ apps, key: tokenKey, clock: systemClock, lifetimeSeconds: config.tokenLifetimeSeconds, rolesFrom: config.rolesFrom });
-    tempRecordings = config.inMemory ? mkdtempSync(join(tmpdir(), 'graph-calls-recordings-')) : null;
-    const recordingsDir = tempRecordings ?? join(config.dataDir, 'recordings');
     const library = new MediaLibrary(storage.config, ports.speech ?? espeakNg());
     const policies = await PolicyRegistry.open(storage.config, storage.wakeups, filePolicies);
     const behaviours = await FarSideBehaviours.open(storage.config, storage.wakeups, fileFarSide);
@@ -156,13 +153,10 @@ export async function compose(config: Config, ports: { clock?: Clock; ids?: Ids;
     });
     const recorder = new RecorderService({
       changes, recordingCallbackNotifications: config.recordingCallbackNotifications,
-      store, effects, library, dir: recordingsDir, sampleRate: SAMPLE_RATE, channels: config.recordingChannels, format: config.recordingFormat,
-      // SQLite locks the data directory, so what renders left in it is a dead process's; instances sharing
-      // PostgreSQL may share it too, so those spare files a live render could still be writing.
-      leftoverAgeMs: storage.shared ? config.leaseMs : 0,
+      store, effects, library, sampleRate: SAMPLE_RATE, channels: config.recordingChannels, format: config.recordingFormat,
     });
     const mediaActions = new MediaActionsService({ store, effects, sources: libraryMediaSources(library) });
-    const responses = new RecordResponseRenderer({ store, blobs: storage.config, library, media: mediaActions, dir: recordingsDir, sampleRate: SAMPLE_RATE });
+    const responses = new RecordResponseRenderer({ store, blobs: storage.config, library, media: mediaActions, sampleRate: SAMPLE_RATE });
     let tls: { key: string; cert: string } | null = null;
     let caCertPath: string | null = null;
     if (config.certFile && config.keyFile) tls = { cert: readFileSync(config.certFile, 'utf8'), key: readFileSync(config.keyFile, 'utf8') };
@@ -180,7 +174,7 @@ export async function compose(config: Config, ports: { clock?: Clock; ids?: Ids;
     const app = await buildApp({
       subscriptions,
       tls, faults, journal, wakeups: storage.wakeups,
-      calls, farSide, policies, store, apps, tokens, tokenKey, notificationKey, library, recordingsDir, virtualClock, mediaActions, blobs: storage.config,
+      calls, farSide, policies, store, apps, tokens, tokenKey, notificationKey, library, virtualClock, mediaActions, blobs: storage.config,
       bodyLimitBytes: config.bodyLimitBytes, controlToken: config.controlToken, logLevel: config.logLevel, version: VERSION, callbacks,
       tokenBodyLimitBytes: config.tokenBodyLimitBytes, listenHost: config.host, allowedHosts: config.allowedHosts,
       admission, roster, invitees, meetings: new MeetingService({ store, clock }),
@@ -219,7 +213,7 @@ export async function compose(config: Config, ports: { clock?: Clock; ids?: Ids;
     if (virtualClock) await shareVirtualClock(virtualClock, storage.config, storage.wakeups);
     return {
       subscriptions, changes,
-      app, storage, store, calls, tokens, apps, delivery, jobs, farSide, policies, recorder, mediaActions, transcripts, library, journal, clock, virtualClock, recordingsDir, caCertPath, faults, instanceId, admission,
+      app, storage, store, calls, tokens, apps, delivery, jobs, farSide, policies, recorder, mediaActions, transcripts, library, journal, clock, virtualClock, caCertPath, faults, instanceId, admission,
       start: () => {
         jobs.start();
         delivery.start();
@@ -242,12 +236,10 @@ export async function compose(config: Config, ports: { clock?: Clock; ids?: Ids;
         sender.close?.();
         await journal.flush();
         await storage.close();
-        if (tempRecordings) rmSync(tempRecordings, { recursive: true, force: true });
       },
     };
   } catch (err) {
     await storage.close().catch(() => undefined);
-    if (tempRecordings) rmSync(tempRecordings, { recursive: true, force: true });
     throw err;
   }
 }

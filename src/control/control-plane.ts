@@ -8,7 +8,6 @@ import type { PolicyRegistry } from '../simulator/policy-registry.js';
 import { GraphError } from '../graph/graph-errors.js';
 import { useGraphWire } from '../graph/graph-wire.plugin.js';
 import type { MediaLibrary } from '../media/media-library.js';
-import { removeRenderLeftovers } from '../media/recorder.service.js';
 import type { VirtualClock } from '../shared/virtual-clock.js';
 import { emulatorRoutes } from './emulator.routes.js';
 import { mediaRoutes } from './media.routes.js';
@@ -34,7 +33,6 @@ export interface ControlPlaneOptions {
   policies: PolicyRegistry;
   library: MediaLibrary;
   virtualClock: VirtualClock | null;
-  recordingsDir: string;
   wakeups: Wakeups;
   version: string;
   /** Null: loopback clients only. Otherwise `Authorization: Bearer <token>` from anywhere. */
@@ -105,8 +103,6 @@ export async function controlPlane(app: FastifyInstance, o: ControlPlaneOptions)
     await o.journal.flush();
     await o.faults.clear();
     await o.store.write((tx) => tx.clearCalls());
-    // Renders in progress write here before their bytes go into the database.
-    removeRenderLeftovers(o.recordingsDir);
     return reply.code(204).send();
   });
 

@@ -247,7 +247,7 @@ export interface Recording {
   contentCorrelationId: string;
   createdAt: number;
   endedAt: number;
-  /** Relative to the recordings directory. */
+  /** The file's name, `<id>.<wav|mp3>`; its bytes are stored with the recording in the database. */
   file: string;
   contentType: string;
   sizeBytes: number;

@@ -1,11 +1,9 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
-import { readFile, rm } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { Job, Operation } from '../domain/call.js';
 import type { MediaActionsService } from '../domain/media-actions.service.js';
 import type { CallStore, ConfigStore } from '../domain/ports.js';
 import type { MediaLibrary } from './media-library.js';
+import { MemorySink } from './byte-sink.js';
 import { renderSegment } from './renderer.js';
 
 export interface RecordResponseOptions {
@@ -14,8 +12,6 @@ export interface RecordResponseOptions {
   blobs: ConfigStore;
   library: MediaLibrary;
   media: MediaActionsService;
-  /** Scratch directory a render is written in before its bytes are stored. */
-  dir: string;
   sampleRate: number;
 }
 
@@ -41,9 +37,7 @@ export function tokenMatches(op: Operation, presented: string): boolean {
  * a crash mid-render renders again after the restart.
  */
 export class RecordResponseRenderer {
-  constructor(private readonly o: RecordResponseOptions) {
-    mkdirSync(o.dir, { recursive: true });
-  }
+  constructor(private readonly o: RecordResponseOptions) {}
 
   async runJob(job: Job): Promise<void> {
     const op = await this.o.store.getOperation(job.callId, job.payload.operationId ?? '');
@@ -55,14 +49,13 @@ export class RecordResponseRenderer {
     const roster = (await this.o.store.listParticipants(job.callId, { includeLeft: true })).filter((p) => !p.isBot);
     const events = await this.o.store.listMediaEvents(job.callId);
     const clips = await this.o.library.clipsFor(events);
-    const outPath = join(this.o.dir, `${op.id}.response.wav`);
+    // Rendered into memory: the bytes are stored in the config store's blobs, nothing goes to disk.
+    const out = new MemorySink();
     await renderSegment({
       startMs: m.recordStartAt, endMs: Math.max(m.recordStartAt, m.recordEndAt), participants: roster, events, sampleRate: this.o.sampleRate,
-      channels: 'mixed', format: 'wav', clip: (id) => clips.get(id) ?? new Int16Array(0), outPath,
+      channels: 'mixed', format: 'wav', clip: (id) => clips.get(id) ?? new Int16Array(0), out,
     });
-    const bytes = await readFile(outPath);
-    await rm(outPath, { force: true });
-    await this.o.blobs.putBlob(recordedResponseKey(op.id), bytes);
+    await this.o.blobs.putBlob(recordedResponseKey(op.id), out.bytes());
     const token = randomBytes(32).toString('base64url');
     await this.o.media.recordingStored(job, `${m.origin}${recordedResponsePath(op.callId, op.id)}`, token);
   }

@@ -1,6 +1,3 @@
-import { mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
-import { readFile, rm } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { Job, Recording } from '../domain/call.js';
 import type { CallEffects } from '../domain/call-effects.js';
 import { recordingUsers } from '../domain/call-effects.js';
@@ -8,22 +5,16 @@ import { meetingIdOf, meetingOrganizer } from '../domain/online-meeting.js';
 import type { CallStore } from '../domain/ports.js';
 import type { MediaLibrary } from './media-library.js';
 import { recordingChange, type ChangePublisher } from '../subscriptions/change-publisher.js';
+import { MemorySink } from './byte-sink.js';
 import { renderSegment, type RecordingFormat } from './renderer.js';
 
 export interface RecorderOptions {
   store: CallStore;
   effects: CallEffects;
   library: MediaLibrary;
-  /** Scratch directory renders are written in before their bytes go into the database. */
-  dir: string;
   sampleRate: number;
   channels: 'mixed' | 'perParticipant';
   format: RecordingFormat;
-  /**
-   * At start, files renders left in `dir` (a crash mid-render, a kill between writing and storing) are
-   * removed once they are this old; 0 removes them all. Default 0.
-   */
-  leftoverAgeMs?: number;
   /** Change notifications to /subscriptions (Graph's way of announcing recordings). */
   changes?: ChangePublisher;
   /**
@@ -33,42 +24,19 @@ export interface RecorderOptions {
   recordingCallbackNotifications?: boolean;
 }
 
-/** What a render writes in the scratch directory: `<id>.<fmt>.tmp`, renamed to `<id>.<fmt>`, then read and deleted. */
-const LEFTOVER = /\.(wav|mp3|tmp)$/i;
-
-/** Removes render leftovers from `dir` at least `minAgeMs` old; returns the names removed. */
-export function removeRenderLeftovers(dir: string, minAgeMs = 0, now = Date.now()): string[] {
-  const removed: string[] = [];
-  for (const name of readdirSync(dir)) {
-    if (!LEFTOVER.test(name)) continue;
-    const path = join(dir, name);
-    try {
-      const st = statSync(path);
-      if (!st.isFile() || (minAgeMs > 0 && now - st.mtimeMs < minAgeMs)) continue;
-      rmSync(path, { force: true });
-      removed.push(name);
-    } catch {
-      // Gone already (another instance cleaning the same directory).
-    }
-  }
-  return removed;
-}
-
 const CONTENT_TYPES: Record<RecordingFormat, string> = { wav: 'audio/wav', mp3: 'audio/mpeg' };
 
 /**
  * Turns closed recording segments into recording files and `callRecording` resources. Rendering runs
- * outside any transaction; the job row is deleted, and the recording stored, in the transaction that
- * follows, so a crash mid-render simply renders again after the restart.
+ * outside any transaction, into memory (nothing is written to disk); the job row is deleted, and the
+ * recording stored with its bytes, in the transaction that follows, so a crash mid-render simply renders
+ * again after the restart.
  */
 export class RecorderService {
   /** One render at a time per call, so two jobs never render the same segment twice. */
   private readonly chains = new Map<string, Promise<void>>();
 
-  constructor(private readonly o: RecorderOptions) {
-    mkdirSync(o.dir, { recursive: true });
-    removeRenderLeftovers(o.dir, o.leftoverAgeMs ?? 0);
-  }
+  constructor(private readonly o: RecorderOptions) {}
 
   runJob(job: Job): Promise<void> {
     const previous = this.chains.get(job.callId) ?? Promise.resolve();
@@ -88,17 +56,15 @@ export class RecorderService {
       const clips = await this.o.library.clipsFor(events);
       for (const seg of segments) {
         const id = this.o.effects.newId();
+        // The bytes go into the database with the recording, so every instance can serve them.
         const file = `${id}.${this.o.format}`;
-        const outPath = join(this.o.dir, file);
+        const out = new MemorySink();
         const r = await renderSegment({
           startMs: seg.startedAt, endMs: seg.endedAt!, participants: roster, events, sampleRate: this.o.sampleRate,
-          channels: this.o.channels, format: this.o.format, clip: (m) => clips.get(m) ?? new Int16Array(0), outPath,
+          channels: this.o.channels, format: this.o.format, clip: (m) => clips.get(m) ?? new Int16Array(0), out,
         });
-        // The bytes go into the database with the recording, so every instance can serve them.
-        const content = await readFile(outPath);
-        await rm(outPath, { force: true });
         rendered.push({
-          content,
+          content: out.bytes(),
           rec: {
             id, callId: call.id, segmentId: seg.id, tenantId: call.tenantId, meetingId: meetingIdOf(call, roster),
             meetingOrganizer: meetingOrganizer(call, roster), contentCorrelationId: this.o.effects.newId(),

@@ -1,15 +1,18 @@
-import { open, rename } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { AudioSource, MediaEvent, Participant } from '../domain/call.js';
+import type { ByteSink } from './byte-sink.js';
 import { wavHeader } from './wav.js';
 import { createMp3Encoder } from 'wasm-media-encoders';
 
 export type RecordingFormat = 'wav' | 'mp3';
 
 /** Turns rendered blocks into file bytes: PCM WAV, or MP3 through LAME compiled to WebAssembly (wasm-media-encoders). */
-interface Sink {
+interface Encoder {
+  /** The total length in bytes when the format knows it before encoding (WAV), else null. */
+  readonly totalBytes: number | null;
   start(): Uint8Array;
-  /** `mix` holds `n` frames of `channels` interleaved floats in -1..1; the bytes returned are the sink's own to reuse after the next call. */
+  /** `mix` holds `n` frames of `channels` interleaved floats in -1..1; the bytes returned are the encoder's own to reuse after the next call. */
   write(mix: Float32Array, n: number): Uint8Array;
   finish(): Uint8Array;
 }
@@ -29,8 +32,8 @@ export interface RenderInput {
   /** wav (default) or mp3 (mixed only: MP3 carries at most two channels). */
   format?: RecordingFormat;
   clip(mediaId: string): Int16Array;
-  /** Final path; the file appears there only when complete. */
-  outPath: string;
+  /** Receives the file's bytes in order, block by block (byte-sink.ts). */
+  out: ByteSink;
 }
 
 export interface RenderResult {
@@ -43,9 +46,10 @@ export interface RenderResult {
 const BLOCK = 16_000; // one second at 16 kHz: memory stays bounded whatever the length
 
 /**
- * Renders a recording segment from the media timeline into a 16-bit PCM WAV, streaming block by block:
- * cost is proportional to the length, memory is constant, and every block's write yields to the event
- * loop. The file is written as `<path>.tmp`, fsynced and renamed, so a crash mid-render leaves no half file visible (the render job simply runs again).
+ * Renders a recording segment from the media timeline into a 16-bit PCM WAV (or an MP3), streaming block by
+ * block into `o.out`: cost is proportional to the length and the renderer's own memory is constant (what
+ * the sink keeps is the sink's business). Nothing touches the disk: the callers store the bytes in the
+ * database, so a crash mid-render leaves nothing behind and the render job simply runs again.
  */
 export async function renderSegment(o: RenderInput): Promise<RenderResult> {
   const toSample = (ms: number) => Math.round(((ms - o.startMs) * o.sampleRate) / 1000);
@@ -53,43 +57,42 @@ export async function renderSegment(o: RenderInput): Promise<RenderResult> {
   const tracks = o.participants.map((p) => piecesFor(p, o.events.filter((e) => e.participantId === p.id), toSample, total));
   const format = o.format ?? 'wav';
   const channels = o.channels === 'mixed' || format === 'mp3' ? 1 : Math.max(1, tracks.length);
-  // All file I/O is asynchronous (the fsync runs on libuv's pool), so a render never stalls requests.
-  const tmp = `${o.outPath}.tmp`;
-  const fh = await open(tmp, 'w');
   const hash = createHash('sha256');
   let size = 0;
   const emit = async (bytes: Uint8Array) => {
     if (bytes.length === 0) return;
     hash.update(bytes);
     size += bytes.length;
-    await fh.write(bytes);
+    const pending = o.out.write(bytes);
+    if (pending) await pending;
   };
-  try {
-    const sink = format === 'mp3' ? await mp3Sink(o.sampleRate) : wavSink(o.sampleRate, channels, total);
-    await emit(sink.start());
-    const mix = new Float32Array(BLOCK * channels);
-    for (let b0 = 0; b0 < total; b0 += BLOCK) {
-      const n = Math.min(BLOCK, total - b0);
-      mix.fill(0, 0, n * channels);
-      tracks.forEach((pieces, ti) => {
-        const ch = channels === 1 ? 0 : ti;
-        for (const piece of pieces) addPiece(mix, piece, b0, n, channels, ch, o.sampleRate, o.clip);
-      });
-      await emit(sink.write(mix, n));
-    }
-    await emit(sink.finish());
-    await fh.datasync();
-  } finally {
-    await fh.close();
+  const encoder = format === 'mp3' ? await mp3Encoder(o.sampleRate) : wavEncoder(o.sampleRate, channels, total);
+  if (encoder.totalBytes !== null) o.out.expect?.(encoder.totalBytes);
+  await emit(encoder.start());
+  const mix = new Float32Array(BLOCK * channels);
+  for (let b0 = 0; b0 < total; b0 += BLOCK) {
+    // A block is one second of audio, about a millisecond of work: the event loop gets a turn before each
+    // one after the first, so requests are served between blocks however long the recording (an hour is
+    // 3,600 turns). The file version got these turns from awaiting each block's write.
+    if (b0 > 0) await nextTurn();
+    const n = Math.min(BLOCK, total - b0);
+    mix.fill(0, 0, n * channels);
+    tracks.forEach((pieces, ti) => {
+      const ch = channels === 1 ? 0 : ti;
+      for (const piece of pieces) addPiece(mix, piece, b0, n, channels, ch, o.sampleRate, o.clip);
+    });
+    await emit(encoder.write(mix, n));
   }
-  await rename(tmp, o.outPath);
+  await emit(encoder.finish());
   return { sampleCount: total, channels, sizeBytes: size, etag: `"${hash.digest('hex').slice(0, 32)}"` };
 }
 
-function wavSink(rate: number, channels: number, frames: number): Sink {
+function wavEncoder(rate: number, channels: number, frames: number): Encoder {
   const out = Buffer.alloc(BLOCK * channels * 2);
+  const header = wavHeader(rate, channels, frames);
   return {
-    start: () => wavHeader(rate, channels, frames),
+    totalBytes: header.length + frames * channels * 2,
+    start: () => header,
     write(mix, n) {
       for (let i = 0; i < n * channels; i++) {
         const v = Math.round(mix[i]! * 32767);
@@ -101,14 +104,16 @@ function wavSink(rate: number, channels: number, frames: number): Sink {
   };
 }
 
-async function mp3Sink(rate: number): Promise<Sink> {
+async function mp3Encoder(rate: number): Promise<Encoder> {
   const encoder = await createMp3Encoder();
   encoder.configure({ sampleRate: rate, channels: 1, bitrate: 32 });
   return {
+    totalBytes: null,
     start: () => new Uint8Array(0),
-    // The encoder owns the buffer it returns until its next call: copy it out.
-    write: (mix, n) => encoder.encode([mix.subarray(0, n)]).slice(),
-    finish: () => encoder.finalize().slice(),
+    // A view of the encoder's memory, valid until its next call: the renderer hands it to the sink (which
+    // copies what it keeps) before encoding the next block, so no copy is needed here.
+    write: (mix, n) => encoder.encode([mix.subarray(0, n)]),
+    finish: () => encoder.finalize(),
   };
 }
 

@@ -1,10 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { MediaEvent } from '../../src/domain/call.js';
+import { MemorySink, type ByteSink } from '../../src/media/byte-sink.js';
 import { renderSegment, type RenderInput, type RenderResult } from '../../src/media/renderer.js';
 import { newParticipant } from '../support/factories.js';
 
@@ -17,7 +15,7 @@ const ev = (participantId: string, at: number, e: Partial<MediaEvent>): MediaEve
  * A timeline that exercises every path of the mixer: tones, a looping and a one-shot clip, silence, mutes, a
  * late join and an early leave, a segment that starts mid-call and ends mid-block (3.25 blocks).
  */
-function scenario(): Omit<RenderInput, 'channels' | 'format' | 'outPath'> {
+function scenario(): Omit<RenderInput, 'channels' | 'format' | 'out'> {
   const participants = [
     newParticipant('c', { id: 'a', seq: 0, joinedAt: 0, leftAt: null }),
     newParticipant('c', { id: 'b', seq: 1, joinedAt: 1200, leftAt: 3900 }),
@@ -37,16 +35,17 @@ function scenario(): Omit<RenderInput, 'channels' | 'format' | 'outPath'> {
   return { startMs: 800, endMs: 800 + 3250, participants, events, sampleRate: RATE, clip: (id) => (id === 'm' ? CLIP : new Int16Array(0)) };
 }
 
-/** Renders through the renderer's public API and returns the bytes it produced with its result. */
-async function render(o: Omit<RenderInput, 'outPath'>): Promise<{ bytes: Buffer; r: RenderResult }> {
-  const dir = mkdtempSync(join(tmpdir(), 'graph-calls-render-test-'));
-  try {
-    const outPath = join(dir, 'out');
-    const r = await renderSegment({ ...o, outPath });
-    return { bytes: readFileSync(outPath), r };
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+/** Renders into a MemorySink (as the recorder does) and returns the bytes it collected with the result. */
+async function render(o: Omit<RenderInput, 'out'>): Promise<{ bytes: Buffer; r: RenderResult }> {
+  const out = new MemorySink();
+  const r = await renderSegment({ ...o, out });
+  return { bytes: out.bytes(), r };
+}
+
+/** A sink that keeps a copy of each write and nothing else (no `expect`): the blocks as the renderer sent them. */
+function blockSink(): ByteSink & { blocks: Buffer[] } {
+  const blocks: Buffer[] = [];
+  return { blocks, write: (b) => { blocks.push(Buffer.from(b)); } };
 }
 
 const sha256 = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
@@ -62,7 +61,7 @@ const GOLDEN = {
   empty: { sha256: 'a1078db1edfe0b9ba16fc865e74e333c11f3e0711977f696461b6b349a3a0fc7', sizeBytes: 44, sampleCount: 0, channels: 3 },
 };
 
-const cases: Array<[keyof typeof GOLDEN, Omit<RenderInput, 'outPath'>]> = [
+const cases: Array<[keyof typeof GOLDEN, Omit<RenderInput, 'out'>]> = [
   ['wavMixed', { ...scenario(), channels: 'mixed', format: 'wav' }],
   ['wavPerParticipant', { ...scenario(), channels: 'perParticipant', format: 'wav' }],
   ['mp3', { ...scenario(), channels: 'mixed', format: 'mp3' }],
@@ -80,5 +79,64 @@ for (const [name, input] of cases) {
     assert.equal(r.channels, g.channels);
     // The etag is the content hash's first 128 bits, quoted: same bytes, same etag.
     assert.equal(r.etag, `"${g.sha256.slice(0, 32)}"`);
+    // A sink without `expect` (blocks concatenated) receives the same bytes.
+    const plain = blockSink();
+    const again = await renderSegment({ ...input, out: plain });
+    assert.equal(sha256(Buffer.concat(plain.blocks)), g.sha256);
+    assert.deepEqual(again, r);
   });
 }
+
+test('renderSegment streams: one write per block after the header, and the event loop turns between blocks', async () => {
+  const seconds = 60;
+  const sink = blockSink();
+  let turns = 0;
+  let done = false;
+  const tick = () => { turns++; if (!done) setImmediate(tick); };
+  setImmediate(tick);
+  const r = await renderSegment({ ...scenario(), startMs: 0, endMs: seconds * 1000, channels: 'mixed', format: 'wav', out: sink });
+  done = true;
+  // The header, then one block per second of audio, none larger than a block.
+  assert.equal(sink.blocks.length, 1 + seconds);
+  assert.ok(sink.blocks.slice(1).every((b) => b.length === RATE * 2));
+  assert.equal(r.sizeBytes, 44 + seconds * RATE * 2);
+  // Requests (here: a ticker on the check phase) run between blocks: a long render never holds the loop.
+  assert.ok(turns >= seconds - 1, `${turns} turns of the event loop during ${seconds} blocks`);
+});
+
+test('renderSegment waits for a sink that pushes back, and hands it a buffer it reuses (a sink that keeps bytes must copy)', async () => {
+  let inFlight = false;
+  const views: Uint8Array[] = [];
+  const copies: Buffer[] = [];
+  const slow: ByteSink = {
+    async write(b) {
+      assert.equal(inFlight, false, 'no write while the previous one is pending');
+      inFlight = true;
+      views.push(b);
+      copies.push(Buffer.from(b));
+      await new Promise((resolve) => setTimeout(resolve, 1));
+      inFlight = false;
+    },
+  };
+  await renderSegment({ ...scenario(), channels: 'perParticipant', format: 'wav', out: slow });
+  assert.equal(sha256(Buffer.concat(copies)), GOLDEN.wavPerParticipant.sha256);
+  // The blocks were written through one reused buffer, so the views kept without copying no longer hold them.
+  assert.notEqual(sha256(Buffer.concat(views)), GOLDEN.wavPerParticipant.sha256);
+});
+
+test('MemorySink: an announced length is allocated once and must be filled exactly', () => {
+  const full = new MemorySink();
+  full.expect(4);
+  full.write(Uint8Array.of(1, 2));
+  assert.throws(() => full.bytes(), /2 of the 4 bytes/, 'unwritten memory is never handed out');
+  full.write(Uint8Array.of(3, 4));
+  assert.deepEqual([...full.bytes()], [1, 2, 3, 4]);
+  assert.throws(() => full.write(Uint8Array.of(5)), /more than the 4 bytes/);
+  const open = new MemorySink();
+  const reused = Uint8Array.of(1, 2);
+  open.write(reused);
+  reused[0] = 9;
+  open.write(reused);
+  assert.deepEqual([...open.bytes()], [1, 2, 9, 2], 'each write is copied');
+  assert.throws(() => open.expect(4), /after a write/);
+});
