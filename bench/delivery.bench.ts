@@ -306,7 +306,7 @@ function probe(comp: Composition): Probe {
   };
 }
 
-const NO_COMMIT_STATS: CommitStats = { commands: 0, transactions: 0, maxBatch: 0, flushMs: 0, commitMs: 0 };
+const NO_COMMIT_STATS: CommitStats = { commands: 0, transactions: 0, maxBatch: 0, flushMs: 0, commitMs: 0, syncs: 0, syncMs: 0 };
 
 /** Outbox and journal positions before a run, so the run sees only its own rows. */
 async function marks(ctx: Ctx, attemptsAfter: number): Promise<{ outbox: number; attempts: number }> {

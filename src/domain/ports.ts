@@ -104,12 +104,17 @@ export interface CallWriter extends CallReader, SubscriptionWriter {
   /**
    * Claims up to `limit` calls' head notifications that are due at `now` (the call clock) and not
    * leased by anyone else: one notification per call at a time, so per-call order holds across
-   * instances. Oldest first.
+   * instances. Oldest first. With `callIds`, only those calls' heads are looked at (a wake-up named them).
    */
-  claimDeliveries(now: number, limit: number, lease: Lease): Promise<OutboxNotification[]>;
+  claimDeliveries(now: number, limit: number, lease: Lease, callIds?: readonly string[]): Promise<OutboxNotification[]>;
   recordDeliveryAttempt(a: Omit<DeliveryAttempt, 'seq'>): Promise<void>;
-  /** Marks a notification delivered or dead (and frees its lease). */
-  settleNotification(seq: number, state: Exclude<DeliveryState, 'pending'>, at: number): Promise<void>;
+  /**
+   * Marks a notification delivered or dead (and frees its lease). With `claimNext`, the same transaction
+   * also claims that call's new head if it is due and free, and returns it: a worker keeps a busy call's
+   * notifications flowing without a claim over every call's heads. Without it (or when there is no such
+   * head) the commit wakes the workers, as any change to the outbox does.
+   */
+  settleNotification(seq: number, state: Exclude<DeliveryState, 'pending'>, at: number, claimNext?: { callId: string; now: number; lease: Lease }): Promise<OutboxNotification | null>;
   /** Keeps a notification pending with its attempt count and next attempt time (and frees its lease). */
   retryNotification(seq: number, attempts: number, nextAttemptAt: number): Promise<void>;
   /** A redirect re-homes every pending notification of the call to `callbackUri`. */
@@ -182,6 +187,10 @@ export type WakeTopic = 'outbox' | 'jobs' | 'config';
  * picked up by every instance without a polling delay.
  */
 export interface Wakeups {
+  /**
+   * `detail` for `outbox`: the ids of the calls whose outbox the commit changed, space-separated, when the
+   * engine knows them all (SQLite, in process); '' means any call may have work (PostgreSQL's NOTIFY).
+   */
   on(topic: WakeTopic, listener: (detail: string) => void): void;
   /** Announces a change already committed (config changes; outbox/jobs are announced by `write`). */
   publish(topic: WakeTopic, detail: string): Promise<void>;

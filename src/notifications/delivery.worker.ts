@@ -63,9 +63,16 @@ export class DeliveryWorker {
   private renew: NodeJS.Timeout | null = null;
   private renewing = false;
   private poll: NodeJS.Timeout | null = null;
+  /** The last claim filled every free slot (or there was none), so more heads may be waiting. */
+  private saturated = false;
+  /** The next pump claims any call's head; else only those of `wanted` (calls a wake-up named). */
+  private everywhere = true;
+  private readonly wanted = new Set<string>();
+  /** Calls a wake-up named while their attempt was in flight. */
+  private readonly named = new Set<string>();
 
   constructor(private readonly o: DeliveryWorkerOptions) {
-    o.wakeups.on('outbox', () => this.wake());
+    o.wakeups.on('outbox', (detail) => this.wakeFor(detail));
   }
 
   start(): void {
@@ -94,7 +101,28 @@ export class DeliveryWorker {
     await new Promise<void>((r) => this.idleWaiters.push(r));
   }
 
-  wake(): void {
+  /**
+   * A commit changed the outbox. When the engine names the calls, only those not in flight here need a
+   * claim (a call in flight gets its next head when the current one settles); else look at every call.
+   */
+  private wakeFor(detail: string): void {
+    if (!detail) return this.wake();
+    let any = false;
+    for (const id of detail.split(' ')) {
+      // Its settle claims the next head in its own transaction; what commits after that is looked at
+      // when the attempt returns (named).
+      if (this.inFlight.has(id)) this.named.add(id);
+      else {
+        this.wanted.add(id);
+        any = true;
+      }
+    }
+    if (any) this.wake(false);
+  }
+
+  /** `everywhere`: claim any call's head (a timer, a poll, a wake-up that named no call); else the wanted calls'. */
+  wake(everywhere = true): void {
+    if (everywhere) this.everywhere = true;
     if (this.stopped) return;
     if (this.pumping) {
       this.pumpAgain = true;
@@ -137,8 +165,17 @@ export class DeliveryWorker {
     if (this.stopped) return;
     const now = this.o.clock.now();
     const room = this.o.concurrency - this.inFlight.size;
-    if (room > 0) {
-      const heads = await this.o.store.write((tx) => tx.claimDeliveries(now, room, this.lease()));
+    // Full: heads may be waiting that this claim could not take; a slot that frees must look again.
+    this.saturated = room <= 0;
+    if (room > 0 && (this.everywhere || this.wanted.size > 0)) {
+      const ids = this.everywhere ? [] : [...this.wanted].filter((id) => !this.inFlight.has(id));
+      const only = this.everywhere ? undefined : ids.slice(0, room);
+      this.everywhere = false;
+      this.wanted.clear();
+      // More named calls than free slots: the rest are found by the claim a freed slot makes.
+      if (ids.length > room) this.saturated = true;
+      const heads = await this.o.store.write((tx) => tx.claimDeliveries(now, room, this.lease(), only));
+      if (heads.length >= room) this.saturated = true;
       for (const n of heads) this.send(n);
     }
     await this.armTimer(now);
@@ -154,20 +191,33 @@ export class DeliveryWorker {
       return;
     }
     this.inFlight.set(n.callId, n.seq);
-    void this.attempt(n).finally(() => {
+    void this.attempt(n).then((chained) => {
       this.inFlight.delete(n.callId);
-      const queued = this.next.get(n.callId);
+      // The call's next head, claimed when this one settled; else one a claim found meanwhile.
+      const queued = chained ?? this.next.get(n.callId);
       this.next.delete(n.callId);
+      // Named while in flight: if the settle chained nothing, it may have committed after the settle.
+      const named = this.named.delete(n.callId) && !queued;
       if (queued) this.send(queued);
-      else if (this.inFlight.size === 0 && !this.pumping) this.idleWaiters.splice(0).forEach((r) => r());
-      this.wake();
+      // A settle that chained nothing woke the workers itself (settleNotification); a freed slot only
+      // matters when the last claim left heads behind for want of room.
+      else if (this.saturated) this.wake();
+      else if (named) {
+        this.wanted.add(n.callId);
+        this.wake(false);
+      }
+      // Idle unless a pump is now due (its end tells the waiters); when stopped, no pump comes.
+      if (this.inFlight.size === 0 && !this.pumping && !this.pumpScheduled) this.idleWaiters.splice(0).forEach((r) => r());
     });
   }
 
-  /** One attempt; anything that fails before the attempt is journalled is journalled as a failed attempt. */
-  private async attempt(n: OutboxNotification): Promise<void> {
+  /**
+   * One attempt; anything that fails before the attempt is journalled is journalled as a failed attempt.
+   * Resolves with the call's next head when the settle claimed it (never rejects).
+   */
+  private async attempt(n: OutboxNotification): Promise<OutboxNotification | null> {
     try {
-      await this.deliver(n);
+      return await this.deliver(n);
     } catch (err) {
       this.o.onError(err);
       const attempt = n.attempts + 1;
@@ -182,7 +232,13 @@ export class DeliveryWorker {
         if (dead) await tx.settleNotification(n.seq, 'dead', at);
         else await tx.retryNotification(n.seq, attempt, at + backoffMs(attempt, this.o.policy.baseDelayMs, this.o.policy.maxDelayMs, this.o.random));
       }).catch((e) => this.o.onError(e));
+      return null;
     }
+  }
+
+  /** What a settle claims besides: the call's next head, if due now and free (see settleNotification). */
+  private chain(callId: string) {
+    return this.stopped ? undefined : { callId, now: this.o.clock.now(), lease: this.lease() };
   }
 
   /** Sleeps until the earliest retry falls due (new commits wake the worker sooner). */
@@ -199,11 +255,13 @@ export class DeliveryWorker {
     });
   }
 
-  private async deliver(n: OutboxNotification, noteForThis: string | null = null): Promise<void> {
+  /** Sends `n` and records the outcome; resolves with the call's next head when settling claimed it. */
+  private async deliver(n: OutboxNotification, noteForThis: string | null = null, chain = true): Promise<OutboxNotification | null> {
     // Subscription lanes carry change and lifecycle notifications: Graph's webhook contract, not the call's.
     if (n.kind === 'change' || n.kind === 'lifecycle') {
       if (!this.o.validationTokens) throw new Error(`notification ${n.seq} is a ${n.kind} notification, and this worker has no validation token signer`);
-      return deliverChange({ ...this.o, tokens: this.o.validationTokens }, n);
+      await deliverChange({ ...this.o, tokens: this.o.validationTokens }, n);
+      return null;
     }
     const call = await this.o.store.getCall(n.callId);
     if (!call) throw new Error(`notification ${n.seq} for unknown call ${n.callId}`);
@@ -215,17 +273,17 @@ export class DeliveryWorker {
     if (fault?.type === 'drop') {
       // Lost on the way: graph-calls believes it delivered, the bot never sees it.
       const at = this.o.clock.now();
-      await this.o.store.write(async (tx) => {
+      return this.o.store.write(async (tx) => {
         await tx.recordDeliveryAttempt({ notificationSeq: n.seq, callId: n.callId, messageId: n.messageId, attempt, at, url: n.callbackUri, status: null, latencyMs: 0, error: note, outcome: 'dropped' });
-        await tx.settleNotification(n.seq, 'delivered', at);
+        return tx.settleNotification(n.seq, 'delivered', at, this.chain(n.callId));
       });
-      return;
     }
     if (fault?.type === 'delay') await sleep(fault.ms);
     if (fault?.type === 'reorder') {
       // Out of order on purpose: the call's next notification goes first, then this one.
       const next = await this.o.store.nextPendingAfter(n.callId, n.seq);
-      if (next) await this.deliver(next, `injected fault ${rule!.id}: reorder (sent before ${n.messageId})`);
+      // Its settle must not claim a head: `n` is still pending before it.
+      if (next) await this.deliver(next, `injected fault ${rule!.id}: reorder (sent before ${n.messageId})`, false);
     }
     const token = fault?.type === 'badToken'
       ? await this.o.tokens.badTokenFor(fault.token, call.appId, call.tenantId)
@@ -251,7 +309,8 @@ export class DeliveryWorker {
     }
     let decision = decide(result, attempt, this.o.policy, this.o.random ?? Math.random);
     const at = this.o.clock.now();
-    await this.o.store.write(async (tx) => {
+    const claimNext = chain ? this.chain(n.callId) : undefined;
+    return this.o.store.write(async (tx): Promise<OutboxNotification | null> => {
       if (decision.outcome === 'redirected' && (await tx.countRedirects(n.seq)) >= this.o.policy.maxRedirects) decision = { outcome: 'dead' };
       await tx.recordDeliveryAttempt({
         notificationSeq: n.seq, callId: n.callId, messageId: n.messageId, attempt, at, url: n.callbackUri,
@@ -262,24 +321,23 @@ export class DeliveryWorker {
       });
       switch (decision.outcome) {
         case 'delivered':
-          await tx.settleNotification(n.seq, 'delivered', at);
-          return;
+          return tx.settleNotification(n.seq, 'delivered', at, claimNext);
         case 'retry':
           await tx.retryNotification(n.seq, attempt, at + (decision.delayMs ?? 0));
-          return;
+          return null;
         case 'redirected': {
           // Re-home this call's callbacks: the pending notifications and the call itself.
           await tx.rehomeNotifications(n.callId, decision.location!);
           const current = await tx.getCall(n.callId);
           if (current) await tx.updateCall({ ...current, callbackUri: decision.location!, updatedAt: at });
           await tx.retryNotification(n.seq, attempt, at);
-          return;
+          return null;
         }
         case 'dead':
         case 'rejected':
-          await tx.settleNotification(n.seq, 'dead', at);
-          return;
+          return tx.settleNotification(n.seq, 'dead', at, claimNext);
       }
+      return null;
     });
   }
 }

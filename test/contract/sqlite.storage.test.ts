@@ -8,6 +8,9 @@ import Database from 'better-sqlite3';
 import type { Storage } from '../../src/domain/ports.js';
 import { SqliteEngine } from '../../src/storage/sqlite/engine.js';
 import { StorageError } from '../../src/storage/storage-error.js';
+import { WalSync } from '../../src/storage/sqlite/wal-sync.js';
+import { writeFileSync } from 'node:fs';
+import { newCall, newNotification } from '../support/factories.js';
 import { scriptArgs } from '../support/node-script.js';
 import { tempDataDir } from '../support/temp-dir.js';
 import { runStorageContract } from './storage.contract.js';
@@ -88,6 +91,83 @@ describe('sqlite on disk: one process per data directory', () => {
       again.pragma(`user_version = ${known}`);
       again.close();
       await open(d.dir).close();
+    } finally {
+      d.cleanup();
+    }
+  });
+});
+
+describe('sqlite on disk, FULL: the WAL is synced off the event loop before anything settles', () => {
+  test('a write settles only after a WAL sync that began after its COMMIT; concurrent writes share syncs; reads wait for it too', async () => {
+    const d = tempDataDir();
+    try {
+      const s = open(d.dir);
+      s.commitStats(true);
+      const c = newCall();
+      await s.calls.write(async (tx) => { await tx.insertCall(c); });
+      const one = s.commitStats();
+      assert.equal(one.transactions, 1);
+      assert.ok(one.syncs >= 1, `a sync before the write settled: ${JSON.stringify(one)}`);
+      // 200 writes in 200 event-loop turns: batches pipeline behind syncs, and no batch goes without one.
+      s.commitStats(true);
+      const writes: Promise<void>[] = [];
+      for (let i = 0; i < 200; i++) {
+        writes.push(s.calls.write(async (tx) => { await tx.appendOutbox(newNotification(c.id)); }));
+        await new Promise((r) => setImmediate(r));
+      }
+      const read = s.calls.getCall(c.id);
+      await Promise.all(writes);
+      assert.equal((await read)?.id, c.id);
+      const many = s.commitStats();
+      assert.ok(many.syncs >= 1 && many.syncs <= many.transactions, `syncs coalesce: ${JSON.stringify(many)}`);
+      assert.equal((await s.calls.listOutbox({ callId: c.id, limit: 1000 })).length, 200);
+      await s.close();
+      // Everything acknowledged is there after a reopen.
+      const again = open(d.dir);
+      assert.equal((await again.calls.getCall(c.id))?.id, c.id);
+      await again.close();
+    } finally {
+      d.cleanup();
+    }
+  });
+
+  test('WalSync: coalesces syncs asked for while one runs, keeps naming the same file, and fails every later call once a sync fails', async () => {
+    const d = tempDataDir();
+    try {
+      const path = join(d.dir, 'x-wal');
+      writeFileSync(path, 'frames');
+      const w = new WalSync(path);
+      assert.equal(w.settled(), null, 'nothing asked yet');
+      const first = w.durable();
+      const rest = Array.from({ length: 10 }, () => w.durable());
+      assert.ok(w.settled() instanceof Promise);
+      await Promise.all([first, ...rest]);
+      assert.equal(w.syncs, 2, 'one running, one covering the ten asked while it ran');
+      assert.equal(w.settled(), null);
+      assert.equal(w.sameFile(), true);
+      await w.close();
+      // A sync on a closed descriptor fails (EBADF): that failure is permanent.
+      await assert.rejects(w.durable(), (e: unknown) => e instanceof StorageError && /could not be synced/.test(e.message));
+      await assert.rejects(w.durable(), StorageError);
+      await assert.rejects(w.settled()!, StorageError);
+    } finally {
+      d.cleanup();
+    }
+  });
+
+  test('the engine keeps syncing the file SQLite writes, through checkpoints', async () => {
+    const d = tempDataDir();
+    try {
+      const s = open(d.dir);
+      const c = newCall();
+      await s.calls.write(async (tx) => { await tx.insertCall(c); });
+      for (let i = 0; i < 20; i++) {
+        await s.calls.write(async (tx) => { for (let k = 0; k < 50; k++) await tx.appendOutbox(newNotification(c.id)); });
+        if (i % 5 === 0) await new Promise((r) => setTimeout(r, 300)); // the checkpoint thread runs every 250 ms
+      }
+      const sync = (s as unknown as { walSync: WalSync }).walSync;
+      assert.equal(sync.sameFile(), true);
+      await s.close();
     } finally {
       d.cleanup();
     }

@@ -609,6 +609,38 @@ export function runStorageContract(f: StorageFactory): void {
         [(await s.calls.listOutbox({ callId: b, limit: 1 }))[0]!.seq, a3!.seq].sort((x, y) => x - y), 'a dead notification no longer blocks its call');
     });
 
+    t('settleNotification with claimNext claims the call\'s new head in the same transaction, only when due and free', async (s) => {
+      const a = randomUUID(), b = randomUUID();
+      await append(s, a, 3);
+      await append(s, b, 1);
+      const [a1, a2, a3] = await s.calls.listOutbox({ callId: a, limit: 10 });
+      const [h] = await s.calls.write((tx) => tx.claimDeliveries(10, 1, lease('x', 1000, 2000)));
+      assert.equal(h!.seq, a1!.seq);
+      const next = await s.calls.write((tx) => tx.settleNotification(a1!.seq, 'delivered', 20, { callId: a, now: 10, lease: lease('x', 1100, 2100) }));
+      assert.equal(next?.seq, a2!.seq, 'the call\'s next notification, claimed');
+      assert.equal(next!.state, 'pending');
+      assert.deepEqual((await claim(s, 10, 10, lease('y', 1100, 2200))).map((n) => n.callId), [b], 'a2 is held by x now; only b is free');
+      // Not due yet: nothing is claimed, and the head stays free for whoever's timer fires.
+      await s.calls.write((tx) => tx.retryNotification(a2!.seq, 1, 40));
+      const [again] = await claim(s, 40, 10, lease('x', 1200, 2300));
+      assert.equal(again!.seq, a2!.seq);
+      await s.calls.write((tx) => tx.retryNotification(a3!.seq, 1, 90));
+      assert.equal(await s.calls.write((tx) => tx.settleNotification(a2!.seq, 'dead', 50, { callId: a, now: 50, lease: lease('x', 1300, 2400) })), null, 'a3 is due at 90');
+      assert.deepEqual((await claim(s, 90, 10, lease('y', 1300, 2400))).map((n) => n.seq), [a3!.seq]);
+      // The last one: nothing left to chain.
+      assert.equal(await s.calls.write((tx) => tx.settleNotification(a3!.seq, 'delivered', 95, { callId: a, now: 95, lease: lease('y', 1400, 2500) })), null);
+    });
+
+    t('claimDeliveries with callIds looks only at those calls\' heads', async (s) => {
+      const [a, b, c] = [randomUUID(), randomUUID(), randomUUID()];
+      for (const id of [a, b, c]) await append(s, id, 2);
+      const got = await s.calls.write((tx) => tx.claimDeliveries(10, 10, lease('x', 1000, 2000), [c, a, 'no-such-call']));
+      assert.deepEqual(got.map((n) => n.callId).sort(), [a, c].sort());
+      for (const n of got) assert.equal(n.seq, (await s.calls.listOutbox({ callId: n.callId, limit: 1 }))[0]!.seq, 'heads only');
+      assert.deepEqual(await s.calls.write((tx) => tx.claimDeliveries(10, 10, lease('y', 1000, 2000), [a])), [], 'a\'s head is held');
+      assert.deepEqual((await s.calls.write((tx) => tx.claimDeliveries(10, 1, lease('y', 1000, 2000), [b, c]))).map((n) => n.callId), [b], 'up to the limit');
+    });
+
     t('rehomeNotifications moves a call\'s pending notifications only', async (s) => {
       const a = randomUUID(), b = randomUUID();
       await append(s, a, 3, { callbackUri: 'https://old/cb' });

@@ -231,4 +231,9 @@ export const PG_MIGRATIONS: readonly string[] = [
   );
   -- ==== end h-meet ====
   `,
+  // Hot path stays flat in a call's history (issue 11): a render looks up its call's unrendered segments
+  // through this partial index instead of every segment the call ever had.
+  `
+  CREATE INDEX segments_unrendered ON recording_segments (call_id, seq) WHERE recording_id IS NULL;
+  `,
 ];

@@ -38,7 +38,8 @@ const Q = {
   openSegment: stmt('openSegment', 'INSERT INTO recording_segments (id, call_id, started_at, ended_at, start_operation_id, stop_operation_id) VALUES (?, ?, ?, NULL, ?, NULL)'),
   closeSegment: stmt('closeSegment', 'UPDATE recording_segments SET ended_at = ?, stop_operation_id = ? WHERE call_id = ? AND ended_at IS NULL'),
   unrenderedSegments: stmt('unrenderedSegments', 'SELECT * FROM recording_segments WHERE call_id = ? AND ended_at IS NOT NULL AND recording_id IS NULL ORDER BY seq'),
-  markRendered: stmt('markRendered', 'UPDATE recording_segments SET recording_id = ? WHERE call_id = ? AND id = ?'),
+  // `recording_id IS NULL` lets it use segments_unrendered (flat in the call's history).
+  markRendered: stmt('markRendered', 'UPDATE recording_segments SET recording_id = ? WHERE call_id = ? AND id = ? AND recording_id IS NULL'),
   appendMediaEvent: stmt('appendMediaEvent', 'INSERT INTO media_events (call_id, participant_id, at, kind, data) VALUES (?, ?, ?, ?, ?)'),
   listMediaEvents: stmt('listMediaEvents', 'SELECT data FROM media_events WHERE call_id = ? ORDER BY seq'),
   insertRecording: stmt('insertRecording', 'INSERT INTO recordings (id, call_id, tenant_id, meeting_id, created_at, data) VALUES (?, ?, ?, ?, ?, ?) RETURNING seq'),
@@ -68,8 +69,16 @@ const Q = {
     UPDATE outbox SET lease_owner = $1, lease_until = $2 FROM picked
     WHERE outbox.seq = picked.seq AND outbox.state = 'pending' AND outbox.lease_until <= $4
     RETURNING outbox.*`),
-  nextDeliveryDue: stmt('nextDeliveryDue', `SELECT MIN(o.next_attempt_at) AS due FROM (SELECT MIN(seq) AS seq FROM outbox WHERE state = 'pending' GROUP BY call_id) h
-    JOIN outbox o ON o.seq = h.seq WHERE o.next_attempt_at > ?`),
+  // The earliest future attempt over every pending row, not only heads: one probe of outbox_pending_due
+  // instead of a pass over every call's pending rows. Only heads are ever retried (per-call order), so a
+  // non-head's time is its commit, in the past; a superset can only wake a worker early, never late.
+  nextDeliveryDue: stmt('nextDeliveryDue', `SELECT MIN(next_attempt_at) AS due FROM outbox WHERE state = 'pending' AND next_attempt_at > ?`),
+  // One call's new head, claimed in the transaction that settled the previous one (settleNotification).
+  // On PostgreSQL the UPDATE re-checks state and lease on the row it locks, so a head claimed meanwhile
+  // by another instance is not taken twice.
+  claimCallHead: stmt('claimCallHead', `UPDATE outbox SET lease_owner = ?, lease_until = ? WHERE seq = (
+      SELECT seq FROM outbox WHERE call_id = ? AND state = 'pending' ORDER BY seq LIMIT 1)
+    AND state = 'pending' AND next_attempt_at <= ? AND lease_until <= ? RETURNING *`),
   nextPendingAfter: stmt('nextPendingAfter', "SELECT * FROM outbox WHERE call_id = ? AND state = 'pending' AND seq > ? ORDER BY seq LIMIT 1"),
   settleNotification: stmt('settleNotification', 'UPDATE outbox SET state = ?, settled_at = ?, lease_owner = NULL, lease_until = 0 WHERE seq = ?'),
   retryNotification: stmt('retryNotification', 'UPDATE outbox SET attempts = ?, next_attempt_at = ?, lease_owner = NULL, lease_until = 0 WHERE seq = ?'),
@@ -327,11 +336,21 @@ export class SqlCallRepository extends SqlSubscriptionRepository implements Call
 
   async appendOutbox(n: NewNotification): Promise<void> {
     await this.writer().run(Q.appendOutbox, [n.callId, n.messageId, n.changeType, n.resourceUrl, JSON.stringify(n.resourceData), n.callbackUri, n.createdAt, n.kind ?? 'call']);
-    this.scope.touch('outbox');
+    this.scope.touch('outbox', n.callId);
   }
 
-  async claimDeliveries(now: number, limit: number, lease: Lease): Promise<OutboxNotification[]> {
-    const rows = await this.writer().all(Q.claimDeliveries, [lease.owner, lease.until, now, lease.now, limit]);
+  async claimDeliveries(now: number, limit: number, lease: Lease, callIds?: readonly string[]): Promise<OutboxNotification[]> {
+    const sql = this.writer();
+    if (callIds) {
+      // Only these calls' heads: one index probe each, instead of a pass over every call's pending rows.
+      const out: OutboxNotification[] = [];
+      for (const callId of callIds.slice(0, limit)) {
+        const row = await sql.get(Q.claimCallHead, [lease.owner, lease.until, callId, now, lease.now]);
+        if (row) out.push(toNotification(row));
+      }
+      return out.sort((a, b) => a.seq - b.seq);
+    }
+    const rows = await sql.all(Q.claimDeliveries, [lease.owner, lease.until, now, lease.now, limit]);
     return rows.map(toNotification).sort((a, b) => a.seq - b.seq);
   }
 
@@ -339,10 +358,17 @@ export class SqlCallRepository extends SqlSubscriptionRepository implements Call
     await this.writer().run(Q.recordAttempt, [a.notificationSeq, a.callId, a.messageId, a.attempt, a.at, a.url, a.status, a.latencyMs, a.error, a.outcome]);
   }
 
-  async settleNotification(seq: number, state: 'delivered' | 'dead', at: number): Promise<void> {
-    await this.writer().run(Q.settleNotification, [state, at, seq]);
-    // The call's next notification is now its head: wake the workers for it.
-    this.scope.touch('outbox');
+  async settleNotification(seq: number, state: 'delivered' | 'dead', at: number, claimNext?: { callId: string; now: number; lease: Lease }): Promise<OutboxNotification | null> {
+    const sql = this.writer();
+    await sql.run(Q.settleNotification, [state, at, seq]);
+    if (claimNext) {
+      const { callId, now, lease } = claimNext;
+      const row = await sql.get(Q.claimCallHead, [lease.owner, lease.until, callId, now, lease.now]);
+      if (row) return toNotification(row);
+    }
+    // The call's next notification (if any) is now its head: wake the workers for it.
+    this.scope.touch('outbox', claimNext?.callId);
+    return null;
   }
 
   async retryNotification(seq: number, attempts: number, nextAttemptAt: number): Promise<void> {

@@ -37,8 +37,8 @@ export interface Sql {
 export interface TxScope {
   /** Throws when the transaction has ended, or when `write` is asked of a read-only scope. */
   check(write: boolean): void;
-  /** Marks what the commit should wake (outbox, jobs). */
-  touch(topic: 'outbox' | 'jobs'): void;
+  /** Marks what the commit should wake (outbox, jobs); for the outbox, the call it changed if known. */
+  touch(topic: 'outbox' | 'jobs', callId?: string): void;
 }
 
 /** Reads outside any transaction: writes are refused. */
@@ -55,6 +55,8 @@ export const READ_ONLY: TxScope = Object.freeze({
 export class LiveScope implements TxScope {
   private ended = false;
   readonly touched = new Set<'outbox' | 'jobs'>();
+  /** The calls whose outbox this transaction changed; null once a change named no call. */
+  outboxCalls: Set<string> | null = new Set();
   constructor(private readonly beforeFirstWrite: (() => void) | null = null) {}
   private wrote = false;
 
@@ -66,8 +68,11 @@ export class LiveScope implements TxScope {
     }
   }
 
-  touch(topic: 'outbox' | 'jobs'): void {
+  touch(topic: 'outbox' | 'jobs', callId?: string): void {
     this.touched.add(topic);
+    if (topic !== 'outbox' || this.outboxCalls === null) return;
+    if (callId === undefined) this.outboxCalls = null;
+    else this.outboxCalls.add(callId);
   }
 
   get didWrite(): boolean {

@@ -11,10 +11,16 @@ import { StorageError } from '../storage-error.js';
 import { DataDirLock } from './data-dir-lock.js';
 import { MIGRATIONS } from './migrations.js';
 import { WalCheckpointer } from './wal-checkpointer.js';
+import { WalSync } from './wal-sync.js';
 
 export interface SqliteOptions {
   /** Directory for `graph-calls.db`, or null for an in-memory database. */
   dataDir: string | null;
+  /**
+   * FULL: every write is on disk before its promise settles (power-loss safe); the engine syncs the WAL
+   * off the event loop (wal-sync.ts) rather than inside COMMIT. NORMAL: SQLite's own WAL NORMAL (survives
+   * a process crash; the last commits may be lost on power loss).
+   */
   synchronous: 'FULL' | 'NORMAL';
 }
 
@@ -23,9 +29,12 @@ export interface CommitStats {
   commands: number;
   transactions: number;
   maxBatch: number;
-  /** Time inside flush (commands + COMMIT) and inside COMMIT alone, in ms. */
+  /** Time inside flush (commands + COMMIT) and inside COMMIT alone, in ms (main thread). */
   flushMs: number;
   commitMs: number;
+  /** WAL syncs run off the event loop (see WalSync) and their time on libuv's pool, in ms. */
+  syncs: number;
+  syncMs: number;
 }
 
 interface Pending { fn: (tx: CallWriter) => Promise<unknown>; resolve: (v: unknown) => void; reject: (e: unknown) => void }
@@ -38,8 +47,9 @@ interface Pending { fn: (tx: CallWriter) => Promise<unknown>; resolve: (v: unkno
  * another; each command sees the writes before it, so the batch is serialisable. A command gets a
  * savepoint before its first write, so one that fails rolls back alone and the others run once;
  * commands that fail on a precondition before writing (the usual case) cost no savepoint at all. All
- * promises settle after the COMMIT. While a batch is open, reads outside it wait for the commit, so they
- * see only committed state.
+ * promises settle after the COMMIT is durable (FULL: after the WAL sync that follows it, see wal-sync.ts;
+ * the next batch may run meanwhile). While a batch is open, reads outside it wait for the commit; a read's
+ * result is returned once what it saw is durable, so no reader acts on a change that could still be lost.
  */
 export class SqliteEngine implements Storage {
   readonly engine = 'sqlite';
@@ -56,7 +66,9 @@ export class SqliteEngine implements Storage {
   private readonly events = new EventEmitter();
   private readonly checkpointer: WalCheckpointer | null = null;
   private readonly lock: DataDirLock | null = null;
-  private readonly stats: CommitStats = { commands: 0, transactions: 0, maxBatch: 0, flushMs: 0, commitMs: 0 };
+  private readonly stats: CommitStats = { commands: 0, transactions: 0, maxBatch: 0, flushMs: 0, commitMs: 0, syncs: 0, syncMs: 0 };
+  /** FULL on disk: the WAL sync off the event loop. Null in memory and with NORMAL. */
+  private readonly walSync: WalSync | null = null;
   /** Runs statements directly on the connection: only inside a batch, or after `waitForCommit`. */
   private readonly direct: Sql;
   private closed = false;
@@ -71,7 +83,8 @@ export class SqliteEngine implements Storage {
     try {
       this.db = new Database(file);
       this.db.pragma('journal_mode = WAL');
-      this.db.pragma(`synchronous = ${o.synchronous}`);
+      // FULL on disk: COMMIT writes the WAL without syncing it; WalSync syncs it off the event loop.
+      this.db.pragma(`synchronous = ${o.synchronous === 'FULL' && o.dataDir ? 'OFF' : o.synchronous}`);
       this.db.pragma('busy_timeout = 5000');
       this.db.pragma('foreign_keys = ON');
       this.db.pragma('cache_size = -65536');
@@ -87,6 +100,11 @@ export class SqliteEngine implements Storage {
     }
     // One process owns the database (the lock above), so any lease in it is a dead process's: free them.
     this.db.exec('UPDATE outbox SET lease_owner = NULL, lease_until = 0 WHERE lease_until > 0; UPDATE jobs SET lease_owner = NULL, lease_until = 0 WHERE lease_until > 0');
+    if (o.dataDir && o.synchronous === 'FULL') {
+      // Opening a WAL database creates its -wal file; sync what the start wrote before anything is served.
+      this.walSync = new WalSync(`${file}-wal`);
+      this.db.pragma('wal_checkpoint(PASSIVE)');
+    }
     this.events.setMaxListeners(100);
 
     const prepared = (s: Stmt) => {
@@ -105,10 +123,12 @@ export class SqliteEngine implements Storage {
     };
     // Outside a batch: wait for an open transaction to commit, then run (statements run synchronously,
     // so no batch can begin between the wait and the statement).
+    // The statement runs at once; its result is handed over once the commits it saw are durable (the
+    // sync in flight, if any: taken right after the statement, so a later commit is never waited for).
     const outside: Sql = {
-      all: async (s, params) => { await this.waitForCommit(); return this.direct.all(s, params); },
-      get: async (s, params) => { await this.waitForCommit(); return this.direct.get(s, params); },
-      run: async (s, params) => { await this.waitForCommit(); return this.direct.run(s, params); },
+      all: async <R = Row>(s: Stmt, params?: readonly unknown[]) => { await this.waitForCommit(); const r = this.direct.all<R>(s, params); await this.walSync?.settled(); return r; },
+      get: async <R = Row>(s: Stmt, params?: readonly unknown[]) => { await this.waitForCommit(); const r = this.direct.get<R>(s, params); await this.walSync?.settled(); return r; },
+      run: async (s, params) => { await this.waitForCommit(); const r = this.direct.run(s, params); await this.walSync?.settled(); return r; },
     };
     this.calls = new SqlCallStore(outside, this);
     this.config = new SqlConfigStore(outside);
@@ -147,7 +167,10 @@ export class SqliteEngine implements Storage {
   }
 
   private scheduleFlush(): void {
-    if (this.flushScheduled || this.flushing) return;
+    // While the last batch's WAL sync runs, writes gather for the next batch, which starts when the sync
+    // ends: its promises could not settle sooner anyway (they wait for a sync that starts after their
+    // COMMIT), and one COMMIT for more commands costs less per command.
+    if (this.flushScheduled || this.flushing || this.walSync?.busy) return;
     this.flushScheduled = true;
     setImmediate(() => {
       this.flushScheduled = false;
@@ -168,6 +191,7 @@ export class SqliteEngine implements Storage {
     this.queue = [];
     const settled: Array<{ ok: boolean; value: unknown }> = [];
     const touched = new Set<WakeTopic>();
+    let outboxCalls: Set<string> | null = new Set();
     try {
       this.exec('BEGIN IMMEDIATE');
     } catch (err) {
@@ -181,6 +205,10 @@ export class SqliteEngine implements Storage {
         scope.end();
         if (scope.didWrite) this.exec('RELEASE cmd');
         for (const t of scope.touched) touched.add(t);
+        if (scope.touched.has('outbox')) {
+          if (scope.outboxCalls === null) outboxCalls = null;
+          else if (outboxCalls) for (const id of scope.outboxCalls) outboxCalls.add(id);
+        }
         settled.push({ ok: true, value });
       } catch (err) {
         scope.end();
@@ -204,8 +232,16 @@ export class SqliteEngine implements Storage {
     this.stats.transactions++;
     this.stats.maxBatch = Math.max(this.stats.maxBatch, batch.length);
     this.stats.flushMs += performance.now() - t0;
-    batch.forEach((item, i) => (settled[i]!.ok ? item.resolve(settled[i]!.value) : item.reject(settled[i]!.value)));
-    for (const t of touched) this.events.emit(t, '');
+    const settle = () => {
+      batch.forEach((item, i) => (settled[i]!.ok ? item.resolve(settled[i]!.value) : item.reject(settled[i]!.value)));
+      // Wake-ups after durability too: a notification is never sent before its change is on disk.
+      for (const t of touched) this.events.emit(t, t === 'outbox' && outboxCalls ? [...outboxCalls].join(' ') : '');
+    };
+    if (this.walSync) {
+      this.walSync.durable().then(settle, (err) => { for (const item of batch) item.reject(err); })
+        .finally(() => { if (this.queue.length) this.scheduleFlush(); });
+    }
+    else settle();
   }
 
   private exec(sql: string): void {
@@ -223,8 +259,11 @@ export class SqliteEngine implements Storage {
 
   /** Counters since the last reset. */
   commitStats(reset = false): CommitStats {
-    const out = { ...this.stats };
-    if (reset) Object.assign(this.stats, { commands: 0, transactions: 0, maxBatch: 0, flushMs: 0, commitMs: 0 });
+    const out = { ...this.stats, syncs: this.walSync?.syncs ?? 0, syncMs: this.walSync?.syncMs ?? 0 };
+    if (reset) {
+      Object.assign(this.stats, { commands: 0, transactions: 0, maxBatch: 0, flushMs: 0, commitMs: 0 });
+      if (this.walSync) this.walSync.syncs = this.walSync.syncMs = 0;
+    }
     return out;
   }
 
@@ -235,9 +274,12 @@ export class SqliteEngine implements Storage {
       if (this.flushing) await this.flushing;
       else await new Promise<void>((r) => setImmediate(r));
     }
+    await this.walSync?.close();
     this.closed = true;
     await this.checkpointer?.stop();
     if (this.db.open) {
+      // The closing checkpoint copies the WAL into the database and empties it: with FULL it syncs both.
+      if (this.walSync) this.db.pragma('synchronous = FULL');
       if (this.checkpointer) this.db.pragma('wal_checkpoint(TRUNCATE)');
       this.db.close();
     }
