@@ -164,7 +164,9 @@ export class PostgresEngine implements Storage {
         const notify = [...scope.touched].map((t) => `pg_notify('${CHANNEL}', '${this.payload(t, '')}')`);
         await client.query(notify.length ? `SELECT ${notify.join(', ')}; COMMIT` : 'COMMIT');
         client.release();
-        for (const t of scope.touched) this.events.emit(t, '');
+        // This instance hears which calls changed (its worker claims only those); the others' NOTIFY names
+        // none, so they look at every call's heads.
+        for (const t of scope.touched) this.events.emit(t, t === 'outbox' && scope.outboxCalls ? [...scope.outboxCalls].join(' ') : '');
         return value;
       } catch (err) {
         scope.end();
