@@ -10,7 +10,8 @@
  * finds no idle call is **late** (reported): it waits in a backlog bounded by `backlogLimit` for the next call
  * to come free, its latency still counted from the schedule; a send that finds the backlog full is
  * **dropped** and counts as an infinitely slow request in the percentiles. **lag** is how long after its
- * scheduled instant each send was written (timer granularity, plus the wait of late sends).
+ * scheduled instant each send was written (timer granularity, plus the wait of late sends); **service** is
+ * from that moment to the answer, the server's part alone.
  *
  * It runs in a worker thread (open-loop.worker.mjs), so it does not share the event loop of a graph-calls in
  * this process; node:http with a keep-alive Agent, one socket per call at most.
@@ -58,6 +59,8 @@ export interface OpenLoopResult {
   latency: { p50: number; p95: number; p99: number; max: number; mean: number };
   /** Over the measured sends that went out. */
   lag: { p50: number; p99: number; max: number };
+  /** Over the measured sends answered 2xx: ms from the moment each was written to the end of its response (no lag). */
+  service: { p50: number; p99: number };
 }
 
 export function openLoop(o: OpenLoopOptions): Promise<OpenLoopResult> {

@@ -27,6 +27,8 @@ const agent = new http.Agent({ keepAlive: true, maxSockets: paths.length, maxFre
 // Infinity while not sent).
 const latency = new Float64Array(measuredN).fill(Number.POSITIVE_INFINITY);
 const lag = new Float64Array(measuredN).fill(Number.POSITIVE_INFINITY);
+// And from the moment it was written to the end of its response (the server's part, without the lag).
+const service = new Float64Array(measuredN).fill(Number.POSITIVE_INFINITY);
 const phase = () => ({ ok: 0, non2xx: 0, errors: 0, late: 0, dropped: 0, codes: {}, firstProblem: null });
 const warm = phase();
 const measured = phase();
@@ -65,7 +67,10 @@ function fire(call, i) {
     const end = performance.now();
     if (err === null && status >= 200 && status < 300) {
       ph.ok++;
-      if (k >= 0) latency[k] = end - sched;
+      if (k >= 0) {
+        latency[k] = end - sched;
+        service[k] = end - sentAt;
+      }
       next[call] ^= 1;
       release(call);
     } else {
@@ -157,6 +162,7 @@ function finish(timedOut) {
   // Lag only of the sends that went out (a dropped send has none).
   const sortedLag = Float64Array.from(lag).filter((x) => Number.isFinite(x)).sort();
   const pct = (s, p) => (s.length ? s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))] : Number.NaN);
+  const sortedService = Float64Array.from(service).filter((x) => Number.isFinite(x)).sort();
   const answered = sortedLatency.filter((x) => Number.isFinite(x));
   parentPort.postMessage({
     warm, measured, retired,
@@ -166,6 +172,7 @@ function finish(timedOut) {
     latency: { p50: pct(sortedLatency, 50), p95: pct(sortedLatency, 95), p99: pct(sortedLatency, 99), max: sortedLatency[sortedLatency.length - 1] ?? Number.NaN,
       mean: answered.length ? answered.reduce((a, x) => a + x, 0) / answered.length : Number.NaN },
     lag: { p50: pct(sortedLag, 50), p99: pct(sortedLag, 99), max: sortedLag[sortedLag.length - 1] ?? Number.NaN },
+    service: { p50: pct(sortedService, 50), p99: pct(sortedService, 99) },
   });
 }
 

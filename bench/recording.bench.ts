@@ -36,15 +36,23 @@
  * Notifications: for every bot-in-the-loop row (SQLite and PostgreSQL, closed and open loop), the
  * notifications committed during its measured phase, receipts per second at the webhook during it, and
  * commit-to-receipt p50/p95/p99 (outbox createdAt -> webhook receipt, both Date.now() on this machine).
- * After the last row the bench waits (bounded, BENCH_DRAIN_MS) for every outbox row addressed to the
- * webhook to drain, read through each engine's control plane (GET /_emulator/outbox of the SQLite
- * graph-calls and of the first PostgreSQL instance: both instances share one database), and FAILS
- * (exit 1) if any is still pending or dead, or was marked delivered without the webhook seeing it.
+ * The outbox is read through each engine's control plane (GET /_emulator/outbox of the SQLite graph-calls
+ * and of the first PostgreSQL instance: both instances share one database), incrementally, at quiet points
+ * only. After each graph-calls row the bench waits (bounded, 15 s) for the webhook's notifications to drain,
+ * so the next row (node:http shares this process) is not measured under the previous row's backlog; after
+ * the last row it waits (bounded, BENCH_DRAIN_MS) for every outbox row addressed to the webhook to drain,
+ * and FAILS (exit 1) if any is still pending or dead, or was marked delivered without the webhook seeing it.
  *
  * Every request must succeed (202); any non-2xx or connection error, warm-ups included, fails the run
  * (exit 1). Timing never does: the closing targets block says MET / NOT MET for each issue-11 target.
  *
- * Runtime: about 3.5 min with the defaults (2 rounds x 7 rows x 12 s, setup, drain). Knobs:
+ * Open-loop requests have a 60 s hang guard (unanswered by then = an error); the table also shows each
+ * send's lag (scheduled instant -> written: the generator's timer granularity, and the wait of late sends)
+ * and service time (written -> answered), so the generator's part can be told from the server's.
+ *
+ * Runtime with the defaults: 14 runs of 2 s + 10 s, plus setup, per-row resets and drains and the second
+ * PostgreSQL instance's starts: about 4-5 min on the 2-core machine (3.5 min at BENCH_DURATION=3 with its
+ * load average at 15). Knobs:
  * BENCH_DURATION (seconds per measured run, default 10), BENCH_RATE (open-loop requests per second,
  * default 1000), BENCH_SYNC=FULL|NORMAL (SQLite `synchronous`, default FULL; the targets are for FULL),
  * BENCH_DRAIN_MS (the drain bound, default 60000), BENCH_WORKERS (autocannon worker threads, default 1;
@@ -100,8 +108,13 @@ const PG_WANTED = process.env.BENCH_PG !== '0';
 /** Open loop: requests per second (BENCH_RATE), over OPEN_CALLS established calls of their own. */
 const RATE = envNumber('BENCH_RATE', TARGET_RATE, (n) => Number.isFinite(n) && n > 0 && n <= 20_000, 'a number of requests per second in (0, 20000]');
 const OPEN_CALLS = 200;
-/** Per open-loop request; a request unanswered for this long is an error (fails the run). */
-const OPEN_TIMEOUT_MS = 10_000;
+/**
+ * Per open-loop request: a hang guard, not a timing (a request unanswered this long is an error and fails the
+ * run). Generous, because an overloaded server answers late rather than never.
+ */
+const OPEN_TIMEOUT_MS = 60_000;
+/** After each graph-calls row: how long to wait for the webhook's notifications to drain before the next row. */
+const SETTLE_BOUND_MS = 15_000;
 
 // ---- node:http baseline -------------------------------------------------------------------------------
 
@@ -234,15 +247,22 @@ class Webhook {
 
 interface OutboxRow { seq: number; messageId: string; callbackUri: string; createdAt: number; state: string }
 
-/** Outbox rows after `from` through the control plane (`GET /_emulator/outbox`, 1,000 a page, oldest first). */
-async function readOutbox(base: string, from = 0): Promise<OutboxRow[]> {
+/**
+ * Outbox rows after `from` through the control plane (`GET /_emulator/outbox`, 1,000 a page, oldest first),
+ * and the highest seq among them (`from` when there is none).
+ */
+async function readOutbox(base: string, from = 0): Promise<{ rows: OutboxRow[]; last: number }> {
   const out: OutboxRow[] = [];
+  let last = from;
   for (let after = from; ;) {
     const res = await fetch(`${base}/_emulator/outbox?top=1000&after=${after}`);
     if (res.status !== 200) throw new Error(`GET /_emulator/outbox: ${res.status} ${await res.text()}`);
     const page = (await res.json()) as { value: OutboxRow[]; next: number | null };
-    for (const r of page.value) out.push({ seq: r.seq, messageId: r.messageId, callbackUri: r.callbackUri, createdAt: r.createdAt, state: r.state });
-    if (page.next === null || page.value.length === 0) return out;
+    for (const r of page.value) {
+      out.push({ seq: r.seq, messageId: r.messageId, callbackUri: r.callbackUri, createdAt: r.createdAt, state: r.state });
+      last = Math.max(last, r.seq);
+    }
+    if (page.next === null || page.value.length === 0) return { rows: out, last };
     after = page.next;
   }
 }
@@ -362,30 +382,48 @@ async function smoke(base: string, token: string, id: string): Promise<string> {
 
 // ---- notifications: drain check and per-row figures ------------------------------------------------------
 
-/** Where the bench reads an engine's outbox: the SQLite graph-calls, or the first PostgreSQL instance (one database for both). */
-interface OutboxSource { name: string; base: string; rows: OutboxRow[] }
+/**
+ * One engine's outbox rows addressed to the webhook, read through its control plane (the SQLite graph-calls,
+ * or the first PostgreSQL instance: one database for both). Read incrementally at quiet points only (between
+ * rows, nothing in flight), so every row below the highest seq read has committed and later ones get higher seqs.
+ */
+class OutboxTracker {
+  rows: OutboxRow[] = [];
+  /** Highest seq read so far, any row (the callback-down calls' rows are read once, then skipped). */
+  private last = 0;
+  constructor(readonly name: string, readonly base: string, private readonly hookUri: string) {}
+
+  pending(): number {
+    let n = 0;
+    for (const r of this.rows) if (r.state === 'pending') n++;
+    return n;
+  }
+
+  /** Reads what is new, and re-reads from the oldest row still pending (its state may have changed). */
+  async refresh(): Promise<void> {
+    const oldest = this.rows.findIndex((r) => r.state === 'pending');
+    const from = oldest < 0 ? this.last : this.rows[oldest]!.seq - 1;
+    const keep = oldest < 0 ? this.rows : this.rows.slice(0, oldest);
+    const { rows, last } = await readOutbox(this.base, from);
+    this.rows = keep.concat(rows.filter((r) => r.callbackUri === this.hookUri));
+    this.last = Math.max(this.last, last);
+  }
+}
 
 /**
- * Waits (bounded by `boundMs` overall) until no outbox row addressed to `hookUri` is pending on any source,
- * re-reading each source from its oldest row still pending. The first pass reads every row (bodies included,
- * seconds for tens of thousands). No request is in flight by then, so nothing commits behind the read.
+ * Waits (bounded by `boundMs`) until no webhook notification is pending on any engine. Returns how long it
+ * waited and how many were still pending at the first read and at the end.
  */
-async function drain(sources: OutboxSource[], hookUri: string, boundMs: number): Promise<{ firstReadMs: number; pendingAtFirstRead: number; drainMs: number }> {
-  const drainStart = Date.now();
-  for (const s of sources) s.rows = (await readOutbox(s.base)).filter((r) => r.callbackUri === hookUri);
-  const firstReadMs = Date.now() - drainStart;
-  const pendingAtFirstRead = sources.reduce((a, s) => a + s.rows.filter((r) => r.state === 'pending').length, 0);
+async function settle(sources: OutboxTracker[], boundMs: number): Promise<{ ms: number; pendingFirst: number; pendingLeft: number }> {
+  const t0 = Date.now();
+  let pendingFirst = -1;
   for (;;) {
-    const open = sources.filter((s) => s.rows.some((r) => r.state === 'pending'));
-    if (open.length === 0 || Date.now() - drainStart > boundMs) break;
-    await sleep(250);
-    for (const s of open) {
-      const oldest = s.rows.findIndex((r) => r.state === 'pending');
-      const from = oldest === 0 ? 0 : s.rows[oldest - 1]!.seq;
-      s.rows = s.rows.slice(0, oldest).concat((await readOutbox(s.base, from)).filter((r) => r.callbackUri === hookUri));
-    }
+    for (const s of sources) await s.refresh();
+    const pending = sources.reduce((a, s) => a + s.pending(), 0);
+    if (pendingFirst < 0) pendingFirst = pending;
+    if (pending === 0 || Date.now() - t0 > boundMs) return { ms: Date.now() - t0, pendingFirst, pendingLeft: pending };
+    await sleep(100);
   }
-  return { firstReadMs, pendingAtFirstRead, drainMs: Date.now() - drainStart };
 }
 
 interface NotifStats { committed: number; received: number; perS: number; p50: number; p95: number; p99: number }
@@ -455,7 +493,7 @@ async function main(): Promise<number> {
   const watchdog = setTimeout(() => {
     console.error('bench: watchdog fired, the run hung; exiting');
     void emergency(2);
-  }, (ROUNDS * 7 * (WARMUP_S + DURATION_S + 15) + 240) * 1000 + DRAIN_BOUND_MS);
+  }, (ROUNDS * 7 * (WARMUP_S + DURATION_S + 15 + SETTLE_BOUND_MS / 1000) + 240) * 1000 + DRAIN_BOUND_MS);
   watchdog.unref();
 
   try {
@@ -503,7 +541,7 @@ async function main(): Promise<number> {
       { key: 'open-sqlite-bot', label: 'SQLite, bot in loop', url: graphBase, token, ids: openIds, graphCalls: { calls: sqlite.store, resetBase: graphBase } },
       { key: 'open-node:http', label: 'node:http', url: plainBase, token, ids: openIds, graphCalls: null },
     ];
-    const sources: OutboxSource[] = [{ name: 'SQLite', base: graphBase, rows: [] }];
+    const sources: OutboxTracker[] = [new OutboxTracker('SQLite', graphBase, hookUri)];
 
     // ---- PostgreSQL: one and two instances, each its own process, bot in the loop ----
     let pgSkipped: string | null = PG_WANTED ? null : 'BENCH_PG=0';
@@ -548,16 +586,28 @@ async function main(): Promise<number> {
           },
         },
       );
-      sources.push({ name: 'PostgreSQL', base: first.base, rows: [] });
+      sources.push(new OutboxTracker('PostgreSQL', first.base, hookUri));
     }
     console.log(pgSkipped ? `PostgreSQL rows SKIPPED: ${pgSkipped}` : '');
 
     console.log(`${elapsed()}: setup done`);
     const rows: Row[] = [];
     const openRows: OpenRow[] = [];
+    /**
+     * After each graph-calls row: wait (bounded) until the webhook's notifications have all been delivered,
+     * so the next row (node:http runs in this process too) is not measured while this one's backlog drains.
+     */
+    const settled = async (isGraphCalls: boolean) => {
+      if (!isGraphCalls) return '';
+      const st = await settle(sources, SETTLE_BOUND_MS);
+      return st.pendingLeft > 0
+        ? `; ${fmt(st.pendingLeft)} webhook notification(s) STILL PENDING after ${fmt(st.ms)} ms (the next row runs with them; the final drain check decides)`
+        : `; outbox drained ${fmt(st.ms)} ms after the load (${fmt(st.pendingFirst)} pending then)`;
+    };
     for (let round = 1; round <= ROUNDS; round++) {
       for (const t of targets) {
         await t.before?.();
+        let line: string;
         try {
           const warm = await load(t.urls(), t.token, t.ids, WARMUP_S);
           // Requests in flight when autocannon stopped are still served: give them the run's slowest latency, then stop what is left recording.
@@ -578,14 +628,16 @@ async function main(): Promise<number> {
           rows.push(r);
           const bad = r.non2xx + r.errors;
           if (bad > 0 || warmBad > 0) failures++;
-          console.log(`  ${elapsed().padStart(7)} ran ${t.label.padEnd(21)} round ${round}: ${fmt(r.rps)} req/s, codes ${r.codes || 'none'}` +
-            `${warmBad ? `; WARM-UP had ${warm.non2xx} non-2xx, ${warm.errors} errors (${JSON.stringify(warm.statusCodeStats)})` : ''}`);
+          line = `ran ${t.label.padEnd(21)} round ${round}: ${fmt(r.rps)} req/s, codes ${r.codes || 'none'}` +
+            `${warmBad ? `; WARM-UP had ${warm.non2xx} non-2xx, ${warm.errors} errors (${JSON.stringify(warm.statusCodeStats)})` : ''}`;
         } finally {
           await t.after?.();
         }
+        line += await settled(t.graphCalls !== null);
+        console.log(`  ${elapsed().padStart(7)} ${line}`);
       }
       for (const t of openTargets) {
-        // The generator answers only once every send it made is answered (or timed out), so nothing is in flight after it.
+        // The generator answers only once every send it made is answered, so nothing is in flight after it.
         const r = await openLoop({
           url: t.url, token: t.token, paths: startStopPaths(t.ids), body: JSON_BODY, rate: RATE, warmupS: WARMUP_S, durationS: DURATION_S,
           timeoutMs: OPEN_TIMEOUT_MS, backlogLimit: Math.max(1, Math.round(RATE)),
@@ -595,11 +647,11 @@ async function main(): Promise<number> {
         openRows.push({ key: t.key, label: t.label, round, r, achieved });
         const bad = r.warm.non2xx + r.warm.errors + r.measured.non2xx + r.measured.errors;
         if (bad > 0) failures++;
-        const codes = (p: typeof r.warm) => Object.entries(p.codes).map(([c, n]) => `${c}×${n}`).join(' ');
-        console.log(`  ${elapsed().padStart(7)} ran ${`${t.label}, open`.padEnd(21)} round ${round}: ${fmt(achieved)} of ${fmt(RATE)} req/s, p99 ${fmt(r.latency.p99, 1)} ms, ` +
+        const failed = (p: typeof r.warm) => `${p.non2xx} non-2xx${Object.keys(p.codes).length ? ` (${Object.entries(p.codes).map(([c, n]) => `${c}×${n}`).join(' ')})` : ''}, ${p.errors} errors`;
+        const line = `ran ${`${t.label}, open`.padEnd(21)} round ${round}: ${fmt(achieved)} of ${fmt(RATE)} req/s, p99 ${fmt(r.latency.p99, 1)} ms, ` +
           `${fmt(r.measured.late)} late, ${fmt(r.measured.dropped)} dropped` +
-          (bad ? `; FAILED requests: warm-up ${r.warm.non2xx} non-2xx ${codes(r.warm)}, ${r.warm.errors} errors; measured ${r.measured.non2xx} non-2xx ${codes(r.measured)}, ` +
-            `${r.measured.errors} errors; first: ${r.measured.firstProblem ?? r.warm.firstProblem}` : ''));
+          (bad ? `; FAILED requests: warm-up ${failed(r.warm)}; measured ${failed(r.measured)}; first: ${r.measured.firstProblem ?? r.warm.firstProblem}` : '');
+        console.log(`  ${elapsed().padStart(7)} ${line}${await settled(t.graphCalls !== null)}`);
       }
     }
 
@@ -637,8 +689,8 @@ async function main(): Promise<number> {
 
     // ---- report: open loop ----
     const ms = (x: number) => (Number.isFinite(x) ? fmt(x, 1) : Number.isNaN(x) ? '-' : '∞');
-    const ow = [21, 5, 9, 6, 6, 6, 7, 6, 7, 7, 8];
-    const ohead = pad(['server', 'round', 'achieved', 'p50', 'p95', 'p99', 'max', 'late', 'dropped', 'lag p99', 'non-2xx'], ow);
+    const ow = [21, 5, 9, 6, 6, 6, 7, 6, 7, 7, 7, 8];
+    const ohead = pad(['server', 'round', 'achieved', 'p50', 'p95', 'p99', 'max', 'late', 'dropped', 'lag p99', 'svc p99', 'non-2xx'], ow);
     console.log('');
     console.log(`OPEN LOOP: ${fmt(RATE)} req/s scheduled for ${DURATION_S} s (after a ${WARMUP_S} s warm-up) over ${OPEN_CALLS} established calls; latency ms from each send's scheduled instant`);
     console.log(ohead);
@@ -646,7 +698,7 @@ async function main(): Promise<number> {
     for (const o of openRows) {
       const { r } = o;
       console.log(pad([o.label, String(o.round), fmt(o.achieved), ms(r.latency.p50), ms(r.latency.p95), ms(r.latency.p99), ms(r.latency.max), fmt(r.measured.late),
-        fmt(r.measured.dropped), ms(r.lag.p99), fmt(r.measured.non2xx + r.measured.errors)], ow));
+        fmt(r.measured.dropped), ms(r.lag.p99), ms(r.service.p99), fmt(r.measured.non2xx + r.measured.errors)], ow));
     }
     console.log('-'.repeat(ohead.length));
     const openMed = (key: OpenTarget['key']) => {
@@ -654,15 +706,17 @@ async function main(): Promise<number> {
       return { label: rs[0]!.label, achieved: median(rs.map((o) => o.achieved)), p50: median(rs.map((o) => o.r.latency.p50)), p95: median(rs.map((o) => o.r.latency.p95)),
         p99: median(rs.map((o) => o.r.latency.p99)), worstP99: Math.max(...rs.map((o) => o.r.latency.p99)), max: Math.max(...rs.map((o) => o.r.latency.max)),
         late: rs.reduce((a, o) => a + o.r.measured.late, 0), dropped: rs.reduce((a, o) => a + o.r.measured.dropped, 0), lagP99: median(rs.map((o) => o.r.lag.p99)),
+        svcP99: median(rs.map((o) => o.r.service.p99)),
         bad: rs.reduce((a, o) => a + o.r.measured.non2xx + o.r.measured.errors, 0) };
     };
     for (const t of openTargets) {
       const m = openMed(t.key);
-      console.log(pad([m.label, 'med', fmt(m.achieved), ms(m.p50), ms(m.p95), ms(m.p99), ms(m.max), fmt(m.late), fmt(m.dropped), ms(m.lagP99), fmt(m.bad)], ow));
+      console.log(pad([m.label, 'med', fmt(m.achieved), ms(m.p50), ms(m.p95), ms(m.p99), ms(m.max), fmt(m.late), fmt(m.dropped), ms(m.lagP99), ms(m.svcP99), fmt(m.bad)], ow));
     }
     console.log('(achieved = measured sends answered 2xx ÷ the measured window; late = sends that found no idle call at their instant and waited;');
     console.log(` dropped = late sends past a ${fmt(Math.round(RATE))}-send backlog, counted as infinitely slow (∞); lag = how long after its instant a send was written,`);
-    console.log(' the generator\'s own timer granularity included, which node:http\'s row shows; "med" rows: medians, max is the worst, counts are totals)');
+    console.log(' the generator\'s own timer granularity included, which node:http\'s row shows; svc = from that write to the answer, the server\'s part;');
+    console.log(' "med" rows: medians, max is the worst, counts are totals)');
 
     const g = med('sqlite');
     const b = med('sqlite-bot');
@@ -675,16 +729,15 @@ async function main(): Promise<number> {
     // X-Microsoft-Skype-Message-ID, first receipt counted. Both clocks are this machine's wall clock.
     // Rows of the callback-down calls (port 9) are left out: they are never delivered by design.
     console.log('');
-    console.log(`${elapsed()}: load done; reading the outbox until the webhook's notifications have drained`);
-    const d = await drain(sources, hookUri, DRAIN_BOUND_MS);
+    const d = await settle(sources, DRAIN_BOUND_MS);
     await webhook.collect();
     const all = sources.flatMap((s) => s.rows);
     const pending = all.filter((r) => r.state === 'pending').length;
     const dead = all.filter((r) => r.state === 'dead').length;
     const notReceived = all.filter((r) => r.state === 'delivered' && !webhook!.first.has(r.messageId)).length;
     console.log(`bot in the loop: ${fmt(all.length)} notifications committed for the webhook in the whole run (setup, warm-ups and resets included; ` +
-      `${sources.map((s) => `${s.name} ${fmt(s.rows.length)}`).join(', ')}); after the load (first outbox read ${fmt(d.firstReadMs)} ms, ${fmt(d.pendingAtFirstRead)} pending then), ` +
-      `drain wait ${fmt(d.drainMs)} ms: ${fmt(all.length - pending - dead)} delivered, ${fmt(pending)} pending, ${fmt(dead)} dead; ` +
+      `${sources.map((s) => `${s.name} ${fmt(s.rows.length)}`).join(', ')}); after the last row ${fmt(d.pendingFirst)} pending, ` +
+      `drain wait ${fmt(d.ms)} ms: ${fmt(all.length - pending - dead)} delivered, ${fmt(pending)} pending, ${fmt(dead)} dead; ` +
       `webhook saw ${fmt(webhook.total)} requests (${fmt(webhook.duplicates)} duplicates, ${fmt(webhook.missingId)} without a message id)`);
     const dw = [21, 6, 5, 7, 11, 9, 7, 6, 6];
     const dhead = pad(['row', 'loop', 'round', 'notifs', 'delivered/s', 'received', 'c2r p50', 'p95', 'p99'], dw);
@@ -712,7 +765,7 @@ async function main(): Promise<number> {
     }
     if (pending > 0 || dead > 0 || notReceived > 0) {
       failures++;
-      console.log(`FAILED: not every accepted change reached the bot: ${fmt(pending)} notification(s) still pending after ${fmt(d.drainMs)} ms, ` +
+      console.log(`FAILED: not every accepted change reached the bot: ${fmt(pending)} notification(s) still pending after ${fmt(d.ms)} ms, ` +
         `${fmt(dead)} dead, ${fmt(notReceived)} marked delivered but not seen by the webhook`);
     }
     if (webhook.missingId > 0) {
