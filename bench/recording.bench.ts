@@ -508,7 +508,11 @@ async function main(): Promise<number> {
     await comp.app.listen({ host: '127.0.0.1', port: 0 });
     const graphBase = `http://127.0.0.1:${(comp.app.server.address() as AddressInfo).port}`;
     const pragma = (comp.storage as unknown as { db?: { pragma(s: string, o: { simple: true }): unknown } }).db?.pragma('synchronous', { simple: true });
-    const confirmed = pragma === undefined ? '' : ` (PRAGMA synchronous = ${pragma === 2 ? 'FULL' : pragma === 1 ? 'NORMAL' : String(pragma)})`;
+    // FULL on disk: the connection runs OFF and the engine fdatasyncs the WAL before it acknowledges
+    // anything (src/storage/sqlite/wal-sync.ts), so the pragma alone would read 0.
+    const confirmed = pragma === undefined ? ''
+      : pragma === 0 && SYNC === 'FULL' ? ' (connection PRAGMA synchronous = OFF; the engine syncs the WAL off the event loop before every 2xx: FULL durability)'
+      : ` (PRAGMA synchronous = ${pragma === 2 ? 'FULL' : pragma === 1 ? 'NORMAL' : String(pragma)})`;
     console.log(`SQLite:   graph-calls in this process (engine ${comp.storage.engine}), WAL on disk in ${dataDir}, synchronous=${SYNC}${confirmed}`);
 
     const sqlite = comp;
