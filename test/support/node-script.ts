@@ -55,3 +55,13 @@ export function serverArgs(): string[] {
 runServer(process.argv.slice(1)).catch((err) => { process.stderr.write(\`graph-calls: \${err instanceof Error ? err.message : String(err)}\\n\`); process.exit(1); });`;
   return ['--enable-source-maps', '--input-type=module', '-e', script, '--'];
 }
+
+/**
+ * node arguments that run `graph-calls` (bin/graph-calls.js): under `npm test` the runner's one-file
+ * bundle of that bin (scripts/run-tests.mjs cliBundle: the same code without tsx's loader, a fifth
+ * of the CPU a command), else the bin itself.
+ */
+export function cliArgs(): string[] {
+  const bundle = BUILD ? join(BUILD, '.cli', 'graph-calls.js') : undefined;
+  return bundle && existsSync(bundle) ? ['--enable-source-maps', bundle] : [join(ROOT, 'bin', 'graph-calls.js')];
+}
