@@ -16,9 +16,12 @@
 // (what tsx itself transpiles with, reading the same tsconfig) into a scratch tree beside the real one, and
 // the test processes run plain JavaScript with source maps. The scratch tree links every other file and
 // folder back to the repository (README.md, package.json, node_modules, the .ts sources themselves), so
-// paths taken from import.meta.url still resolve; the test processes' working directory is the repository,
-// so processes they spawn (`--import tsx src/main.ts`) run the real sources. GRAPH_CALLS_TEST_TSX=1 skips the
-// compile and runs the .ts files under tsx, as before; so does a test file containing the line
+// paths taken from import.meta.url still resolve; the test processes' working directory is the repository.
+// Then each test file is also bundled (one file plus shared chunks, see "Bundles" below), and so are the
+// server and the CLI that tests start as processes of their own; a test process runs its file's bundle,
+// and test/support/node-script.ts starts the server and CLI bundles (tests marked `viaTsx`, and those that
+// run `npm start` or bin/graph-calls.js, run the real sources under tsx). GRAPH_CALLS_TEST_TSX=1 skips all
+// of it and runs the .ts files under tsx, as before; so does a test file containing the line
 // `// test-runner: tsx` (for a test that must load .ts in its own process).
 import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
@@ -38,22 +41,26 @@ function find(dir) {
  * files start in depends on it. A file not listed counts as quick.
  */
 const KNOWN_SECONDS = {
-  'test/scale/multi-instance.test.ts': 60,
-  'test/resilience/flood.test.ts': 50,
-  'test/e2e/cli.e2e.test.ts': 40,
-  'test/resilience/hostile-input.test.ts': 25,
-  'test/e2e/serve.e2e.test.ts': 25,
-  'test/recordings/recordings.test.ts': 22,
-  'test/contract/postgres.storage.test.ts': 20,
-  'test/resilience/overload.test.ts': 18,
-  'test/notifications/ssrf.test.ts': 15,
-  'test/contract/sqlite.storage.test.ts': 15,
-  'test/notifications/delivery-faults.test.ts': 14,
-  'test/e2e/dashboard.e2e.test.ts': 12,
-  'test/clients/kiota-beta-sdk.test.ts': 9,
-  'test/clients/graph-js-client.test.ts': 8,
-  'test/notifications/delivery.test.ts': 8,
-  'test/e2e/https.e2e.test.ts': 7,
+  'test/scale/multi-instance.test.ts': 30,
+  'test/scale/multi-instance-takeover.test.ts': 18,
+  'test/docs/examples.test.ts': 18,
+  'test/resilience/flood.test.ts': 14,
+  'test/contract/postgres.storage.test.ts': 14,
+  'test/e2e/serve-output.e2e.test.ts': 13,
+  'test/recordings/recordings.test.ts': 13,
+  'test/contract/sqlite.storage.test.ts': 13,
+  'test/resilience/overload.test.ts': 13,
+  'test/e2e/serve.e2e.test.ts': 12,
+  'test/e2e/dashboard.e2e.test.ts': 10,
+  'test/pipeline/change-notifications.test.ts': 10,
+  'test/notifications/delivery-faults.test.ts': 10,
+  'test/api/far-side-behaviour.api.test.ts': 10,
+  'test/notifications/ssrf.test.ts': 10,
+  'test/api/control-plane-truth.api.test.ts': 8,
+  'test/recordings/record-response-durability.test.ts': 6,
+  'test/pipeline/transcripts.test.ts': 6,
+  'test/teams/compliance-recording.test.ts': 6,
+  'test/e2e/https.e2e.test.ts': 5,
 };
 
 const only = process.argv.slice(2);
@@ -152,14 +159,16 @@ function bundlePlugin(out) {
       // bin/graph-calls.js registers tsx's loader to import src/cli.ts; bundled, nothing is left for it to load.
       build.onResolve({ filter: /^tsx\/esm\/api$/ }, () => ({ path: 'tsx-not-needed', namespace: 'graph-calls-tests' }));
       build.onLoad({ filter: /^tsx-not-needed$/, namespace: 'graph-calls-tests' }, () => ({ contents: 'export function register() {}', loader: 'js' }));
-      build.onLoad({ filter: /\.ts$/ }, (args) => {
-        if (!own(args.path)) return undefined;
+      // Any project file (scripts/*.mjs too: one that runs itself when it is the entry point must not
+      // take a bundle that inlines it for itself).
+      build.onLoad({ filter: /\.[cm]?[jt]s$/ }, (args) => {
+        if (!args.path.startsWith(ROOT + sep) || args.path.includes(`${sep}node_modules${sep}`)) return undefined;
         const text = readFileSync(args.path, 'utf8');
         if (!text.includes('import.meta')) return undefined;
         const twin = join(out, relative(ROOT, args.path)).replace(/\.ts$/, '.js');
         const contents = text.replaceAll('import.meta.url', JSON.stringify(pathToFileURL(twin).href))
           .replaceAll('import.meta.dirname', JSON.stringify(dirname(twin))).replaceAll('import.meta.filename', JSON.stringify(twin));
-        return { contents, loader: 'ts' };
+        return { contents, loader: args.path.endsWith('.ts') ? 'ts' : 'js' };
       });
     },
   };
