@@ -148,6 +148,9 @@ function bundlePlugin(out) {
   return {
     name: 'graph-calls-tests',
     setup(build) {
+      // bin/graph-calls.js registers tsx's loader to import src/cli.ts; bundled, nothing is left for it to load.
+      build.onResolve({ filter: /^tsx\/esm\/api$/ }, () => ({ path: 'tsx-not-needed', namespace: 'graph-calls-tests' }));
+      build.onLoad({ filter: /^tsx-not-needed$/, namespace: 'graph-calls-tests' }, () => ({ contents: 'export function register() {}', loader: 'js' }));
       build.onResolve({ filter: /^@fastify\/ajv-compiler$/ }, () => ({ external: true }));
       build.onResolve({ filter: /^[^./]/ }, (args) => {
         if (args.path.startsWith('node:')) return { external: true };
@@ -156,9 +159,6 @@ function bundlePlugin(out) {
         const pkg = args.path.split('/').slice(0, args.path.startsWith('@') ? 2 : 1).join('/');
         return RUNTIME_DEPENDENCIES.has(pkg) && !NOT_BUNDLED.has(pkg) ? undefined : { external: true };
       });
-      // bin/graph-calls.js registers tsx's loader to import src/cli.ts; bundled, nothing is left for it to load.
-      build.onResolve({ filter: /^tsx\/esm\/api$/ }, () => ({ path: 'tsx-not-needed', namespace: 'graph-calls-tests' }));
-      build.onLoad({ filter: /^tsx-not-needed$/, namespace: 'graph-calls-tests' }, () => ({ contents: 'export function register() {}', loader: 'js' }));
       // Any project file (scripts/*.mjs too: one that runs itself when it is the entry point must not
       // take a bundle that inlines it for itself).
       build.onLoad({ filter: /\.[cm]?[jt]s$/ }, (args) => {
