@@ -263,7 +263,7 @@ function runFile(file) {
       running.delete(child);
       // Name the files as they are in the repository, not in the scratch tree.
       let out = Buffer.concat(chunks).toString('utf8');
-      if (compiled) out = out.replaceAll(compiled, ROOT);
+      if (compiled) out = out.replaceAll(join(compiled, TEST_BUNDLES), ROOT).replaceAll(compiled, ROOT);
       resolve({ file, code, signal, timedOut, out, ms: Date.now() - started, ...totalsOf(out) });
     });
   });
@@ -278,7 +278,7 @@ for (const sig of ['SIGINT', 'SIGTERM']) {
 }
 
 const t0 = Date.now();
-if (compiled) console.log(`compiled src/ and test/ in ${((Date.now() - tBuild) / 1000).toFixed(1)} s`);
+if (compiled) console.log(`compiled and bundled src/ and test/ in ${((Date.now() - tBuild) / 1000).toFixed(1)} s`);
 const results = [];
 async function worker() {
   for (let file = queue.shift(); file; file = queue.shift()) {
