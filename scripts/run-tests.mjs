@@ -16,14 +16,18 @@
 // (what tsx itself transpiles with, reading the same tsconfig) into a scratch tree beside the real one, and
 // the test processes run plain JavaScript with source maps. The scratch tree links every other file and
 // folder back to the repository (README.md, package.json, node_modules, the .ts sources themselves), so
-// paths taken from import.meta.url still resolve; the test processes' working directory is the repository,
-// so processes they spawn (`--import tsx src/main.ts`) run the real sources. GRAPH_CALLS_TEST_TSX=1 skips the
-// compile and runs the .ts files under tsx, as before; so does a test file containing the line
+// paths taken from import.meta.url still resolve; the test processes' working directory is the repository.
+// Then each test file is also bundled (one file plus shared chunks, see "Bundles" below), and so are the
+// server and the CLI that tests start as processes of their own; a test process runs its file's bundle,
+// and test/support/node-script.ts starts the server and CLI bundles (tests marked `viaTsx`, and those that
+// run `npm start` or bin/graph-calls.js, run the real sources under tsx). GRAPH_CALLS_TEST_TSX=1 skips all
+// of it and runs the .ts files under tsx, as before; so does a test file containing the line
 // `// test-runner: tsx` (for a test that must load .ts in its own process).
 import { existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
-import { join, relative, resolve } from 'node:path';
+import { dirname, join, relative, resolve, sep } from 'node:path';
 import { spawn } from 'node:child_process';
+import { pathToFileURL } from 'node:url';
 
 function find(dir) {
   return readdirSync(dir).flatMap((name) => {
@@ -37,22 +41,26 @@ function find(dir) {
  * files start in depends on it. A file not listed counts as quick.
  */
 const KNOWN_SECONDS = {
-  'test/scale/multi-instance.test.ts': 60,
-  'test/resilience/flood.test.ts': 50,
-  'test/e2e/cli.e2e.test.ts': 40,
-  'test/resilience/hostile-input.test.ts': 25,
-  'test/e2e/serve.e2e.test.ts': 25,
-  'test/recordings/recordings.test.ts': 22,
-  'test/contract/postgres.storage.test.ts': 20,
-  'test/resilience/overload.test.ts': 18,
-  'test/notifications/ssrf.test.ts': 15,
-  'test/contract/sqlite.storage.test.ts': 15,
-  'test/notifications/delivery-faults.test.ts': 14,
-  'test/e2e/dashboard.e2e.test.ts': 12,
-  'test/clients/kiota-beta-sdk.test.ts': 9,
-  'test/clients/graph-js-client.test.ts': 8,
-  'test/notifications/delivery.test.ts': 8,
-  'test/e2e/https.e2e.test.ts': 7,
+  'test/scale/multi-instance.test.ts': 30,
+  'test/scale/multi-instance-takeover.test.ts': 18,
+  'test/docs/examples.test.ts': 18,
+  'test/resilience/flood.test.ts': 14,
+  'test/contract/postgres.storage.test.ts': 14,
+  'test/e2e/serve-output.e2e.test.ts': 13,
+  'test/recordings/recordings.test.ts': 13,
+  'test/contract/sqlite.storage.test.ts': 13,
+  'test/resilience/overload.test.ts': 13,
+  'test/e2e/serve.e2e.test.ts': 12,
+  'test/e2e/dashboard.e2e.test.ts': 10,
+  'test/pipeline/change-notifications.test.ts': 10,
+  'test/notifications/delivery-faults.test.ts': 10,
+  'test/api/far-side-behaviour.api.test.ts': 10,
+  'test/notifications/ssrf.test.ts': 10,
+  'test/api/control-plane-truth.api.test.ts': 8,
+  'test/recordings/record-response-durability.test.ts': 6,
+  'test/pipeline/transcripts.test.ts': 6,
+  'test/teams/compliance-recording.test.ts': 6,
+  'test/e2e/https.e2e.test.ts': 5,
 };
 
 const only = process.argv.slice(2);
@@ -94,17 +102,106 @@ async function compileTree() {
     if (name === 'src' || name === 'test') mirror(name);
     else symlinkSync(join(ROOT, name), join(out, name));
   }
+  // The bundles (see below), built alongside the tree; without them the tree serves.
+  const bundles = Promise.all([
+    serverBundle(esbuild, out).catch((err) => console.error(`spawned servers run the compiled tree: bundling src/main.ts failed (${err.message})`)),
+    cliBundle(esbuild, out).catch((err) => console.error(`the docs examples run bin/graph-calls.js: bundling it failed (${err.message})`)),
+    testBundles(esbuild, out).catch((err) => console.error(`test files run from the compiled tree: bundling them failed (${err.message})`)),
+  ]);
   try {
     await esbuild.build({
       entryPoints: sources.map((rel) => join(ROOT, rel)), outbase: ROOT, outdir: out, outExtension: { '.js': '.js' },
       format: 'esm', platform: 'node', target: 'node20', sourcemap: 'inline', sourcesContent: false, logLevel: 'silent',
     });
   } catch (err) {
+    await bundles;
     rmSync(out, { recursive: true, force: true });
     console.error(`tests run under tsx: compiling failed (${err.message})`);
     return null;
   }
+  await bundles;
   return out;
+}
+
+/*
+ * Bundles. Loading ~1,000 modules one by one is most of what a process spends before its first test
+ * (typebox alone is 700 files): the compiled tree's test file ~0.6 s of CPU to import the harness, a
+ * bundle ~0.2 s. So each test file is also bundled, with the project's own modules and its runtime
+ * dependencies (package.json "dependencies"; split into shared chunks, so a module still runs once per
+ * process), and the server that tests start as a process of its own is one file too (1.8 s of CPU from
+ * start to the ready line before, 0.9 s bundled; most of the rest is fastify compiling the route schemas).
+ * Left out and loaded as usual: native addons (better-sqlite3, optional pg-native), tsx, the
+ * devDependencies (the official Graph clients, playwright, typescript: test tools, each loaded by the few
+ * files that use it), and @fastify/ajv-compiler (test/support/shared-validators.ts replaces it in the
+ * test processes). Every project module's `import.meta.url` (and dirname, filename) becomes its compiled
+ * twin's, so what a module finds beside itself (the dashboard page, package.json, fixtures, the paths
+ * test/support/node-script.ts maps) is found as in the tree.
+ */
+const RUNTIME_DEPENDENCIES = new Set(Object.keys(JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).dependencies ?? {}));
+const NOT_BUNDLED = new Set(['better-sqlite3', 'pg-native', 'tsx']);
+const SERVER_BUNDLE = 'server.bundle.js';
+const CLI_BUNDLE = '.cli';
+const TEST_BUNDLES = '.bundled';
+
+function bundlePlugin(out) {
+  const own = (path) => ['src', 'test', 'bin'].some((dir) => path.startsWith(join(ROOT, dir) + sep));
+  return {
+    name: 'graph-calls-tests',
+    setup(build) {
+      // bin/graph-calls.js registers tsx's loader to import src/cli.ts; bundled, nothing is left for it to load.
+      build.onResolve({ filter: /^tsx\/esm\/api$/ }, () => ({ path: 'tsx-not-needed', namespace: 'graph-calls-tests' }));
+      build.onLoad({ filter: /^tsx-not-needed$/, namespace: 'graph-calls-tests' }, () => ({ contents: 'export function register() {}', loader: 'js' }));
+      build.onResolve({ filter: /^@fastify\/ajv-compiler$/ }, () => ({ external: true }));
+      build.onResolve({ filter: /^[^./]/ }, (args) => {
+        if (args.path.startsWith('node:')) return { external: true };
+        // A bundled package brings what it imports; the project's own imports decide what is bundled.
+        if (!own(args.importer)) return undefined;
+        const pkg = args.path.split('/').slice(0, args.path.startsWith('@') ? 2 : 1).join('/');
+        return RUNTIME_DEPENDENCIES.has(pkg) && !NOT_BUNDLED.has(pkg) ? undefined : { external: true };
+      });
+      // Any project file (scripts/*.mjs too: one that runs itself when it is the entry point must not
+      // take a bundle that inlines it for itself).
+      build.onLoad({ filter: /\.[cm]?[jt]s$/ }, (args) => {
+        if (!args.path.startsWith(ROOT + sep) || args.path.includes(`${sep}node_modules${sep}`)) return undefined;
+        const text = readFileSync(args.path, 'utf8');
+        if (!text.includes('import.meta')) return undefined;
+        const twin = join(out, relative(ROOT, args.path)).replace(/\.ts$/, '.js');
+        const contents = text.replaceAll('import.meta.url', JSON.stringify(pathToFileURL(twin).href))
+          .replaceAll('import.meta.dirname', JSON.stringify(dirname(twin))).replaceAll('import.meta.filename', JSON.stringify(twin));
+        return { contents, loader: args.path.endsWith('.ts') ? 'ts' : 'js' };
+      });
+    },
+  };
+}
+
+const BUNDLE_OPTIONS = {
+  bundle: true, format: 'esm', platform: 'node', target: 'node20', sourcemap: 'linked', sourcesContent: false, logLevel: 'silent',
+  // The CommonJS packages inside (fastify, pg, pino…) call require() for node's modules and the externals.
+  banner: { js: "import { createRequire as __gcRequire } from 'node:module'; const require = __gcRequire(import.meta.url);" },
+};
+
+async function serverBundle(esbuild, out) {
+  await esbuild.build({ ...BUNDLE_OPTIONS, entryPoints: [join(ROOT, 'src', 'main.ts')], outfile: join(out, SERVER_BUNDLE), plugins: [bundlePlugin(out)] });
+}
+
+/**
+ * bin/graph-calls.js as one file, for the many `npx graph-calls` commands of the docs examples
+ * (test/support/node-script.ts cliArgs): the same bin around the same src/cli.ts, without tsx's loader
+ * (0.4 s of CPU a command under tsx, 0.07 s bundled). cli.e2e and serve-output run the real bin.
+ */
+async function cliBundle(esbuild, out) {
+  // Split, so a command other than `serve` does not parse the server's code (0.07 s a command, not 0.3).
+  await esbuild.build({ ...BUNDLE_OPTIONS, entryPoints: [join(ROOT, 'bin', 'graph-calls.js')], outdir: join(out, CLI_BUNDLE), splitting: true, plugins: [bundlePlugin(out)] });
+}
+
+/** The test files this run runs (not those marked for tsx), under TEST_BUNDLES in the scratch tree. */
+async function testBundles(esbuild, out) {
+  const entries = files.filter((f) => !TSX_MARK.test(readFileSync(f, 'utf8'))).map((f) => resolve(f));
+  if (entries.length === 0) return;
+  await esbuild.build({
+    ...BUNDLE_OPTIONS, entryPoints: entries, outbase: ROOT, outdir: join(out, TEST_BUNDLES), splitting: true,
+    chunkNames: '_chunks/[name]-[hash]', plugins: [bundlePlugin(out)],
+  });
 }
 
 const tBuild = Date.now();
@@ -113,6 +210,8 @@ process.on('exit', () => { if (compiled) rmSync(compiled, { recursive: true, for
 
 /** How a file runs: its compiled twin without hooks, or the .ts under tsx. */
 function commandFor(file) {
+  const bundled = compiled && join(compiled, TEST_BUNDLES, relative(ROOT, resolve(file))).replace(/\.ts$/, '.js');
+  if (bundled && existsSync(bundled)) return ['--enable-source-maps', '--test', ...reporter, bundled];
   const twin = compiled && join(compiled, relative(ROOT, resolve(file))).replace(/\.ts$/, '.js');
   // A file outside src/ and test/ has no twin.
   if (!twin || !existsSync(twin) || TSX_MARK.test(readFileSync(file, 'utf8'))) return ['--import', 'tsx', '--test', ...reporter, file];
@@ -164,7 +263,7 @@ function runFile(file) {
       running.delete(child);
       // Name the files as they are in the repository, not in the scratch tree.
       let out = Buffer.concat(chunks).toString('utf8');
-      if (compiled) out = out.replaceAll(compiled, ROOT);
+      if (compiled) out = out.replaceAll(join(compiled, TEST_BUNDLES), ROOT).replaceAll(compiled, ROOT);
       resolve({ file, code, signal, timedOut, out, ms: Date.now() - started, ...totalsOf(out) });
     });
   });
@@ -179,7 +278,7 @@ for (const sig of ['SIGINT', 'SIGTERM']) {
 }
 
 const t0 = Date.now();
-if (compiled) console.log(`compiled src/ and test/ in ${((Date.now() - tBuild) / 1000).toFixed(1)} s`);
+if (compiled) console.log(`compiled and bundled src/ and test/ in ${((Date.now() - tBuild) / 1000).toFixed(1)} s`);
 const results = [];
 async function worker() {
   for (let file = queue.shift(); file; file = queue.shift()) {

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { startServer, tempDataDir, type ServerHarness } from '../support/harness.js';
 import { startCli, type RunningCli } from '../support/cli-run.js';
+import { cliArgs } from '../support/node-script.js';
 
 /**
  * Every example in README.md and docs/*.md runs as written. A fenced block whose info string carries
@@ -17,7 +18,7 @@ import { startCli, type RunningCli } from '../support/cli-run.js';
  * test's server and bot listen on (GRAPH_CALLS_URL points `npx graph-calls` there too); curl runs with
  * --fail-with-body, so an error answer fails the block unless it is marked `http-errors`; and
  * `npx graph-calls` runs bin/graph-calls.js directly, which is what npx resolves it to here, without npm's
- * own start-up. The type-check runs in a child process (tsc) while the examples run.
+ * own start-up (under `npm test`, that bin bundled with src/cli.ts: test/support/node-script.ts cliArgs). The type-check runs in a child process (tsc) while the examples run.
  */
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
@@ -123,7 +124,8 @@ describe('README and docs examples', { concurrency: true }, () => {
     rmSync(scratch, { recursive: true, force: true });
     mkdirSync(scratch, { recursive: true });
     const which = (cmd: string) => execFileSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' }).trim();
-    shim('bin', 'npx', `#!/bin/sh\nif [ "$1" = graph-calls ]; then shift; exec "${process.execPath}" "${join(ROOT, 'bin', 'graph-calls.js')}" "$@"; fi\nexec ${which('npx')} "$@"\n`);
+    const graphCalls = [process.execPath, ...cliArgs()].map((a) => `"${a}"`).join(' ');
+    shim('bin', 'npx', `#!/bin/sh\nif [ "$1" = graph-calls ]; then shift; exec ${graphCalls} "$@"; fi\nexec ${which('npx')} "$@"\n`);
     // curl that fails on an HTTP error answer, so a 4xx/5xx in an example is a failed example.
     shim('strict', 'curl', `#!/bin/sh\nexec ${which('curl')} --fail-with-body "$@"\n`);
     path = `${join(shims, 'bin')}:${process.env.PATH}`;

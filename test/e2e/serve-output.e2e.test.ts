@@ -5,14 +5,20 @@ import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { tempDataDir } from '../support/harness.js';
+import { serverArgs } from '../support/node-script.js';
 
 /** What `npm start` prints and how it exits: the ready line alone on stdout (design.md §3), status 2 for configuration errors. */
 
 interface Ran { code: number | null; stdout: string; stderr: string }
 
-function runMain(args: string[], opts: { untilStdout?: RegExp; then?: (out: Ran) => Promise<void>; bin?: boolean } = {}): Promise<Ran> {
+/**
+ * `npm start ARGS` (tsx, the .ts sources), `graph-calls serve ARGS` (`bin`), or, with `compiled`, the same
+ * src/main.ts as the other process tests start it (test/support/node-script.ts: bundled under `npm test`,
+ * a quarter of tsx's CPU); for checks of what the server itself prints, not of how it is launched.
+ */
+function runMain(args: string[], opts: { untilStdout?: RegExp; then?: (out: Ran) => Promise<void>; bin?: boolean; compiled?: boolean } = {}): Promise<Ran> {
   return new Promise((resolve) => {
-    const argv = opts.bin ? ['bin/graph-calls.js', 'serve', ...args] : ['--import', 'tsx', 'src/main.ts', ...args];
+    const argv = opts.bin ? ['bin/graph-calls.js', 'serve', ...args] : opts.compiled ? [...serverArgs(), ...args] : ['--import', 'tsx', 'src/main.ts', ...args];
     const child = spawn(process.execPath, argv, { stdio: ['ignore', 'pipe', 'pipe'] });
     const out: Ran = { code: null, stdout: '', stderr: '' };
     let acted = false;
@@ -53,11 +59,12 @@ describe('npm start: output and exit status', () => {
     await new Promise<void>((r) => busy.listen(0, '127.0.0.1', () => r()));
     const port = String((busy.address() as { port: number }).port);
     try {
+      // One as `npm start` runs it; the others as the other process tests start the server.
       const [flag, missing, faults, inUse] = await Promise.all([
         runMain(['--port', 'x']),
-        runMain(['--in-memory', '--apps', join(data.dir, 'no-such-apps.json')]),
-        runMain(['--in-memory', '--faults', bad]),
-        runMain(['--in-memory', '--port', port]),
+        runMain(['--in-memory', '--apps', join(data.dir, 'no-such-apps.json')], { compiled: true }),
+        runMain(['--in-memory', '--faults', bad], { compiled: true }),
+        runMain(['--in-memory', '--port', port], { compiled: true }),
       ]);
       for (const r of [flag, missing, faults, inUse]) {
         assert.equal(r.code, 2, r.stderr);

@@ -1,177 +1,21 @@
-import { after, afterEach, describe, test, type TestContext } from 'node:test';
+import { after, afterEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import pg from 'pg';
-import { Fleet, type Instance } from '../support/fleet.js';
+import type { Instance } from '../support/fleet.js';
 import { fetchDevToken } from '../support/graph-http.js';
-import { CLIENT_ID, p2pCallBody } from '../support/harness.js';
-import { createTestDatabase, type TestDatabase } from '../support/postgres.js';
-import { startReceiver, type Receiver } from '../support/webhook-receiver.js';
+import { p2pCallBody } from '../support/harness.js';
+import { ALICE, callRow, cleanUp, drained, isEstablished, isOpDone, ok, operationsOf, outboxAll, receiverFor, req, type Res, setUp, tokenOf, until, withLogs } from './multi-instance-support.js';
 
 /**
  * Several graph-calls processes on one PostgreSQL database act as ONE service (design.md §5): shared
  * keys, apps, fault counts and journal; no acknowledged change lost and none applied twice when an
  * instance is SIGKILLed mid-run; every committed notification delivered, in per-call commit order;
- * timed work run once; and work a dead instance had claimed taken over once its lease expires.
- * Real processes (src/main.ts), a real bot webhook that verifies every notification token.
+ * timed work run once. (Work a dead instance had claimed: multi-instance-takeover.test.ts.) Real
+ * processes (src/main.ts), a real bot webhook that verifies every notification token.
  */
 
-const ALICE = '8d4a0c7e-1b3f-4e5a-9c2d-6f7e8a9b0c1d';
-/** Fast far side, short leases (takeover within about lease + the 2 s shared poll), quick retries. */
-const COMMON = [
-  '--log-level', 'error', '--answer-delay-ms', '20', '--operation-delay-ms', '20', '--lease-ms', '2000',
-  '--delivery-retry-base-ms', '50', '--delivery-retry-max-ms', '1000',
-  // The recording-ready notification to the callbackUri is opt-in (not Graph); these tests count it per recording.
-  '--recording-callback-notifications',
-];
-
-// ---- cleanup: every fleet, receiver and database, even when a test fails or times out ----------------
-
-const cleanups: Array<() => Promise<void>> = [];
-const onCleanup = (fn: () => Promise<void>) => void cleanups.push(fn);
-async function cleanUp(): Promise<void> {
-  // In reverse order of creation: webhooks and clients, then the processes, then their database.
-  for (const fn of cleanups.splice(0).reverse()) await fn().catch(() => undefined);
-}
 after(cleanUp);
-
-/** The current test's fleets, whose output a failure reports. */
-const fleets: Fleet[] = [];
-function withLogs(fn: (t: TestContext) => Promise<void>): (t: TestContext) => Promise<void> {
-  return async (t) => {
-    try {
-      await fn(t);
-    } catch (err) {
-      const out = fleets.map((f) => f.output()).filter(Boolean).join('\n');
-      if (out) t.diagnostic(`instance output:\n${out}`);
-      throw err;
-    } finally {
-      fleets.length = 0;
-    }
-  };
-}
-
-async function setUp(instances: string[], extra: string[] = []): Promise<{ db: TestDatabase; fleet: Fleet; nodes: Instance[] }> {
-  const db = await createTestDatabase();
-  onCleanup(() => db.drop());
-  const fleet = new Fleet({ db: db.url, args: [...COMMON, ...extra] });
-  fleets.push(fleet);
-  onCleanup(() => fleet.close());
-  // Started together on an empty database: they race for the migrations and the signing keys.
-  const nodes = await Promise.all(instances.map((n) => fleet.start(n)));
-  return { db, fleet, nodes };
-}
-
-async function receiverFor(graphCallsUrl: string, respond?: Parameters<typeof startReceiver>[0]['respond']): Promise<Receiver> {
-  const r = await startReceiver({ graphCallsUrl, appId: CLIENT_ID, respond });
-  onCleanup(() => r.close());
-  return r;
-}
-
-// ---- HTTP ----------------------------------------------------------------------------------------------
-
-interface Res { status: number; headers: Headers; body: any }
-
-/** One request; throws when no answer comes (connection refused or reset: the instance is gone). */
-async function req(base: string, method: string, path: string, o: { token?: string; body?: unknown; headers?: Record<string, string> } = {}): Promise<Res> {
-  const headers: Record<string, string> = { ...o.headers };
-  if (o.token) headers.authorization = `Bearer ${o.token}`;
-  if (o.body !== undefined) headers['content-type'] = 'application/json';
-  const res = await fetch(path.startsWith('http') ? path : `${base}${path}`, {
-    method, headers, body: o.body === undefined ? undefined : JSON.stringify(o.body), signal: AbortSignal.timeout(15_000),
-  });
-  const text = await res.text();
-  let body: unknown;
-  try { body = text ? JSON.parse(text) : undefined; } catch { body = text; }
-  return { status: res.status, headers: res.headers, body };
-}
-
-async function ok(base: string, method: string, path: string, o: Parameters<typeof req>[3] = {}): Promise<any> {
-  const r = await req(base, method, path, o);
-  assert.ok(r.status >= 200 && r.status < 300, `${method} ${path} on ${base}: ${r.status} ${JSON.stringify(r.body)}`);
-  return r.body;
-}
-
-async function tokenOf(base: string, app: { tenantId: string; clientId: string; clientSecret: string }): Promise<Res> {
-  const res = await fetch(`${base}/${app.tenantId}/oauth2/v2.0/token`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ grant_type: 'client_credentials', client_id: app.clientId, client_secret: app.clientSecret, scope: 'https://graph.microsoft.com/.default' }),
-    signal: AbortSignal.timeout(15_000),
-  });
-  return { status: res.status, headers: res.headers, body: await res.json() };
-}
-
-/** Polls `fn` every `everyMs` until it returns a truthy value; throws after `timeoutMs`. */
-async function until<T>(fn: () => Promise<T>, what: string, timeoutMs: number, everyMs = 100): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v) return v as NonNullable<T>;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? ` (last error: ${String(last)})` : ''}`);
-    await sleep(everyMs);
-  }
-}
-
-/** The whole outbox (every call), oldest first. */
-async function outboxAll(base: string): Promise<any[]> {
-  const rows: any[] = [];
-  let after = 0;
-  for (;;) {
-    const page = await ok(base, 'GET', `/_emulator/outbox?top=1000&after=${after}`);
-    rows.push(...page.value);
-    if (page.next === null || page.next === undefined) return rows;
-    after = page.next;
-  }
-}
-
-/** Every operation of a call through Graph's paging, each page from whichever instance `pick` names. */
-async function operationsOf(pick: () => Instance, token: string, callId: string, top = 3): Promise<any[]> {
-  const out: any[] = [];
-  let path: string | undefined = `/beta/communications/calls/${callId}/operations?$top=${top}`;
-  for (let pages = 0; path; pages++) {
-    assert.ok(pages < 100, 'operations paging ends');
-    const page: any = await ok(pick().url, 'GET', path, { token });
-    out.push(...page.value);
-    const next: string | undefined = page['@odata.nextLink'];
-    path = next ? `${new URL(next).pathname}${new URL(next).search}` : undefined;
-  }
-  return out;
-}
-
-/**
- * Waits until every closed segment of the calls has its recording and every operation has completed, then
- * until none of their notifications is pending; returns their outbox rows.
- */
-async function drained(pick: () => Instance, token: string, callIds: string[], timeoutMs: number): Promise<any[]> {
-  const deadline = Date.now() + timeoutMs;
-  await until(async () => (await Promise.all(callIds.map(async (id) => {
-    const [segs, recs, ops] = await Promise.all([
-      ok(pick().url, 'GET', `/_emulator/calls/${id}/recordingSegments`).then((b) => b.value as any[]),
-      ok(pick().url, 'GET', `/_emulator/calls/${id}/recordings`).then((b) => b.value as any[]),
-      operationsOf(pick, token, id, 999),
-    ]);
-    return recs.length >= segs.filter((s) => s.endedAt !== null).length && ops.every((op) => op.status === 'completed' || op.status === 'failed');
-  }))).every(Boolean), 'every recording rendered and every operation completed', Math.max(1000, deadline - Date.now()), 200);
-  const mine = new Set(callIds);
-  return until(async () => {
-    const rows = (await outboxAll(pick().url)).filter((r) => mine.has(r.callId));
-    return rows.every((r) => r.state !== 'pending') ? rows : null;
-  }, 'the outbox to drain', Math.max(1000, deadline - Date.now()), 200);
-}
-
-const callRow = (rows: any[], callId: string) => rows.filter((r) => r.callId === callId).sort((x, y) => x.seq - y.seq);
-const isEstablished = (r: any, callId: string) => r.resourceUrl === `/communications/calls/${callId}` && r.resourceData?.state === 'established';
-const isOpDone = (r: any, callId: string, opId: string) => r.changeType === 'deleted' && r.resourceUrl === `/communications/calls/${callId}/operations/${opId}`;
-
-/** The holder of a lease, as the instances name themselves: `host:pid:random`. */
-const pidOf = (owner: string | null) => (owner ? Number(/:(\d+):[0-9a-f]{8}$/.exec(owner)?.[1]) : NaN);
 
 describe('several instances on one PostgreSQL database act as one service', () => {
   afterEach(cleanUp);
@@ -428,79 +272,5 @@ describe('several instances on one PostgreSQL database act as one service', () =
     t.diagnostic(`${rows.length} notifications, ${duplicates} duplicates`);
     assert.equal(duplicates, 0, 'no delivery ran twice');
     assert.equal(bot.requests.length, rows.length);
-  }));
-
-  test('work claimed by a SIGKILLed instance is taken over once its lease expires', { timeout: 120_000 }, withLogs(async (t) => {
-    // The far side answers after 800 ms: time to hold the new call's row before its answer job runs.
-    const { db, nodes } = await setUp(['A', 'B', 'C'], ['--answer-delay-ms', '800', '--delivery-timeout-ms', '30000']);
-    const sql = new pg.Client({ connectionString: db.url });
-    await sql.connect();
-    onCleanup(() => sql.end());
-    const live = new Set(nodes);
-    const byPid = (pid: number) => nodes.find((n) => n.pid === pid);
-
-    // A webhook that never answers the first request it gets: its sender holds that claim until it dies.
-    let release!: () => void;
-    const released = new Promise<void>((r) => { release = r; });
-    onCleanup(async () => release());
-    const bot = await receiverFor(nodes[0]!.url, async (_q, n) => {
-      if (n === 1) await released;
-      return { status: 202 };
-    });
-    const token = await fetchDevToken(nodes[0]!.url);
-
-    // 1. A delivery.
-    const first = await ok(nodes[1]!.url, 'POST', '/beta/communications/calls', { token, body: p2pCallBody({ callbackUri: bot.callbackUri }) });
-    const stalled = await until(async () => bot.requests[0], 'the first notification to reach the bot', 10_000, 20);
-    const { rows: [claim] } = await sql.query('SELECT lease_owner FROM outbox WHERE message_id = $1', [stalled.messageId]);
-    const holder = byPid(pidOf(claim?.lease_owner ?? null));
-    assert.ok(holder, `the stalled notification is claimed by one of the instances (${claim?.lease_owner})`);
-    await holder.kill();
-    live.delete(holder);
-    t.diagnostic(`delivery: killed ${holder.name}, which held ${stalled.messageId}`);
-    const again = await until(async () => bot.requests.find((q, i) => i > 0 && q.messageId === stalled.messageId), 'another instance to deliver the stalled notification', 20_000, 50);
-    assert.equal(again.status, 202);
-    const survivor = () => [...live][0]!;
-    const rows = await until(async () => {
-      const mine = callRow(await outboxAll(survivor().url), first.id);
-      return mine.some((r) => isEstablished(r, first.id)) && mine.every((r) => r.state === 'delivered') ? mine : null;
-    }, 'the first call\'s notifications to be delivered', 20_000, 100);
-    const firsts = [...new Set(bot.requests.filter((q) => rows.some((r) => r.messageId === q.messageId)).map((q) => q.messageId))];
-    assert.deepEqual(firsts, rows.map((r) => r.messageId), 'the call\'s notifications arrived in commit order');
-
-    // 2. A job: hold the new call's row so the instance that claims its answer job blocks inside the
-    // job's transaction; kill that instance, let go of the row, and the other one must run the job.
-    const second = await ok(survivor().url, 'POST', '/beta/communications/calls', { token, body: p2pCallBody({ callbackUri: bot.callbackUri }) });
-    await sql.query('BEGIN');
-    try {
-      await sql.query('SELECT id FROM calls WHERE id = $1 FOR UPDATE', [second.id]);
-      const job = await until(async () => {
-        const { rows: [j] } = await sql.query("SELECT id, lease_owner FROM jobs WHERE call_id = $1 AND kind = 'answerCall'", [second.id]);
-        if (!j?.lease_owner) return null;
-        // Claimed, and its transaction waits for the row this test holds.
-        const { rows: waiting } = await sql.query("SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'");
-        return waiting.length > 0 ? j : null;
-      }, 'an instance to claim the answer job and block on the call row', 15_000, 25);
-      const jobHolder = byPid(pidOf(job.lease_owner));
-      assert.ok(jobHolder && live.has(jobHolder), `the answer job is claimed by a live instance (${job.lease_owner})`);
-      await jobHolder.kill();
-      live.delete(jobHolder);
-      t.diagnostic(`job: killed ${jobHolder.name}, which held answer job ${job.id}`);
-    } finally {
-      await sql.query('ROLLBACK');
-    }
-    assert.equal(live.size, 1);
-    const established = await until(async () => {
-      const r = await ok(survivor().url, 'GET', `/beta/communications/calls/${second.id}`, { token });
-      return r.state === 'established' ? r : null;
-    }, `the survivor (${survivor().name}) to run the answer job`, 20_000, 100);
-    assert.equal(established.id, second.id);
-    const { rows: leftover } = await sql.query("SELECT id FROM jobs WHERE call_id = $1 AND kind = 'answerCall'", [second.id]);
-    assert.deepEqual(leftover, [], 'the answer job is gone (it ran)');
-    const mine = await until(async () => {
-      const m = callRow(await outboxAll(survivor().url), second.id);
-      return m.some((r) => isEstablished(r, second.id)) && m.every((r) => r.state === 'delivered') ? m : null;
-    }, 'the second call\'s notifications to be delivered', 20_000, 100);
-    assert.equal(mine.filter((r) => isEstablished(r, second.id)).length, 1, 'established exactly once');
   }));
 });

@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { compose, type Composition } from '../../src/compose.js';
 import { DEFAULTS, type Config } from '../../src/config.js';
 import { DEV_APP } from '../../src/auth/apps.js';
+// Before any app is built: the apps this process builds share one validator compiler (see the file).
+import './shared-validators.js';
 
 export { DEV_APP };
 

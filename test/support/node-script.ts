@@ -43,13 +43,25 @@ export function moduleFor(tsFile: string): { url: string; nodeArgs: string[] } {
 
 /**
  * node arguments that run graph-calls as `npm start` does, before its own flags. src/main.ts runs itself
- * only when started as main.ts, so its compiled twin is imported and its runServer called, with the same
- * last-resort handler main.ts has.
+ * only when started as main.ts, so its compiled form is imported and its runServer called, with the same
+ * last-resort handler main.ts has. Under `npm test` that is the runner's one-file bundle of the server
+ * (scripts/run-tests.mjs serverBundle: half the CPU to its ready line), else the compiled twin.
  */
 export function serverArgs(): string[] {
-  const main = moduleFor('src/main.ts');
+  const bundle = BUILD ? join(BUILD, 'server.bundle.js') : undefined;
+  const main = bundle && existsSync(bundle) ? { url: pathToFileURL(bundle).href, nodeArgs: [] } : moduleFor('src/main.ts');
   if (main.nodeArgs.length) return ['--import', 'tsx', 'src/main.ts'];
   const script = `const { runServer } = await import(${JSON.stringify(main.url)});
 runServer(process.argv.slice(1)).catch((err) => { process.stderr.write(\`graph-calls: \${err instanceof Error ? err.message : String(err)}\\n\`); process.exit(1); });`;
   return ['--enable-source-maps', '--input-type=module', '-e', script, '--'];
+}
+
+/**
+ * node arguments that run `graph-calls` (bin/graph-calls.js): under `npm test` the runner's one-file
+ * bundle of that bin (scripts/run-tests.mjs cliBundle: the same code without tsx's loader, a fifth
+ * of the CPU a command), else the bin itself.
+ */
+export function cliArgs(): string[] {
+  const bundle = BUILD ? join(BUILD, '.cli', 'graph-calls.js') : undefined;
+  return bundle && existsSync(bundle) ? ['--enable-source-maps', bundle] : [join(ROOT, 'bin', 'graph-calls.js')];
 }
