@@ -1,0 +1,133 @@
+import type { CallStore, CallWriter } from '../domain/ports.js';
+import type { Clock } from '../shared/clock.js';
+
+export interface RetentionSweeperOptions {
+  store: CallStore;
+  /** The call clock: a call's end and a delivery attempt are stamped on it (virtual with `--clock virtual`). */
+  clock: Clock;
+  /** `--retention`: how long ended calls and journals are kept; 0 = forever (the sweeper does nothing). */
+  retentionMs: number;
+  /** `--retention-batch`: calls per transaction. Journal rows go `JOURNAL_ROWS_PER_CALL` times as many at a time. */
+  batchCalls: number;
+  /** Real time between sweeps (one also runs at start, and after each advance of a virtual clock). */
+  intervalMs?: number;
+  /** Real time the sweep yields between two batches, so requests queued meanwhile commit first. */
+  pauseMs?: number;
+  onError(err: unknown): void;
+}
+
+/** What one sweep deleted (`busy`: another instance held the sweep, this one stopped). */
+export interface SweepReport {
+  calls: number;
+  attempts: number;
+  journal: number;
+  notifications: number;
+  /** Transactions the sweep ran. */
+  batches: number;
+  busy: boolean;
+}
+
+const DEFAULT_INTERVAL_MS = 60_000;
+const DEFAULT_PAUSE_MS = 5;
+/** A journal row is far smaller than a call with its rows: trims take this many per call of the batch size. */
+const JOURNAL_ROWS_PER_CALL = 10;
+
+/**
+ * Deletes ended calls and journal rows older than `--retention`, in the background, so what the database
+ * holds (and what every lookup pays) is bounded by recent activity, not by history (issue 11 item 4).
+ *
+ * A sweep is a series of small batches, each one short transaction (at most `batchCalls` calls, or a
+ * bounded number of journal rows) that yields between batches, so requests never wait behind a long
+ * delete; on SQLite a batch joins one group commit like any other write. One sweep runs at a time in a
+ * process; across instances on PostgreSQL each batch first takes the sweep's advisory lock, and an instance
+ * that finds it held stops its sweep (the holder is doing the work). Cut-offs are read from the call clock
+ * when the sweep starts, so on a virtual clock calls expire as virtual time passes.
+ */
+export class RetentionSweeper {
+  private timer: NodeJS.Timeout | null = null;
+  private started = false;
+  private closing = false;
+  private current: Promise<SweepReport> | null = null;
+  /** A sweep asked for while one runs: it starts when that one ends, with the cut-off of that moment. */
+  private queued: Promise<SweepReport> | null = null;
+
+  constructor(private readonly o: RetentionSweeperOptions) {}
+
+  get enabled(): boolean {
+    return this.o.retentionMs > 0;
+  }
+
+  /** Sweeps once now, then every `intervalMs` of real time. */
+  start(): void {
+    if (!this.enabled || this.started || this.closing) return;
+    this.started = true;
+    this.background();
+    this.timer = setInterval(() => this.background(), this.o.intervalMs ?? DEFAULT_INTERVAL_MS);
+    this.timer.unref();
+  }
+
+  /** Stops the timer; a sweep in progress ends after its current batch (see `idle`), and no other starts. */
+  stop(): void {
+    this.closing = true;
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  async idle(): Promise<void> {
+    while (this.current) await this.current.catch(() => undefined);
+  }
+
+  /**
+   * Runs a sweep, or joins the one asked for after the sweep in progress (never two at once, and at most
+   * one waiting). Resolves with what it deleted.
+   */
+  sweep(): Promise<SweepReport> {
+    if (this.queued) return this.queued;
+    const previous = this.current;
+    const next: Promise<SweepReport> = (previous ? previous.catch(() => undefined) : Promise.resolve()).then(() => {
+      if (this.queued === next) this.queued = null;
+      return this.run();
+    });
+    if (previous) this.queued = next;
+    this.current = next;
+    void next.catch(() => undefined).finally(() => { if (this.current === next) this.current = null; });
+    return next;
+  }
+
+  private background(): void {
+    if (this.current) return;
+    this.sweep().catch((err) => this.o.onError(err));
+  }
+
+  private async run(): Promise<SweepReport> {
+    const report: SweepReport = { calls: 0, attempts: 0, journal: 0, notifications: 0, batches: 0, busy: false };
+    if (!this.enabled) return report;
+    const callCutoff = this.o.clock.now() - this.o.retentionMs;
+    // The request journal is stamped in real time (requests arrive in real time, whatever the call clock says).
+    const journalCutoff = Date.now() - this.o.retentionMs;
+    const calls = this.o.batchCalls;
+    const rows = calls * JOURNAL_ROWS_PER_CALL;
+    const phases: Array<{ key: 'calls' | 'attempts' | 'journal' | 'notifications'; limit: number; step(tx: CallWriter): Promise<number> }> = [
+      { key: 'calls', limit: calls, step: async (tx) => (await tx.deleteEndedCalls(callCutoff, calls)).length },
+      { key: 'notifications', limit: rows, step: (tx) => tx.trimSettledLanes(callCutoff, rows) },
+      { key: 'attempts', limit: rows, step: (tx) => tx.trimDeliveryAttempts(callCutoff, rows) },
+      { key: 'journal', limit: rows, step: (tx) => tx.trimJournal(journalCutoff, rows) },
+    ];
+    for (const phase of phases) {
+      for (;;) {
+        // Stopping lets the batch in progress finish; what is left waits for the next start.
+        if (this.closing) return report;
+        const n = await this.o.store.write(async (tx) => ((await tx.claimSweep()) ? phase.step(tx) : null));
+        report.batches++;
+        if (n === null) {
+          report.busy = true;
+          return report;
+        }
+        report[phase.key] += n;
+        if (n < phase.limit) break;
+        await new Promise((r) => setTimeout(r, this.o.pauseMs ?? DEFAULT_PAUSE_MS));
+      }
+    }
+    return report;
+  }
+}
