@@ -22,10 +22,13 @@ export interface SweepReport {
   attempts: number;
   journal: number;
   notifications: number;
-  /** Transactions the sweep ran. */
+  /** Transactions the sweep ran, and how many of them deleted calls. */
   batches: number;
+  callBatches: number;
   busy: boolean;
 }
+
+const emptyReport = (): SweepReport => ({ calls: 0, attempts: 0, journal: 0, notifications: 0, batches: 0, callBatches: 0, busy: false });
 
 const DEFAULT_INTERVAL_MS = 60_000;
 const DEFAULT_PAUSE_MS = 5;
@@ -50,6 +53,9 @@ export class RetentionSweeper {
   private current: Promise<SweepReport> | null = null;
   /** A sweep asked for while one runs: it starts when that one ends, with the cut-off of that moment. */
   private queued: Promise<SweepReport> | null = null;
+
+  /** What every sweep of this process deleted so far (`busy` counts sweeps that found the sweep held elsewhere). */
+  readonly totals = { ...emptyReport(), busy: 0, sweeps: 0 };
 
   constructor(private readonly o: RetentionSweeperOptions) {}
 
@@ -86,7 +92,7 @@ export class RetentionSweeper {
     const previous = this.current;
     const next: Promise<SweepReport> = (previous ? previous.catch(() => undefined) : Promise.resolve()).then(() => {
       if (this.queued === next) this.queued = null;
-      return this.run();
+      return this.run().then((r) => this.count(r));
     });
     if (previous) this.queued = next;
     this.current = next;
@@ -99,8 +105,16 @@ export class RetentionSweeper {
     this.sweep().catch((err) => this.o.onError(err));
   }
 
+  private count(r: SweepReport): SweepReport {
+    const t = this.totals;
+    t.sweeps++;
+    t.busy += r.busy ? 1 : 0;
+    for (const k of ['calls', 'attempts', 'journal', 'notifications', 'batches', 'callBatches'] as const) t[k] += r[k];
+    return r;
+  }
+
   private async run(): Promise<SweepReport> {
-    const report: SweepReport = { calls: 0, attempts: 0, journal: 0, notifications: 0, batches: 0, busy: false };
+    const report = emptyReport();
     if (!this.enabled) return report;
     const callCutoff = this.o.clock.now() - this.o.retentionMs;
     // The request journal is stamped in real time (requests arrive in real time, whatever the call clock says).
@@ -119,6 +133,7 @@ export class RetentionSweeper {
         if (this.closing) return report;
         const n = await this.o.store.write(async (tx) => ((await tx.claimSweep()) ? phase.step(tx) : null));
         report.batches++;
+        if (phase.key === 'calls') report.callBatches++;
         if (n === null) {
           report.busy = true;
           return report;
