@@ -10,6 +10,9 @@ import { DEV_APP, p2pCallBody, tempDataDir, testConfig, waitFor, type Harness } 
 import { call } from '../support/inject.js';
 import { createTestDatabase, type TestDatabase } from '../support/postgres.js';
 import { fakeSpeech } from '../pipeline/pipeline-support.js';
+import { RetentionSweeper } from '../../src/retention/retention-sweeper.js';
+import { PostgresEngine } from '../../src/storage/postgres/engine.js';
+import { newCall, newParticipant } from '../support/factories.js';
 
 /**
  * --retention end to end, on both engines, on the virtual clock: ended calls past the retention are gone
@@ -216,5 +219,36 @@ for (const engine of ['sqlite', 'postgres'] as const) describe(`--retention on t
     assert.equal(total(await rowsOf(sql, recent)), 0);
     for (const id of active) assert.equal((await h.comp.store.getCall(id))?.state, 'terminated');
     assert.ok(await h.comp.store.getCall(pending), 'still waiting for its notifications');
+  });
+});
+
+describe('--retention with two instances on one PostgreSQL database', () => {
+  test('sweeping at the same time, they delete every expired call once between them, one batch at a time', async () => {
+    const db = await createTestDatabase();
+    const [a, b] = [await PostgresEngine.open({ url: db.url, poolSize: 4 }), await PostgresEngine.open({ url: db.url, poolSize: 4 })];
+    try {
+      const now = 400 * DAY;
+      const calls = Array.from({ length: 60 }, (_, i) => newCall({ state: 'terminated', updatedAt: DAY + i }));
+      const live = newCall({ state: 'established', updatedAt: DAY });
+      await a.calls.write(async (tx) => {
+        for (const c of [...calls, live]) {
+          await tx.insertCall(c);
+          await tx.upsertParticipant(newParticipant(c.id));
+        }
+      });
+      const sweeper = (s: typeof a) => new RetentionSweeper({ store: s.calls, clock: { now: () => now, setTimer: () => () => undefined }, retentionMs: 7 * DAY, batchCalls: 4, pauseMs: 0, onError: assert.fail });
+      const [sa, sb] = [sweeper(a), sweeper(b)];
+      // Each instance sweeps until nothing is left: a sweep that found the other one's batch in progress stops, and is asked again.
+      const until = async (s: RetentionSweeper) => { while ((await s.sweep()).busy || (await a.calls.getCall(calls.at(-1)!.id))) await new Promise((r) => setTimeout(r, 1)); };
+      await Promise.all([until(sa), until(sb)]);
+      assert.equal(sa.totals.calls + sb.totals.calls, calls.length, `each call deleted once: ${JSON.stringify([sa.totals, sb.totals])}`);
+      for (const c of calls) assert.equal(await a.calls.getCall(c.id), undefined);
+      assert.ok(await a.calls.getCall(live.id));
+      assert.equal((await a.calls.listParticipants(live.id)).length, 1);
+    } finally {
+      await a.close();
+      await b.close();
+      await db.drop();
+    }
   });
 });
