@@ -7,12 +7,20 @@ export interface RetentionSweeperOptions {
   clock: Clock;
   /** `--retention`: how long ended calls and journals are kept; 0 = forever (the sweeper does nothing). */
   retentionMs: number;
-  /** `--retention-batch`: calls per transaction. Journal rows go `JOURNAL_ROWS_PER_CALL` times as many at a time. */
+  /** `--retention-batch`: calls per transaction at most. Journal rows go `JOURNAL_ROWS_PER_CALL` times as many at a time. */
   batchCalls: number;
   /** Real time between sweeps (one also runs at start, and after each advance of a virtual clock). */
   intervalMs?: number;
-  /** Real time the sweep yields between two batches, so requests queued meanwhile commit first. */
+  /** Real time the sweep yields between two batches at least, so requests queued meanwhile commit first. */
   pauseMs?: number;
+  /**
+   * How long one batch should take (ms): a slower batch halves the next one's size, a quick one doubles it
+   * back up to `batchCalls`. The pause after a batch is at least as long as the batch took, so cleanup never
+   * holds the database more than half the time.
+   */
+  batchBudgetMs?: number;
+  /** Reads the real-time stopwatch batches are timed with (ms; `performance.now` by default). */
+  stopwatch?: () => number;
   onError(err: unknown): void;
 }
 
@@ -32,6 +40,7 @@ const emptyReport = (): SweepReport => ({ calls: 0, attempts: 0, journal: 0, not
 
 const DEFAULT_INTERVAL_MS = 60_000;
 const DEFAULT_PAUSE_MS = 5;
+const DEFAULT_BUDGET_MS = 20;
 /** A journal row is far smaller than a call with its rows: trims take this many per call of the batch size. */
 const JOURNAL_ROWS_PER_CALL = 10;
 
@@ -40,8 +49,9 @@ const JOURNAL_ROWS_PER_CALL = 10;
  * holds (and what every lookup pays) is bounded by recent activity, not by history (issue 11 item 4).
  *
  * A sweep is a series of small batches, each one short transaction (at most `batchCalls` calls, or a
- * bounded number of journal rows) that yields between batches, so requests never wait behind a long
- * delete; on SQLite a batch joins one group commit like any other write. One sweep runs at a time in a
+ * bounded number of journal rows, fewer when batches run over their time budget) that yields between
+ * batches at least as long as the last one took, so requests never wait behind a long delete; on SQLite a
+ * batch joins one group commit like any other write. One sweep runs at a time in a
  * process; across instances on PostgreSQL each batch first takes the sweep's advisory lock, and an instance
  * that finds it held stops its sweep (the holder is doing the work). Cut-offs are read from the call clock
  * when the sweep starts, so on a virtual clock calls expire as virtual time passes.
@@ -55,7 +65,7 @@ export class RetentionSweeper {
   private queued: Promise<SweepReport> | null = null;
 
   /** What every sweep of this process deleted so far (`busy` counts sweeps that found the sweep held elsewhere). */
-  readonly totals = { ...emptyReport(), busy: 0, sweeps: 0 };
+  readonly totals = { ...emptyReport(), busy: 0, sweeps: 0, slowestBatchMs: 0 };
 
   constructor(private readonly o: RetentionSweeperOptions) {}
 
@@ -121,17 +131,23 @@ export class RetentionSweeper {
     const journalCutoff = Date.now() - this.o.retentionMs;
     const calls = this.o.batchCalls;
     const rows = calls * JOURNAL_ROWS_PER_CALL;
-    const phases: Array<{ key: 'calls' | 'attempts' | 'journal' | 'notifications'; limit: number; step(tx: CallWriter): Promise<number> }> = [
-      { key: 'calls', limit: calls, step: async (tx) => (await tx.deleteEndedCalls(callCutoff, calls)).length },
-      { key: 'notifications', limit: rows, step: (tx) => tx.trimSettledLanes(callCutoff, rows) },
-      { key: 'attempts', limit: rows, step: (tx) => tx.trimDeliveryAttempts(callCutoff, rows) },
-      { key: 'journal', limit: rows, step: (tx) => tx.trimJournal(journalCutoff, rows) },
+    const budget = this.o.batchBudgetMs ?? DEFAULT_BUDGET_MS;
+    const stopwatch = this.o.stopwatch ?? (() => performance.now());
+    const phases: Array<{ key: 'calls' | 'attempts' | 'journal' | 'notifications'; max: number; step(tx: CallWriter, limit: number): Promise<number> }> = [
+      { key: 'calls', max: calls, step: async (tx, limit) => (await tx.deleteEndedCalls(callCutoff, limit)).length },
+      { key: 'notifications', max: rows, step: (tx, limit) => tx.trimSettledLanes(callCutoff, limit) },
+      { key: 'attempts', max: rows, step: (tx, limit) => tx.trimDeliveryAttempts(callCutoff, limit) },
+      { key: 'journal', max: rows, step: (tx, limit) => tx.trimJournal(journalCutoff, limit) },
     ];
     for (const phase of phases) {
+      let limit = phase.max;
       for (;;) {
         // Stopping lets the batch in progress finish; what is left waits for the next start.
         if (this.closing) return report;
-        const n = await this.o.store.write(async (tx) => ((await tx.claimSweep()) ? phase.step(tx) : null));
+        const t0 = stopwatch();
+        const n = await this.o.store.write(async (tx) => ((await tx.claimSweep()) ? phase.step(tx, limit) : null));
+        const took = stopwatch() - t0;
+        this.totals.slowestBatchMs = Math.max(this.totals.slowestBatchMs, took);
         report.batches++;
         if (phase.key === 'calls') report.callBatches++;
         if (n === null) {
@@ -139,8 +155,11 @@ export class RetentionSweeper {
           return report;
         }
         report[phase.key] += n;
-        if (n < phase.limit) break;
-        await new Promise((r) => setTimeout(r, this.o.pauseMs ?? DEFAULT_PAUSE_MS));
+        if (n < limit) break;
+        // A batch is sized by how long the last one took, not only by count: history is cold, rows vary.
+        if (took > budget) limit = Math.max(1, Math.floor(limit / 2));
+        else if (took < budget / 2) limit = Math.min(phase.max, limit * 2);
+        await new Promise((r) => setTimeout(r, Math.max(this.o.pauseMs ?? DEFAULT_PAUSE_MS, took)));
       }
     }
     return report;

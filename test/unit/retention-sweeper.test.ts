@@ -7,7 +7,10 @@ import { RetentionSweeper } from '../../src/retention/retention-sweeper.js';
  * A store whose transactions only count: `expired` calls are waiting, each batch takes what its limit
  * allows, and every write takes a turn of the event loop, so overlapping sweeps would show.
  */
-function fakeStore(o: { expired: number; claim?: () => boolean }) {
+function fakeStore(o: { expired: number; claim?: () => boolean; batchMs?: (limit: number) => number }) {
+  /** A stopwatch the batches move: each takes `batchMs(limit)` of it (never real time). */
+  let elapsed = 0;
+  const stopwatch = () => elapsed;
   const seen = { inFlight: 0, maxInFlight: 0, writes: 0, limits: [] as number[], cutoffs: [] as number[] };
   let left = o.expired;
   const tx = {
@@ -15,6 +18,7 @@ function fakeStore(o: { expired: number; claim?: () => boolean }) {
     deleteEndedCalls: async (endedBy: number, limit: number) => {
       seen.limits.push(limit);
       seen.cutoffs.push(endedBy);
+      elapsed += o.batchMs?.(limit) ?? 0;
       const n = Math.min(left, limit);
       left -= n;
       return Array.from({ length: n }, (_, i) => `c${i}`);
@@ -36,14 +40,14 @@ function fakeStore(o: { expired: number; claim?: () => boolean }) {
       }
     },
   } as unknown as CallStore;
-  return { store, seen, left: () => left };
+  return { store, seen, stopwatch, left: () => left };
 }
 
 const clock = (now: number) => ({ now: () => now, setTimer: () => () => undefined });
 
 test('a sweep deletes in batches of at most --retention-batch calls, one transaction each, until a batch comes back short', async () => {
   const f = fakeStore({ expired: 23 });
-  const s = new RetentionSweeper({ store: f.store, clock: clock(10_000), retentionMs: 1000, batchCalls: 5, pauseMs: 0, onError: assert.fail });
+  const s = new RetentionSweeper({ store: f.store, clock: clock(10_000), retentionMs: 1000, batchCalls: 5, pauseMs: 0, stopwatch: f.stopwatch, onError: assert.fail });
   const r = await s.sweep();
   assert.equal(r.calls, 23);
   assert.deepEqual(f.seen.limits, [5, 5, 5, 5, 5]);
@@ -90,4 +94,14 @@ test('stop lets the batch in progress finish and starts no other', async () => {
   const r = await run;
   assert.ok(r.calls < 100 && r.calls > 0, `stopped part way (${r.calls})`);
   assert.equal(f.seen.inFlight, 0);
+});
+
+test('a batch that runs over its time budget halves the next; quick ones grow back to --retention-batch', async () => {
+  // A batch of more than 4 calls takes 30 ms here, against a budget of 20 ms.
+  const f = fakeStore({ expired: 60, batchMs: (limit) => (limit > 4 ? 30 : 0) });
+  const s = new RetentionSweeper({ store: f.store, clock: clock(10_000), retentionMs: 1000, batchCalls: 16, pauseMs: 0, batchBudgetMs: 20, stopwatch: f.stopwatch, onError: assert.fail });
+  const r = await s.sweep();
+  assert.equal(r.calls, 60);
+  assert.deepEqual(f.seen.limits.slice(0, 6), [16, 8, 4, 8, 4, 8]);
+  assert.ok(s.totals.slowestBatchMs >= 30);
 });
