@@ -214,17 +214,27 @@ async function load(base: string, token: string, method: 'GET' | 'POST', paths: 
   return r;
 }
 
+/** CPU time the process has used, in ms (utime + stime of /proc/PID/stat, in clock ticks of 10 ms). */
+function cpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
 function rssMiB(pid: number): { rss: number; peak: number } {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const kb = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
   return { rss: kb('VmRSS') / 1024, peak: kb('VmHWM') / 1024 };
 }
 
+/** A run's result, and graph-calls' CPU time per request during it (µs): the cost, whatever else the machine runs. */
+type Run = autocannon.Result & { cpuUs: number };
+
 interface Measured {
   size: number;
-  startStop: autocannon.Result;
-  get: autocannon.Result;
-  history: autocannon.Result;
+  startStop: Run;
+  get: Run;
+  history: Run;
   rss: number;
   peak: number;
   dbMiB: number;
@@ -246,9 +256,11 @@ async function measure(size: number, file: string, args: string[], active: strin
     const run = async (method: 'GET' | 'POST', paths: string[][]) => {
       await load(inst.base, token, method, paths, WARMUP_S);
       if (method === 'POST') await resetRecordingState(db, inst.base, token, active);
+      const c0 = cpuMs(inst.pid);
       const r = await load(inst.base, token, method, paths, DURATION_S);
+      const run: Run = Object.assign(r, { cpuUs: ((cpuMs(inst.pid) - c0) * 1000) / Math.max(1, r.requests.total) });
       if (method === 'POST') await resetRecordingState(db, inst.base, token, active);
-      return r;
+      return run;
     };
     const startStop = await run('POST', startStopPaths(active));
     const get = await run('GET', getPaths);
@@ -336,7 +348,8 @@ async function main(): Promise<number> {
         const m = await measure(size, files[i]!, argsFor(dirs[i]!), active, history[i]!);
         runs[i]!.push(m);
         console.log(`round ${round}, ${fmt(size)} stored calls: start/stop p50 ${m.startStop.latency.p50} ms (${fmt(m.startStop.requests.average)} req/s), ` +
-          `GET p50 ${m.get.latency.p50} ms, recordings of ended calls p50 ${m.history.latency.p50} ms, RSS ${fmt(m.rss)} MiB`);
+          `GET p50 ${m.get.latency.p50} ms, recordings of ended calls p50 ${m.history.latency.p50} ms, RSS ${fmt(m.rss)} MiB; ` +
+          `CPU per request ${fmt(m.startStop.cpuUs)} / ${fmt(m.get.cpuUs)} / ${fmt(m.history.cpuUs)} µs`);
       }
     }
 
@@ -354,10 +367,13 @@ async function main(): Promise<number> {
     row('start/stop p50 (50 active calls)', (m) => m.startStop.latency.p50, 'ms', true);
     row('start/stop p99', (m) => m.startStop.latency.p99, 'ms', false);
     row('start/stop req/s', (m) => m.startStop.requests.average, 'req/s', false);
+    row('start/stop graph-calls CPU per request', (m) => m.startStop.cpuUs, 'µs', false);
     row('GET call p50 (the active calls)', (m) => m.get.latency.p50, 'ms', true);
     row('GET call req/s', (m) => m.get.requests.average, 'req/s', false);
+    row('GET call graph-calls CPU per request', (m) => m.get.cpuUs, 'µs', false);
     row('GET recordings of a random ended call p50', (m) => m.history.latency.p50, 'ms', true);
     row('GET recordings of a random ended call req/s', (m) => m.history.requests.average, 'req/s', false);
+    row('GET recordings graph-calls CPU per request', (m) => m.history.cpuUs, 'µs', false);
     row('RSS after the load', (m) => m.rss, 'MiB', true);
     row('peak RSS', (m) => m.peak, 'MiB', false);
     row('database file', (m) => m.dbMiB, 'MiB', false);
@@ -370,7 +386,8 @@ async function main(): Promise<number> {
       `in the ${fmt(swept.sweepMs / 1000, 1)} s from the restart to the end of the GET run (${fmt(swept.deletedDuringLoad / (swept.sweepMs / 1000))} calls/s); active calls untouched`);
     const total = seeded.reduce((x, s) => ({ rows: x.rows + s.rows, wallMs: x.wallMs + s.wallMs, cpuMs: x.cpuMs + s.cpuMs }), { rows: 0, wallMs: 0, cpuMs: 0 });
     console.log(`seeding: ${fmt(SIZES[0] + SIZES[1] - 2)} calls, ${fmt(total.rows)} rows in ${fmt(total.wallMs / 1000, 1)} s wall / ${fmt(total.cpuMs / 1000, 1)} s CPU`);
-    console.log('(latency in whole ms, as autocannon records it; ratio = the larger history over the smaller; RSS is graph-calls\' process alone, /proc VmRSS after its three runs)');
+    console.log('(latency in whole ms, as autocannon records it; ratio = the larger history over the smaller; RSS is graph-calls\' process alone, /proc VmRSS after its three runs;');
+    console.log(' CPU per request = graph-calls\' user+system time during the run over the requests answered, the figure least moved by other work on the machine)');
     console.log(`load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')} at the end (other work on the machine shows here and at the start)`);
     return 0;
   } finally {
