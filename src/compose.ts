@@ -218,9 +218,9 @@ export async function compose(config: Config, ports: { clock?: Clock; ids?: Ids;
       validationTokens: new ValidationTokens(tokenKey, systemClock),
       random: ports.random, faults, onError: (err) => app.log.error({ err }, 'notification delivery failed'),
     });
-    // Ended calls and journal rows past --retention go in small batches in the background (one instance at a time).
+    // Ended calls and journal rows past --retention go in small batches in the background (one instance at a time, holding a lease).
     const retention = new RetentionSweeper({
-      store, clock, retentionMs: config.retentionMs, batchCalls: config.retentionBatch,
+      store, clock, retentionMs: config.retentionMs, batchCalls: config.retentionBatch, owner: instanceId, leaseMs: config.leaseMs,
       onError: (err) => app.log.error({ err }, 'retention: cleanup failed; it runs again at the next sweep'),
     });
     runner = jobs;

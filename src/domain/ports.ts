@@ -141,14 +141,16 @@ export interface CallWriter extends CallReader, SubscriptionWriter, RetentionWri
 
 /**
  * Cleanup of history past `--retention` (retention/retention-sweeper.ts): each batch is one short
- * transaction that first claims the sweep, then deletes at most `limit` of something, oldest first.
+ * transaction that first claims the sweep's lease, then deletes at most `limit` of something, oldest first.
  */
 export interface RetentionWriter {
   /**
-   * Whether this transaction may sweep. False while another instance's sweep transaction runs (PostgreSQL:
-   * an advisory lock held until this transaction ends); on SQLite the write lock already makes it one.
+   * Claims (or, by its holder, renews) the sweep's lease, so one instance sweeps at a time on a shared
+   * database: false while another owner's lease lasts. Leases are real time, as for deliveries and jobs.
    */
-  claimSweep(): Promise<boolean>;
+  claimSweep(lease: Lease): Promise<boolean>;
+  /** Ends `owner`'s lease on the sweep, so another instance may sweep at once. */
+  releaseSweep(owner: string): Promise<void>;
   /**
    * Deletes up to `limit` terminated calls whose last change (their end) is at or before `endedBy` on the
    * call clock, with every row that belongs to them: participants, operations, call items, segments, the

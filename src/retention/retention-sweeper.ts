@@ -1,8 +1,11 @@
-import type { CallStore, CallWriter } from '../domain/ports.js';
+import type { CallStore, CallWriter, Lease } from '../domain/ports.js';
 import type { Clock } from '../shared/clock.js';
 
 export interface RetentionSweeperOptions {
   store: CallStore;
+  /** This instance's name on the sweep's lease, and how long the lease lasts unless renewed (`--lease-ms`). */
+  owner: string;
+  leaseMs: number;
   /** The call clock: a call's end and a delivery attempt are stamped on it (virtual with `--clock virtual`). */
   clock: Clock;
   /** `--retention`: how long ended calls and journals are kept; 0 = forever (the sweeper does nothing). */
@@ -24,7 +27,7 @@ export interface RetentionSweeperOptions {
   onError(err: unknown): void;
 }
 
-/** What one sweep deleted (`busy`: another instance held the sweep, this one stopped). */
+/** What one sweep deleted (`busy`: another instance holds the sweep's lease, so this one did nothing more). */
 export interface SweepReport {
   calls: number;
   attempts: number;
@@ -51,10 +54,11 @@ const JOURNAL_ROWS_PER_CALL = 10;
  * A sweep is a series of small batches, each one short transaction (at most `batchCalls` calls, or a
  * bounded number of journal rows, fewer when batches run over their time budget) that yields between
  * batches at least as long as the last one took, so requests never wait behind a long delete; on SQLite a
- * batch joins one group commit like any other write. One sweep runs at a time in a
- * process; across instances on PostgreSQL each batch first takes the sweep's advisory lock, and an instance
- * that finds it held stops its sweep (the holder is doing the work). Cut-offs are read from the call clock
- * when the sweep starts, so on a virtual clock calls expire as virtual time passes.
+ * batch joins one group commit like any other write. One sweep runs at a time in a process, and one
+ * instance sweeps at a time on a shared database: each batch claims or renews the sweep's lease in its own
+ * transaction (real time, `--lease-ms`), the lease is released when the sweep ends, and an instance that
+ * finds it held stops at once (the holder is doing the work; a dead holder's lease expires). Cut-offs are
+ * read from the call clock when the sweep starts, so on a virtual clock calls expire as virtual time passes.
  */
 export class RetentionSweeper {
   private timer: NodeJS.Timeout | null = null;
@@ -139,13 +143,30 @@ export class RetentionSweeper {
       { key: 'attempts', max: rows, step: (tx, limit) => tx.trimDeliveryAttempts(callCutoff, limit) },
       { key: 'journal', max: rows, step: (tx, limit) => tx.trimJournal(journalCutoff, limit) },
     ];
+    const lease = () => {
+      const now = Date.now();
+      return { owner: this.o.owner, now, until: now + this.o.leaseMs };
+    };
+    try {
+      return await this.phases(phases, report, lease, budget, stopwatch);
+    } finally {
+      // Others may sweep at once (the next one to try), not only once the lease has run out; a lease that is
+      // not this owner's is left alone.
+      if (report.batches > 0) await this.o.store.write((tx) => tx.releaseSweep(this.o.owner)).catch(() => undefined);
+    }
+  }
+
+  private async phases(
+    phases: Array<{ key: 'calls' | 'attempts' | 'journal' | 'notifications'; max: number; step(tx: CallWriter, limit: number): Promise<number> }>,
+    report: SweepReport, lease: () => Lease, budget: number, stopwatch: () => number,
+  ): Promise<SweepReport> {
     for (const phase of phases) {
       let limit = phase.max;
       for (;;) {
         // Stopping lets the batch in progress finish; what is left waits for the next start.
         if (this.closing) return report;
         const t0 = stopwatch();
-        const n = await this.o.store.write(async (tx) => ((await tx.claimSweep()) ? phase.step(tx, limit) : null));
+        const n = await this.o.store.write(async (tx) => ((await tx.claimSweep(lease())) ? phase.step(tx, limit) : null));
         const took = stopwatch() - t0;
         this.totals.slowestBatchMs = Math.max(this.totals.slowestBatchMs, took);
         report.batches++;

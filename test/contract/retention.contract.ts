@@ -120,24 +120,22 @@ export function retentionContract(t: T, o: { shared: boolean }): void {
     assert.deepEqual((await s.calls.listOutbox({ limit: 10 })).map((n) => n.seq), [rows[1]!.seq, rows[2]!.seq, rows[3]!.seq]);
   });
 
-  t('retention: one sweep transaction at a time across instances', async (s, ctx) => {
-    assert.equal(await s.calls.write((tx) => tx.claimSweep()), true);
+  t('retention: the sweep is claimed with a lease: held by one owner until it ends or runs out, renewed by its holder', async (s, ctx) => {
+    const claim = (st: Storage, owner: string, now: number) => st.calls.write((tx) => tx.claimSweep({ owner, now, until: now + 100 }));
+    assert.equal(await claim(s, 'a', 1000), true, 'free: taken');
+    assert.equal(await claim(s, 'b', 1050), false, 'held by a');
+    assert.equal(await claim(s, 'a', 1080), true, 'renewed by its holder (now until 1180)');
+    assert.equal(await claim(s, 'b', 1150), false, 'still held');
+    assert.equal(await claim(s, 'b', 1180), true, 'run out: taken over');
+    await s.calls.write((tx) => tx.releaseSweep('a'));
+    assert.equal(await claim(s, 'a', 1190), false, "a release by another owner leaves b's lease alone");
+    await s.calls.write((tx) => tx.releaseSweep('b'));
+    assert.equal(await claim(s, 'a', 1190), true, 'released: free at once');
     if (!o.shared) return;
+    // Two instances claiming at the same moment: exactly one gets it.
     const other = await ctx.sibling();
-    let release!: () => void;
-    const held = new Promise<void>((r) => (release = r));
-    let claimed!: () => void;
-    const hasClaim = new Promise<void>((r) => (claimed = r));
-    const first = s.calls.write(async (tx) => {
-      const ok = await tx.claimSweep();
-      claimed();
-      await held;
-      return ok;
-    });
-    await hasClaim;
-    assert.equal(await other.calls.write((tx) => tx.claimSweep()), false, 'held by the first instance');
-    release();
-    assert.equal(await first, true);
-    assert.equal(await other.calls.write((tx) => tx.claimSweep()), true, 'free again once its transaction ended');
+    await s.calls.write((tx) => tx.releaseSweep('a'));
+    const got = await Promise.all([claim(s, 'x', 5000), claim(other, 'y', 5000), claim(s, 'z', 5000), claim(other, 'w', 5000)]);
+    assert.equal(got.filter(Boolean).length, 1, JSON.stringify(got));
   });
 }

@@ -223,7 +223,7 @@ for (const engine of ['sqlite', 'postgres'] as const) describe(`--retention on t
 });
 
 describe('--retention with two instances on one PostgreSQL database', () => {
-  test('sweeping at the same time, they delete every expired call once between them, one batch at a time', async () => {
+  test('sweeping at the same time, one holds the lease for its whole sweep and deletes every expired call once; the other waits', async () => {
     const db = await createTestDatabase();
     const [a, b] = [await PostgresEngine.open({ url: db.url, poolSize: 4 }), await PostgresEngine.open({ url: db.url, poolSize: 4 })];
     try {
@@ -236,12 +236,14 @@ describe('--retention with two instances on one PostgreSQL database', () => {
           await tx.upsertParticipant(newParticipant(c.id));
         }
       });
-      const sweeper = (s: typeof a) => new RetentionSweeper({ store: s.calls, clock: { now: () => now, setTimer: () => () => undefined }, retentionMs: 7 * DAY, batchCalls: 4, pauseMs: 0, onError: assert.fail });
-      const [sa, sb] = [sweeper(a), sweeper(b)];
-      // Each instance sweeps until nothing is left: a sweep that found the other one's batch in progress stops, and is asked again.
+      const sweeper = (s: typeof a, owner: string) => new RetentionSweeper({ owner, leaseMs: 10_000, store: s.calls, clock: { now: () => now, setTimer: () => () => undefined }, retentionMs: 7 * DAY, batchCalls: 4, pauseMs: 0, onError: assert.fail });
+      const [sa, sb] = [sweeper(a, 'a'), sweeper(b, 'b')];
+      // Each instance sweeps until nothing is left: a sweep that finds the other's lease stops at once, and is asked again.
       const until = async (s: RetentionSweeper) => { while ((await s.sweep()).busy || (await a.calls.getCall(calls.at(-1)!.id))) await new Promise((r) => setTimeout(r, 1)); };
       await Promise.all([until(sa), until(sb)]);
       assert.equal(sa.totals.calls + sb.totals.calls, calls.length, `each call deleted once: ${JSON.stringify([sa.totals, sb.totals])}`);
+      assert.ok([sa.totals.calls, sb.totals.calls].includes(calls.length), `one instance swept them all: ${JSON.stringify([sa.totals, sb.totals])}`);
+      assert.ok(sa.totals.busy + sb.totals.busy > 0, 'the other found the sweep held');
       for (const c of calls) assert.equal(await a.calls.getCall(c.id), undefined);
       assert.ok(await a.calls.getCall(live.id));
       assert.equal((await a.calls.listParticipants(live.id)).length, 1);

@@ -436,7 +436,8 @@ export class SqlCallRepository extends SqlSubscriptionRepository implements Call
 
   // ---- retention (statements in retention.sql.ts) -------------------------------------------------
 
-  claimSweep(): Promise<boolean> { return retentionWrites.claimSweep(this.writer()); }
+  claimSweep(lease: Lease): Promise<boolean> { return retentionWrites.claimSweep(this.writer(), lease); }
+  releaseSweep(owner: string): Promise<void> { return retentionWrites.releaseSweep(this.writer(), owner); }
   deleteEndedCalls(endedBy: number, limit: number): Promise<string[]> { return retentionWrites.deleteEndedCalls(this.writer(), endedBy, limit); }
   trimDeliveryAttempts(before: number, limit: number): Promise<number> { return retentionWrites.trimDeliveryAttempts(this.writer(), before, limit); }
   trimJournal(before: number, limit: number): Promise<number> { return retentionWrites.trimJournal(this.writer(), before, limit); }

@@ -1,13 +1,11 @@
+import type { Lease } from '../../domain/ports.js';
 import { stmt, type Sql, type Stmt } from './sql.js';
 
 /**
  * Statements of the cleanup of history past `--retention` (retention/retention-sweeper.ts), written once
- * for both engines. Each batch is one short transaction: claim the sweep, pick the calls, delete them
- * with every row that belongs to them. The ids of a batch travel as one JSON array, as lease renewals do.
+ * for both engines. Each batch is one short transaction: claim (or renew) the sweep's lease, pick the
+ * calls, delete them with every row that belongs to them. The ids of a batch travel as one JSON array, as lease renewals do.
  */
-
-/** Advisory-lock key of the sweep on PostgreSQL ("grapretn"): one instance's batch at a time. */
-const SWEEP_LOCK = 0x67726170_7265746en;
 
 /** `col` is one of the batch's ids: SQLite reads the JSON array with json_each, PostgreSQL as an array (an index scan per id). */
 function byIds(name: string, sql: string): Stmt {
@@ -18,8 +16,12 @@ function byIds(name: string, sql: string): Stmt {
 const RECORDED_RESPONSE_PREFIX = 'recordResponse:';
 
 const Q = {
-  // SQLite holds its write lock for the whole batch already: only one sweep can run there.
-  claim: stmt('retentionClaim', 'SELECT 1 AS claimed', `SELECT pg_try_advisory_xact_lock(${SWEEP_LOCK}) AS claimed`),
+  // The sweep's lease: taken when free or expired (real time), renewed by its holder with every batch. On
+  // PostgreSQL two instances claiming at once queue on the row; the second finds it held and changes nothing.
+  claim: stmt('retentionClaim', `INSERT INTO leases (name, lease_owner, lease_until) VALUES ('retention', ?, ?)
+    ON CONFLICT (name) DO UPDATE SET lease_owner = excluded.lease_owner, lease_until = excluded.lease_until
+    WHERE leases.lease_owner = excluded.lease_owner OR leases.lease_until <= ?`),
+  release: stmt('retentionRelease', "UPDATE leases SET lease_until = 0 WHERE name = 'retention' AND lease_owner = ?"),
   // The oldest ended calls first, from the partial index on ended calls. A call with a pending (or leased)
   // notification or a live job waits until that work is delivered, has run or has gone dead. On PostgreSQL
   // the rows are locked, and rows another transaction holds are skipped: a request that is still changing
@@ -51,10 +53,8 @@ const Q = {
 };
 
 export const retentionWrites = {
-  async claimSweep(sql: Sql): Promise<boolean> {
-    const row = await sql.get<{ claimed: unknown }>(Q.claim);
-    return row?.claimed === true || row?.claimed === 1;
-  },
+  claimSweep: async (sql: Sql, lease: Lease) => (await sql.run(Q.claim, [lease.owner, lease.until, lease.now])) === 1,
+  releaseSweep: async (sql: Sql, owner: string) => { await sql.run(Q.release, [owner]); },
 
   async deleteEndedCalls(sql: Sql, endedBy: number, limit: number): Promise<string[]> {
     const ids = (await sql.all<{ id: string }>(Q.expired, [endedBy, limit])).map((r) => r.id);

@@ -271,6 +271,12 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX transcript_users_by_transcript ON transcript_users (transcript_seq);
   -- Settled change and lifecycle notifications (subscription lanes, not a call's) in the order they settled.
   CREATE INDEX outbox_lanes_settled ON outbox (settled_at) WHERE kind != 'call' AND state != 'pending';
+  -- Work that one instance does at a time for all of them (the sweep), claimed with a lease as deliveries and jobs are.
+  CREATE TABLE leases (
+    name TEXT PRIMARY KEY,
+    lease_owner TEXT NOT NULL,
+    lease_until INTEGER NOT NULL
+  );
   `,
   // ==== end h2-retention ====
 ];
