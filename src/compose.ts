@@ -47,6 +47,7 @@ import { ensureLocalCa } from './tls/local-ca.js';
 import { ChangePublisher, transcriptChange } from './subscriptions/change-publisher.js';
 import { SubscriptionService } from './subscriptions/subscription.service.js';
 import { ValidationTokens } from './subscriptions/validation-tokens.js';
+import { RetentionSweeper } from './retention/retention-sweeper.js';
 
 export interface Composition {
   app: FastifyInstance;
@@ -76,6 +77,8 @@ export interface Composition {
   changes: ChangePublisher;
   /** This instance's name on the leases it takes (unique per process). */
   instanceId: string;
+  /** `--retention`: deletes ended calls and old journal rows in the background. */
+  retention: RetentionSweeper;
   /** Starts background work (far-side jobs, deliveries). */
   start(): void;
   /** Graph's in-flight cap and the drain `close` begins with. */
@@ -209,14 +212,24 @@ export async function compose(config: Config, ports: { clock?: Clock; ids?: Ids;
       validationTokens: new ValidationTokens(tokenKey, systemClock),
       random: ports.random, faults, onError: (err) => app.log.error({ err }, 'notification delivery failed'),
     });
+    // Ended calls and journal rows past --retention go in small batches in the background (one instance at a time, holding a lease).
+    const retention = new RetentionSweeper({
+      store, clock, retentionMs: config.retentionMs, batchCalls: config.retentionBatch, owner: instanceId, leaseMs: config.leaseMs,
+      onError: (err) => app.log.error({ err }, 'retention: cleanup failed; it runs again at the next sweep'),
+    });
     runner = jobs;
-    if (virtualClock) await shareVirtualClock(virtualClock, storage.config, storage.wakeups);
+    if (virtualClock) {
+      await shareVirtualClock(virtualClock, storage.config, storage.wakeups);
+      // Virtual time drives retention too: an advance returns once what it made expire is gone.
+      virtualClock.onAdvanced(async () => { await retention.sweep().catch((err) => app.log.error({ err }, 'retention: cleanup failed')); });
+    }
     return {
-      subscriptions, changes,
+      subscriptions, changes, retention,
       app, storage, store, calls, tokens, apps, delivery, jobs, farSide, policies, recorder, mediaActions, transcripts, library, journal, clock, virtualClock, caCertPath, faults, instanceId, admission,
       start: () => {
         jobs.start();
         delivery.start();
+        retention.start();
       },
       async close() {
         const deadline = Date.now() + config.shutdownGraceMs;
@@ -226,12 +239,13 @@ export async function compose(config: Config, ports: { clock?: Clock; ids?: Ids;
         }
         jobs.stop();
         delivery.stop();
+        retention.stop();
         // Closes what is left: idle connections, event streams, and requests that outlived the grace.
         await app.close();
         // Work in flight finishes or is abandoned: its claim then expires (--lease-ms) and the work runs again
         // after a restart or on another instance; the outbox and the jobs are durable, so nothing is lost.
         const left = Math.max(0, deadline - Date.now());
-        const settled = await Promise.race([Promise.all([jobs.idle(), delivery.idle()]).then(() => true), sleep(left, false, { ref: false })]);
+        const settled = await Promise.race([Promise.all([jobs.idle(), delivery.idle(), retention.idle()]).then(() => true), sleep(left, false, { ref: false })]);
         if (!settled) app.log.warn('shutdown: jobs or deliveries still in flight after --shutdown-grace-ms; their claims will expire');
         sender.close?.();
         await journal.flush();

@@ -22,6 +22,13 @@ export interface Config {
   readonly jobMaxAttempts: number;
   /** Request-journal entries kept (newest first). */
   readonly journalEntries: number;
+  /**
+   * `--retention 7d`: ended calls, with every row that belongs to them, are deleted this long after they
+   * ended (on the call clock), and journal entries and delivery attempts this long after they were written; 0 = kept forever.
+   */
+  readonly retentionMs: number;
+  /** Calls deleted per cleanup transaction (`--retention-batch`): each batch is one short transaction. */
+  readonly retentionBatch: number;
   /** `--apps FILE`: extra app registrations (JSON array). */
   readonly appsFile: string | null;
   /** How long the simulated far side takes to answer a call or admit the bot to a meeting. */
@@ -124,6 +131,8 @@ export const DEFAULTS: Config = Object.freeze({
   dbPoolSize: 20,
   jobMaxAttempts: 8,
   journalEntries: 5000,
+  retentionMs: 7 * 24 * 3_600_000,
+  retentionBatch: 100,
   appsFile: null,
   answerDelayMs: 300,
   operationDelayMs: 200,
@@ -181,7 +190,8 @@ export class ConfigError extends Error {
 }
 
 type FlagSpec =
-  | { key: keyof Config; kind: 'int' | 'string' | 'bool' }
+  /** `duration`: whole milliseconds, or a whole number with a unit (`7d`, `12h`, `30m`, `45s`, `250ms`). */
+  | { key: keyof Config; kind: 'int' | 'string' | 'bool' | 'duration' }
   /** One of `values`; `upper` compares and stores it upper-cased (SQLite pragma values). */
   | { key: keyof Config; kind: 'enum'; values: readonly string[]; upper?: boolean };
 
@@ -195,6 +205,8 @@ const FLAGS: Record<string, FlagSpec> = {
   '--db-pool-size': { key: 'dbPoolSize', kind: 'int' },
   '--job-max-attempts': { key: 'jobMaxAttempts', kind: 'int' },
   '--journal-entries': { key: 'journalEntries', kind: 'int' },
+  '--retention': { key: 'retentionMs', kind: 'duration' },
+  '--retention-batch': { key: 'retentionBatch', kind: 'int' },
   '--apps': { key: 'appsFile', kind: 'string' },
   '--answer-delay-ms': { key: 'answerDelayMs', kind: 'int' },
   '--operation-delay-ms': { key: 'operationDelayMs', kind: 'int' },
@@ -257,6 +269,7 @@ const ENV: Record<string, string> = {
   GRAPH_CALLS_CLOCK: '--clock',
   GRAPH_CALLS_CONTROL_TOKEN: '--control-token',
   GRAPH_CALLS_ALLOW_CALLBACK_HOSTS: '--allow-callback-hosts',
+  GRAPH_CALLS_RETENTION: '--retention',
 };
 
 /** Builds the config from argv (flags win) and env. Throws ConfigError listing every problem. */
@@ -289,6 +302,12 @@ export function loadConfig(argv: readonly string[], env: Readonly<Record<string,
         if (!Number.isInteger(n) || n < 0) problems.push(`${flag} must be a non-negative integer, got '${text}'`);
         else if (spec.key === 'port' && n > 65535) problems.push(`--port must be at most 65535, got ${n}`);
         else out[spec.key] = n;
+        break;
+      }
+      case 'duration': {
+        const ms = parseDuration(text);
+        if (ms === null) problems.push(`${flag} must be a duration such as 7d, 12h, 30m, 45s or 250ms (a bare number is milliseconds; 0 keeps everything), got '${text}'`);
+        else out[spec.key] = ms;
         break;
       }
       case 'enum': {
@@ -329,7 +348,18 @@ export function loadConfig(argv: readonly string[], env: Readonly<Record<string,
   if (typeof out.allowCallbackHosts === 'string') out.allowCallbackHosts = Object.freeze(out.allowCallbackHosts.split(',').map((h) => h.trim()).filter(Boolean));
   for (const p of allowListProblems(out.allowCallbackHosts as string[])) problems.push(`--allow-callback-hosts: ${p}`);
   if ((out.callbackUriMaxLength as number) < 1) problems.push('--callback-uri-max-length must be at least 1');
+  if ((out.retentionBatch as number) < 1) problems.push('--retention-batch must be at least 1');
   if ((out.subscriptionValidationTimeoutMs as number) < 1) problems.push('--subscription-validation-timeout-ms must be at least 1');
   if (problems.length) throw new ConfigError(problems);
   return Object.freeze(out as unknown as Config);
+}
+
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** `7d`, `12h`, `30m`, `45s`, `250ms`, or a bare whole number of milliseconds; null when it is none of these. */
+export function parseDuration(text: string): number | null {
+  const m = /^(\d+)(ms|s|m|h|d)?$/.exec(text.trim());
+  if (!m) return null;
+  const ms = Number(m[1]) * DURATION_UNITS[m[2] ?? 'ms']!;
+  return Number.isSafeInteger(ms) ? ms : null;
 }

@@ -24,10 +24,11 @@ global options (every command but serve):
 exit status: 0 done, 1 the command failed, 2 bad usage or configuration`,
   serve: `usage: graph-calls serve [--port N] [--host H] [--data DIR] [--in-memory] [--db postgres://USER@HOST:PORT/DB]
                          [--apps FILE] [--policies FILE] [--faults FILE] [--https] [--clock real|virtual]
-                         [--recording-format wav|mp3] [--log-level silent|error|warn|info|debug] [...]
+                         [--recording-format wav|mp3] [--retention 7d] [--log-level silent|error|warn|info|debug] [...]
        npm start -- [the same options]
 Starts graph-calls and prints "graph-calls listening on http://HOST:PORT" on stdout when ready (logs go to
-stderr). A configuration error is one report on stderr and exit status 2. All options: docs/configuration.md.`,
+stderr). Ended calls are deleted --retention after they ended (7d, 12h, 30m, 45s, 250ms; 0 keeps them).
+A configuration error is one report on stderr and exit status 2. All options: docs/configuration.md.`,
   bot: `usage: graph-calls bot [--port N] [--answer] [--json] [--app CLIENT_ID --secret SECRET --tenant TENANT_ID]
                        [--path /api/calls] [--no-register] [--url URL]
 A calling bot on http://127.0.0.1:N/api/calls (default port 3978, the callbackUri of the README's examples).

@@ -85,7 +85,7 @@ export interface Lease {
  * The writes a transaction may do. The object is valid only while its transaction runs: any use after
  * the transaction ended throws, so a write can never escape it after an `await` (design.md §5).
  */
-export interface CallWriter extends CallReader, SubscriptionWriter {
+export interface CallWriter extends CallReader, SubscriptionWriter, RetentionWriter {
   insertCall(call: Call): Promise<void>;
   /** Writes `call` if the stored version is still `call.version`, then bumps it; else CONCURRENT_UPDATE. */
   updateCall(call: Call): Promise<Call>;
@@ -142,6 +142,34 @@ export interface CallWriter extends CallReader, SubscriptionWriter {
   updateOnlineMeeting(m: OnlineMeeting): Promise<void>;
   /** Stores a transcript and the users it can be listed by. */
   insertTranscript(t: Transcript, users: Array<{ userId: string; role: RecordingRole }>): Promise<void>;
+}
+
+/**
+ * Cleanup of history past `--retention` (retention/retention-sweeper.ts): each batch is one short
+ * transaction that first claims the sweep's lease, then deletes at most `limit` of something, oldest first.
+ */
+export interface RetentionWriter {
+  /**
+   * Claims (or, by its holder, renews) the sweep's lease, so one instance sweeps at a time on a shared
+   * database: false while another owner's lease lasts. Leases are real time, as for deliveries and jobs.
+   */
+  claimSweep(lease: Lease): Promise<boolean>;
+  /** Ends `owner`'s lease on the sweep, so another instance may sweep at once. */
+  releaseSweep(owner: string): Promise<void>;
+  /**
+   * Deletes up to `limit` terminated calls whose last change (their end) is at or before `endedBy` on the
+   * call clock, with every row that belongs to them: participants, operations, call items, segments, the
+   * media timeline, recordings with their bytes and users, transcripts, the outbox and its attempts, jobs,
+   * recorded responses and the request journal's entries. A call with a pending or leased notification or a
+   * job not yet dead is kept. Returns the ids deleted.
+   */
+  deleteEndedCalls(endedBy: number, limit: number): Promise<string[]>;
+  /** Of the oldest `limit` delivery attempts, deletes those made at or before `before` (call clock). */
+  trimDeliveryAttempts(before: number, limit: number): Promise<number>;
+  /** Of the oldest `limit` request-journal entries, deletes those written at or before `before` (real time, as they are stamped). */
+  trimJournal(before: number, limit: number): Promise<number>;
+  /** Deletes up to `limit` change and lifecycle notifications (subscription lanes) settled at or before `before`. */
+  trimSettledLanes(before: number, limit: number): Promise<number>;
 }
 
 /**

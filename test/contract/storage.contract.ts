@@ -5,6 +5,7 @@ import type { Call, Recording } from '../../src/domain/call.js';
 import { DomainError } from '../../src/domain/errors.js';
 import type { CallWriter, Lease, Storage, WakeTopic } from '../../src/domain/ports.js';
 import { subscriptionContract } from './subscriptions.contract.js';
+import { retentionContract } from './retention.contract.js';
 import type { OnlineMeeting, Transcript } from '../../src/domain/meeting.js';
 import { joinUrlKey } from '../../src/meetings/join-url.js';
 import { newCall, newJournalEntry, newNotification, newOperation, newParticipant, newRecording, newSegment } from '../support/factories.js';
@@ -1128,6 +1129,7 @@ export function runStorageContract(f: StorageFactory): void {
 
     // ---- subscriptions (change notifications) -------------------------------------------------------
     subscriptionContract(t, { reopen: !!f.reopen });
+    retentionContract(t, { shared: !!f.openSibling });
     // ---- online meetings and transcripts (h-meet) ------------------------------------------------
 
     const meeting = (over: Partial<OnlineMeeting> = {}): OnlineMeeting => {

@@ -115,4 +115,9 @@ describe('graph-calls as a process', () => {
   test('a bad flag exits non-zero with every problem listed', async () => {
     await assert.rejects(startServerProcess(['--port', 'x', '--wat']), (e: Error) => /exited 2/.test(e.message) && /--port must be/.test(e.message) && /--wat/.test(e.message));
   });
+
+  test('a --retention that is not a duration is one clear line and exit status 2', async () => {
+    await assert.rejects(startServerProcess(['--port', '0', '--in-memory', '--retention', 'a week']), (e: Error) =>
+      /exited 2/.test(e.message) && e.message.includes("--retention must be a duration such as 7d, 12h, 30m, 45s or 250ms (a bare number is milliseconds; 0 keeps everything), got 'a week'") && !/\n\s+at /.test(e.message));
+  });
 });

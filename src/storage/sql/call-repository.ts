@@ -8,6 +8,7 @@ import { CALL_ITEMS } from './call-items.sql.js';
 import { SqlSubscriptionRepository } from './subscription-repository.js';
 import type { OnlineMeeting, Transcript } from '../../domain/meeting.js';
 import { meetingReads, meetingWrites, TRANSCRIPT_TABLES } from './meeting-repository.js';
+import { retentionWrites } from './retention.sql.js';
 
 /** Recording bytes are stored in pieces of this size, so a download never holds a whole file. */
 export const CONTENT_CHUNK = 1024 * 1024;
@@ -458,6 +459,15 @@ export class SqlCallRepository extends SqlSubscriptionRepository implements Call
   insertOnlineMeeting(m: OnlineMeeting): Promise<boolean> { return meetingWrites.insertOnlineMeeting(this.writer(), m); }
   updateOnlineMeeting(m: OnlineMeeting): Promise<void> { return meetingWrites.updateOnlineMeeting(this.writer(), m); }
   insertTranscript(t: Transcript, users: Array<{ userId: string; role: RecordingRole }>): Promise<void> { return meetingWrites.insertTranscript(this.writer(), t, users); }
+
+  // ---- retention (statements in retention.sql.ts) -------------------------------------------------
+
+  claimSweep(lease: Lease): Promise<boolean> { return retentionWrites.claimSweep(this.writer(), lease); }
+  releaseSweep(owner: string): Promise<void> { return retentionWrites.releaseSweep(this.writer(), owner); }
+  deleteEndedCalls(endedBy: number, limit: number): Promise<string[]> { return retentionWrites.deleteEndedCalls(this.writer(), endedBy, limit); }
+  trimDeliveryAttempts(before: number, limit: number): Promise<number> { return retentionWrites.trimDeliveryAttempts(this.writer(), before, limit); }
+  trimJournal(before: number, limit: number): Promise<number> { return retentionWrites.trimJournal(this.writer(), before, limit); }
+  trimSettledLanes(before: number, limit: number): Promise<number> { return retentionWrites.trimSettledLanes(this.writer(), before, limit); }
 }
 
 // ---- rows -------------------------------------------------------------------------------------------

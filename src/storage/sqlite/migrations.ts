@@ -264,4 +264,24 @@ export const MIGRATIONS: readonly string[] = [
   `
   CREATE INDEX segments_unrendered ON recording_segments (call_id, seq) WHERE recording_id IS NULL;
   `,
+  // ==== h2-retention (issue 11 item 4): what the background cleanup of --retention looks rows up by ====
+  `
+  -- Ended calls in the order they ended (a terminated call's last change is its end): the sweep reads the
+  -- oldest first, so finding what expired costs what expired, not the history. Active calls are not in it.
+  CREATE INDEX calls_ended ON calls (updated_at) WHERE state = 'terminated';
+  -- A call with a live job is kept until the job ran or went dead; its jobs go with it.
+  CREATE INDEX jobs_by_call ON jobs (call_id);
+  -- The users a recording or transcript is listed by go with it.
+  CREATE INDEX recording_users_by_recording ON recording_users (recording_seq);
+  CREATE INDEX transcript_users_by_transcript ON transcript_users (transcript_seq);
+  -- Settled change and lifecycle notifications (subscription lanes, not a call's) in the order they settled.
+  CREATE INDEX outbox_lanes_settled ON outbox (settled_at) WHERE kind != 'call' AND state != 'pending';
+  -- Work that one instance does at a time for all of them (the sweep), claimed with a lease as deliveries and jobs are.
+  CREATE TABLE leases (
+    name TEXT PRIMARY KEY,
+    lease_owner TEXT NOT NULL,
+    lease_until INTEGER NOT NULL
+  );
+  `,
+  // ==== end h2-retention ====
 ];
