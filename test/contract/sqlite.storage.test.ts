@@ -77,6 +77,22 @@ describe('sqlite on disk: one process per data directory', () => {
     }
   });
 
+  test('a sweep lease left by a process that died is freed at start, as its outbox and job leases are', async () => {
+    const d = tempDataDir();
+    try {
+      const first = open(d.dir);
+      const far = Date.now() + 3_600_000;
+      assert.equal(await first.calls.write((tx) => tx.claimSweep({ owner: 'dead', until: far, now: Date.now() })), true);
+      assert.equal(await first.calls.write((tx) => tx.claimSweep({ owner: 'other', until: far, now: Date.now() })), false, 'held');
+      await first.close(); // never released: as if the process had died mid-sweep
+      const next = open(d.dir);
+      assert.equal(await next.calls.write((tx) => tx.claimSweep({ owner: 'other', until: far, now: Date.now() })), true, 'free after the restart');
+      await next.close();
+    } finally {
+      d.cleanup();
+    }
+  });
+
   test('a database with a schema newer than the code is refused, and the directory is not left locked', async () => {
     const d = tempDataDir();
     try {

@@ -102,7 +102,8 @@ export class SqliteEngine implements Storage {
       this.checkpointer = new WalCheckpointer(file, createRequire(import.meta.url).resolve('better-sqlite3'));
     }
     // One process owns the database (the lock above), so any lease in it is a dead process's: free them.
-    this.db.exec('UPDATE outbox SET lease_owner = NULL, lease_until = 0 WHERE lease_until > 0; UPDATE jobs SET lease_owner = NULL, lease_until = 0 WHERE lease_until > 0');
+    // (The same for the named leases, such as the retention sweep's: a restart after a crash sweeps at once.)
+    this.db.exec('UPDATE outbox SET lease_owner = NULL, lease_until = 0 WHERE lease_until > 0; UPDATE jobs SET lease_owner = NULL, lease_until = 0 WHERE lease_until > 0; DELETE FROM leases');
     if (o.dataDir && o.synchronous === 'FULL') {
       // Opening a WAL database creates its -wal file; sync what the start wrote before anything is served.
       this.walSync = new WalSync(`${file}-wal`);
