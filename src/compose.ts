@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { hostname } from 'node:os';
 import { buildApp } from './app.js';
 import { AppRegistry, DEV_APP, loadAppsFile } from './auth/apps.js';
-import { loadOrCreateKey } from './auth/keys.js';
+import { loadOrCreateKey, type NewSigningKey } from './auth/keys.js';
 import { TokenService } from './auth/token.service.js';
 import { ConfigError, type Config } from './config.js';
 import { RequestJournal } from './control/request-journal.js';
@@ -100,7 +100,7 @@ const SHARED_POLL_MS = 2000;
  * random ids) and wires them together. main.ts adds process concerns (argv, env, signals, listen); tests
  * call this with their own config and ports.
  */
-export async function compose(config: Config, ports: { clock?: Clock; ids?: Ids; sender?: WebhookSender; resolve?: Resolver; random?: () => number; speech?: SpeechEngine } = {}): Promise<Composition> {
+export async function compose(config: Config, ports: { clock?: Clock; ids?: Ids; sender?: WebhookSender; resolve?: Resolver; random?: () => number; speech?: SpeechEngine; newSigningKey?: NewSigningKey } = {}): Promise<Composition> {
   // Virtual time: timers fire one by one, and each one's work (jobs, commits) settles before the next.
   let runner: JobRunner | null = null;
   const settle = async () => {
@@ -124,8 +124,8 @@ export async function compose(config: Config, ports: { clock?: Clock; ids?: Ids;
     // Renders go to memory; an older version rendered through <data>/recordings/ (old-render-scratch.ts).
     if (!config.inMemory) removeOldRenderScratch(config.dataDir);
     const apps = await AppRegistry.open(storage.config, storage.wakeups, [DEV_APP, ...fileApps]);
-    const tokenKey = await loadOrCreateKey(storage.config, 'token-signing');
-    const notificationKey = await loadOrCreateKey(storage.config, 'notification-signing');
+    const tokenKey = await loadOrCreateKey(storage.config, 'token-signing', ports.newSigningKey);
+    const notificationKey = await loadOrCreateKey(storage.config, 'notification-signing', ports.newSigningKey);
     // Tokens live in real time even on a virtual clock: clients and bots check them against their own clocks.
     const tokens = new TokenService({ apps, key: tokenKey, clock: systemClock, lifetimeSeconds: config.tokenLifetimeSeconds, rolesFrom: config.rolesFrom });
     const library = new MediaLibrary(storage.config, ports.speech ?? espeakNg());

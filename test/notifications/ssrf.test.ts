@@ -9,7 +9,7 @@ import { ConfigError, DEFAULTS, loadConfig, type Config } from '../../src/config
 import { allowListProblems, callbackPolicy, callbackUriProblem, isLoopbackHost, STRICT_CALLBACKS } from '../../src/domain/callback-uri.js';
 import { decide, type RetryPolicy } from '../../src/notifications/retry-policy.js';
 import { guardedLookup, httpSender, parseRetryAfter, WebhookError, type Resolver, type WebhookSender } from '../../src/notifications/webhook.sender.js';
-import { buildHarness, CLIENT_ID, DEV_APP, p2pCallBody, testConfig, waitFor, type Harness, type ServerHarness } from '../support/harness.js';
+import { buildHarness, CLIENT_ID, DEV_APP, p2pCallBody, poolSigningKey, testConfig, waitFor, type Harness, type ServerHarness } from '../support/harness.js';
 import { api, createCall, deliveries, settled, waitForState } from '../support/graph-http.js';
 import { call, snapshot } from '../support/inject.js';
 import { startReceiver, type Receiver, type RespondHook } from '../support/webhook-receiver.js';
@@ -362,7 +362,7 @@ describe('the sender: response bodies are capped, keep-alive kept', () => {
 
 /** A composed graph-calls listening on loopback, with ports the stock harness does not take. */
 async function serve(overrides: Partial<Config>, ports: Parameters<typeof compose>[1] = {}): Promise<ServerHarness> {
-  const comp = await compose(testConfig(overrides), ports);
+  const comp = await compose(testConfig(overrides), { newSigningKey: poolSigningKey, ...ports });
   comp.start();
   const { accessToken } = await comp.tokens.issue(DEV_APP);
   const address = await comp.app.listen({ port: 0, host: '127.0.0.1' });

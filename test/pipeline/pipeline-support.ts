@@ -3,7 +3,7 @@ import { compose } from '../../src/compose.js';
 import type { Config } from '../../src/config.js';
 import type { SpeechEngine } from '../../src/media/media-library.js';
 import { wavHeader } from '../../src/media/wav.js';
-import { DEV_APP, testConfig, waitFor, type Harness } from '../support/harness.js';
+import { DEV_APP, poolSigningKey, testConfig, waitFor, type Harness } from '../support/harness.js';
 import { call } from '../support/inject.js';
 
 export const ORGANIZER = '6b3f0a1e-2c4d-4e5f-8a9b-0c1d2e3f4a5b';
@@ -28,7 +28,7 @@ export const speechMs = (text: string) => text.trim().split(/\s+/).length * WORD
 
 /** graph-calls on the virtual clock with the test speech engine (not listening: inject()). */
 export async function pipelineHarness(overrides: Partial<Config> = {}): Promise<Harness> {
-  const comp = await compose(testConfig({ clock: 'virtual', answerDelayMs: 1000, operationDelayMs: 500, ...overrides }), { speech: fakeSpeech });
+  const comp = await compose(testConfig({ clock: 'virtual', answerDelayMs: 1000, operationDelayMs: 500, ...overrides }), { speech: fakeSpeech, newSigningKey: poolSigningKey });
   comp.start();
   const { accessToken } = await comp.tokens.issue(DEV_APP);
   return { comp, token: accessToken, auth: `Bearer ${accessToken}`, close: () => comp.close() };

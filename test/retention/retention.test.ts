@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { compose } from '../../src/compose.js';
-import { DEV_APP, p2pCallBody, tempDataDir, testConfig, waitFor, type Harness } from '../support/harness.js';
+import { DEV_APP, p2pCallBody, poolSigningKey, tempDataDir, testConfig, waitFor, type Harness } from '../support/harness.js';
 import { call } from '../support/inject.js';
 import { createTestDatabase, type TestDatabase } from '../support/postgres.js';
 import { fakeSpeech } from '../pipeline/pipeline-support.js';
@@ -98,7 +98,7 @@ for (const engine of ['sqlite', 'postgres'] as const) describe(`--retention on t
       // Calls without keepAlive end after three days (their expiry job holds an ended call until it ran);
       // a failed delivery waits a month to retry.
       keepAliveTimeoutMs: 3 * DAY, deliveryRetryBaseMs: 30 * DAY, deliveryRetryMaxMs: 30 * DAY,
-    }), { speech: fakeSpeech });
+    }), { speech: fakeSpeech, newSigningKey: poolSigningKey });
     comp.start();
     const { accessToken } = await comp.tokens.issue(DEV_APP);
     h = { comp, token: accessToken, auth: `Bearer ${accessToken}`, close: () => comp.close() };
