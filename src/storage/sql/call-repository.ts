@@ -346,13 +346,19 @@ export class SqlCallRepository extends SqlSubscriptionRepository implements Call
       // Only these calls' heads: one index probe each, instead of a pass over every call's pending rows.
       const out: OutboxNotification[] = [];
       for (const callId of callIds.slice(0, limit)) {
-        const row = await sql.get(Q.claimCallHead, [lease.owner, lease.until, callId, now, lease.now]);
-        if (row) out.push(toNotification(row));
+        const head = await this.claimCallHead(callId, now, lease);
+        if (head) out.push(head);
       }
       return out.sort((a, b) => a.seq - b.seq);
     }
     const rows = await sql.all(Q.claimDeliveries, [lease.owner, lease.until, now, lease.now, limit]);
     return rows.map(toNotification).sort((a, b) => a.seq - b.seq);
+  }
+
+  /** One call's head, if due at `now` and free: claimed for `lease`. */
+  private async claimCallHead(callId: string, now: number, lease: Lease): Promise<OutboxNotification | null> {
+    const row = await this.writer().get(Q.claimCallHead, [lease.owner, lease.until, callId, now, lease.now]);
+    return row ? toNotification(row) : null;
   }
 
   async recordDeliveryAttempt(a: Omit<DeliveryAttempt, 'seq'>): Promise<void> {
@@ -362,11 +368,8 @@ export class SqlCallRepository extends SqlSubscriptionRepository implements Call
   async settleNotification(seq: number, state: 'delivered' | 'dead', at: number, claimNext?: { callId: string; now: number; lease: Lease }): Promise<OutboxNotification | null> {
     const sql = this.writer();
     await sql.run(Q.settleNotification, [state, at, seq]);
-    if (claimNext) {
-      const { callId, now, lease } = claimNext;
-      const row = await sql.get(Q.claimCallHead, [lease.owner, lease.until, callId, now, lease.now]);
-      if (row) return toNotification(row);
-    }
+    const next = claimNext && (await this.claimCallHead(claimNext.callId, claimNext.now, claimNext.lease));
+    if (next) return next;
     // The call's next notification (if any) is now its head: wake the workers for it.
     this.scope.touch('outbox', claimNext?.callId);
     return null;

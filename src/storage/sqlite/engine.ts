@@ -105,9 +105,8 @@ export class SqliteEngine implements Storage {
     // (The same for the named leases, such as the retention sweep's: a restart after a crash sweeps at once.)
     this.db.exec('UPDATE outbox SET lease_owner = NULL, lease_until = 0 WHERE lease_until > 0; UPDATE jobs SET lease_owner = NULL, lease_until = 0 WHERE lease_until > 0; DELETE FROM leases');
     if (o.dataDir && o.synchronous === 'FULL') {
-      // Opening a WAL database creates its -wal file; sync what the start wrote before anything is served.
+      // Opening a WAL database creates its -wal file; WalSync syncs what the start wrote before anything is served.
       this.walSync = new WalSync(`${file}-wal`);
-      this.db.pragma('wal_checkpoint(PASSIVE)');
     }
     this.events.setMaxListeners(100);
 
@@ -126,13 +125,13 @@ export class SqliteEngine implements Storage {
       run: async (s: Stmt, params?: readonly unknown[]) => prepared(s).run(...bind(params)).changes,
     };
     // Outside a batch: wait for an open transaction to commit, then run (statements run synchronously,
-    // so no batch can begin between the wait and the statement).
-    // The statement runs at once; its result is handed over once the commits it saw are durable (the
+    // so no batch can begin between the wait and the statement). The statement runs at once; its result is handed over once the commits it saw are durable (the
     // sync in flight, if any: taken right after the statement, so a later commit is never waited for).
+    const durable = async <T>(result: Promise<T>): Promise<T> => { await this.walSync?.settled(); return result; };
     const outside: Sql = {
-      all: async <R = Row>(s: Stmt, params?: readonly unknown[]) => { await this.waitForCommit(); const r = this.direct.all<R>(s, params); await this.walSync?.settled(); return r; },
-      get: async <R = Row>(s: Stmt, params?: readonly unknown[]) => { await this.waitForCommit(); const r = this.direct.get<R>(s, params); await this.walSync?.settled(); return r; },
-      run: async (s, params) => { await this.waitForCommit(); const r = this.direct.run(s, params); await this.walSync?.settled(); return r; },
+      all: async <R = Row>(s: Stmt, params?: readonly unknown[]) => { await this.waitForCommit(); return durable(this.direct.all<R>(s, params)); },
+      get: async <R = Row>(s: Stmt, params?: readonly unknown[]) => { await this.waitForCommit(); return durable(this.direct.get<R>(s, params)); },
+      run: async (s, params) => { await this.waitForCommit(); return durable(this.direct.run(s, params)); },
     };
     this.calls = new SqlCallStore(outside, this);
     this.config = new SqlConfigStore(outside);

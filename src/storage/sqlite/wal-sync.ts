@@ -1,4 +1,4 @@
-import { closeSync, fdatasync, fstatSync, fsyncSync, openSync, statSync } from 'node:fs';
+import { closeSync, fdatasync, fdatasyncSync, fstatSync, fsyncSync, openSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { StorageError } from '../storage-error.js';
 
@@ -31,7 +31,9 @@ export class WalSync {
 
   constructor(private readonly walPath: string) {
     this.fd = openSync(walPath, 'r');
-    // The WAL's directory entry must be durable too (FULL syncs the directory when it creates the file).
+    // What was written before (migrations, the start's lease clean-up) is made durable once, here, and the
+    // WAL's directory entry too (FULL syncs the directory when it creates the file).
+    fdatasyncSync(this.fd);
     const dir = openSync(dirname(walPath), 'r');
     try { fsyncSync(dir); } finally { closeSync(dir); }
   }
