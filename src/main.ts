@@ -1,3 +1,4 @@
+import type { NewSigningKey } from './auth/keys.js';
 import { compose } from './compose.js';
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { HELP } from './cli/usage.js';
@@ -14,8 +15,12 @@ function configurationProblem(err: unknown, config: { port: number; host: string
   return null;
 }
 
-/** `npm start` and `graph-calls serve`: the only code that reads process env and exits the process. */
-export async function runServer(argv: string[]): Promise<void> {
+/**
+ * `npm start` and `graph-calls serve`: the only code that reads process env and exits the process.
+ * `ports.newSigningKey`: where the signing keys a new data directory needs come from (generated unless a
+ * caller says otherwise: the test suite's launcher hands out test-only keys, test/support/node-script.ts).
+ */
+export async function runServer(argv: string[], ports: { newSigningKey?: NewSigningKey } = {}): Promise<void> {
   if (argv.includes('--help') || argv.includes('-h')) {
     process.stdout.write(`${HELP.serve}\n`);
     process.exit(0);
@@ -25,7 +30,7 @@ export async function runServer(argv: string[]): Promise<void> {
   let address: string;
   try {
     config = loadConfig(argv, process.env);
-    graphCalls = await compose(config);
+    graphCalls = await compose(config, ports);
     graphCalls.start();
     address = await graphCalls.app.listen({ port: config.port, host: config.host });
   } catch (err) {

@@ -4,7 +4,7 @@ import pg from 'pg';
 import type { Storage } from '../../src/domain/ports.js';
 import { PostgresEngine } from '../../src/storage/postgres/engine.js';
 import { StorageError } from '../../src/storage/storage-error.js';
-import { createTestDatabase, type TestDatabase } from '../support/postgres.js';
+import { createTestDatabase, TestDatabasePool, type TestDatabase } from '../support/postgres.js';
 import { runStorageContract } from './storage.contract.js';
 
 // A small pool: tests run six at a time, each with up to two instances, well inside the server's
@@ -13,26 +13,30 @@ const open = (url: string) => PostgresEngine.open({ url, poolSize: 4 });
 
 const dbOf = new WeakMap<Storage, TestDatabase>();
 
-// Each test gets a database of its own, copied from one migrated once for the whole file.
+// Each test gets a database of its own: a copy of one migrated once for the whole file, emptied and
+// handed to the next test when a test is done with it.
 let template: TestDatabase | undefined;
+let pool: TestDatabasePool | undefined;
 before(async () => {
   template = await createTestDatabase();
   await (await open(template.url)).close();
+  pool = new TestDatabasePool(template);
 });
 after(async () => {
+  await pool?.close();
   await template?.drop();
 });
 
 runStorageContract({
   name: 'postgres',
   open: async () => {
-    const db = await createTestDatabase({ template: template!.name });
+    const db = await pool!.take();
     try {
       const s = await open(db.url);
       dbOf.set(s, db);
       return s;
     } catch (err) {
-      await db.drop();
+      await pool!.give(db);
       throw err;
     }
   },
@@ -49,7 +53,7 @@ runStorageContract({
     dbOf.set(next, db);
     return next;
   },
-  discard: async (first) => dbOf.get(first)!.drop(),
+  discard: async (first) => pool!.give(dbOf.get(first)!),
   concurrency: 6,
 });
 

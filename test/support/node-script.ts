@@ -13,6 +13,13 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const BUILD = process.env.GC_TEST_BUILD_DIR;
 const ROOT = process.cwd();
+/**
+ * Source maps for the compiled children only when the runner asks (GC_TEST_SOURCE_MAPS=1: when it runs a
+ * failed file again, see scripts/run-tests.mjs): node parses a bundle's whole map as it loads it, ~0.15 s
+ * of CPU a process, paid by every server and CLI command a run starts.
+ */
+const MAPS = process.env.GC_TEST_SOURCE_MAPS === '1' ? ['--enable-source-maps'] : [];
+const KEY_POOL_FILE = join(ROOT, 'test', 'fixtures', 'signing-keys.json');
 
 /** The compiled twin of `tsFile` (a path, absolute or from the repository root, or a file: URL), if any. */
 function twinOf(tsFile: string): string | undefined {
@@ -28,7 +35,7 @@ function twinOf(tsFile: string): string | undefined {
 /** node arguments that run `tsFile`: its compiled twin, or the .ts under tsx. */
 export function scriptArgs(tsFile: string): string[] {
   const twin = twinOf(tsFile);
-  return twin ? ['--enable-source-maps', twin] : ['--import', 'tsx', tsFile.startsWith('file:') ? fileURLToPath(tsFile) : tsFile];
+  return twin ? [...MAPS, twin] : ['--import', 'tsx', tsFile.startsWith('file:') ? fileURLToPath(tsFile) : tsFile];
 }
 
 /**
@@ -46,14 +53,22 @@ export function moduleFor(tsFile: string): { url: string; nodeArgs: string[] } {
  * only when started as main.ts, so its compiled form is imported and its runServer called, with the same
  * last-resort handler main.ts has. Under `npm test` that is the runner's one-file bundle of the server
  * (scripts/run-tests.mjs serverBundle: half the CPU to its ready line), else the compiled twin.
+ * Compiled, a new data directory's two signing keys come from the test-only pool the in-process apps use
+ * (test/fixtures/signing-keys.json; generating them was ~0.2 s of a server's ~0.8 s of CPU to its ready
+ * line), handed out from a random start so instances racing on one database offer different keys; run
+ * from the .ts sources (`viaTsx`, `npm start`, the bin) it generates them, as in production.
  */
 export function serverArgs(): string[] {
   const bundle = BUILD ? join(BUILD, 'server.bundle.js') : undefined;
   const main = bundle && existsSync(bundle) ? { url: pathToFileURL(bundle).href, nodeArgs: [] } : moduleFor('src/main.ts');
   if (main.nodeArgs.length) return ['--import', 'tsx', 'src/main.ts'];
   const script = `const { runServer } = await import(${JSON.stringify(main.url)});
-runServer(process.argv.slice(1)).catch((err) => { process.stderr.write(\`graph-calls: \${err instanceof Error ? err.message : String(err)}\\n\`); process.exit(1); });`;
-  return ['--enable-source-maps', '--input-type=module', '-e', script, '--'];
+const { readFileSync } = await import('node:fs');
+const keys = JSON.parse(readFileSync(${JSON.stringify(KEY_POOL_FILE)}, 'utf8')).keys;
+let next = Math.floor(Math.random() * keys.length);
+const newSigningKey = async () => ({ ...keys[next++ % keys.length] });
+runServer(process.argv.slice(1), { newSigningKey }).catch((err) => { process.stderr.write(\`graph-calls: \${err instanceof Error ? err.message : String(err)}\\n\`); process.exit(1); });`;
+  return [...MAPS, '--input-type=module', '-e', script, '--'];
 }
 
 /**
@@ -63,5 +78,5 @@ runServer(process.argv.slice(1)).catch((err) => { process.stderr.write(\`graph-c
  */
 export function cliArgs(): string[] {
   const bundle = BUILD ? join(BUILD, '.cli', 'graph-calls.js') : undefined;
-  return bundle && existsSync(bundle) ? ['--enable-source-maps', bundle] : [join(ROOT, 'bin', 'graph-calls.js')];
+  return bundle && existsSync(bundle) ? [...MAPS, bundle] : [join(ROOT, 'bin', 'graph-calls.js')];
 }
