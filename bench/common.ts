@@ -44,6 +44,13 @@ export async function fetchDevToken(base: string): Promise<string> {
 export { p2pCallBody };
 
 export const JSON_BODY = JSON.stringify({ clientContext: 'graph-calls-bench' });
+
+/**
+ * The throttle limit every benchmarked graph-calls runs with. Graph throttles the calls resource at 50,000
+ * requests per 15 s per app and tenant (~3,333/s, graph-calls' default, src/graph/throttle.hook.ts); a
+ * fast machine outruns that with one app, and a benchmark measures cost, not the limit (a 429 fails it).
+ */
+export const BENCH_THROTTLE_LIMIT = 1_000_000_000;
 /** autocannon `setupClient` file: each connection owns one call and alternates start/stop on it. */
 export const LOAD_CLIENT = fileURLToPath(new URL('./load-client.cjs', import.meta.url));
 export const AUTOCANNON_VERSION = (JSON.parse(readFileSync(new URL('../node_modules/autocannon/package.json', import.meta.url), 'utf8')) as { version: string }).version;

@@ -36,7 +36,7 @@ import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 import { DEV_APP } from '../src/auth/apps.js';
 import { compose, type Composition } from '../src/compose.js';
-import { AUTOCANNON_VERSION, commitStats, envNumber, establishedCalls, fmt, JSON_BODY, LOAD_CLIENT, resetRecordingState, sleep, startStopPaths, type CommitStats } from './common.js';
+import { AUTOCANNON_VERSION, BENCH_THROTTLE_LIMIT, commitStats, envNumber, establishedCalls, fmt, JSON_BODY, LOAD_CLIENT, resetRecordingState, sleep, startStopPaths, type CommitStats } from './common.js';
 import { DEFAULTS, type Config } from '../src/config.js';
 
 // ---- settings ---------------------------------------------------------------------------------------
@@ -431,6 +431,7 @@ export async function runDeliveryBench(): Promise<number> {
     const config: Config = Object.freeze({
       ...DEFAULTS, host: '127.0.0.1', port: 0, inMemory: false, dataDir,
       answerDelayMs: 10, operationDelayMs: 3_600_000, sqliteSynchronous: sync, logLevel: 'silent' as const,
+      throttleLimit: BENCH_THROTTLE_LIMIT,
     });
     comp = await compose(config);
     comp.start();

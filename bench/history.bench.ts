@@ -35,7 +35,7 @@ import { randomUUID } from 'node:crypto';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
-import { AUTOCANNON_VERSION, envNumber, establishedCalls, fetchDevToken, fmt, JSON_BODY, post, resetRecordingState, sleep, startStopPaths, usage, type CallLookup } from './common.js';
+import { AUTOCANNON_VERSION, BENCH_THROTTLE_LIMIT, envNumber, establishedCalls, fetchDevToken, fmt, JSON_BODY, post, resetRecordingState, sleep, startStopPaths, usage, type CallLookup } from './common.js';
 import { killAllInstances, startInstance, type Instance } from './postgres.js';
 
 const CONNECTIONS = 50;
@@ -321,7 +321,8 @@ async function main(): Promise<number> {
     `alternating the sizes; graph-calls in its own process, SQLite on disk, synchronous=${SYNC}; the bot's webhook in a third process`);
   const dirs = SIZES.map(() => mkdtempSync(join(os.tmpdir(), 'graph-calls-history-')));
   const files = dirs.map((d) => join(d, 'graph-calls.db'));
-  const argsFor = (dir: string) => ['--data', dir, '--port', '0', '--log-level', 'error', '--answer-delay-ms', '10', '--sqlite-synchronous', SYNC];
+  const argsFor = (dir: string) => ['--data', dir, '--port', '0', '--log-level', 'error', '--answer-delay-ms', '10', '--sqlite-synchronous', SYNC,
+    '--throttle-limit', String(BENCH_THROTTLE_LIMIT)];
   const webhook = await startWebhook();
   try {
     // The call every stored one is a copy of, and the 50 that stay up, made through the API.

@@ -71,7 +71,7 @@ import { compose, type Composition } from '../src/compose.js';
 import type { Storage } from '../src/domain/ports.js';
 import { openStorage } from '../src/storage/open-storage.js';
 import {
-  AUTOCANNON_VERSION, commitStats, envNumber, establishedCalls, fetchDevToken, fmt, JSON_BODY, LOAD_CLIENT, post, resetRecordingState, sleep,
+  AUTOCANNON_VERSION, BENCH_THROTTLE_LIMIT, commitStats, envNumber, establishedCalls, fetchDevToken, fmt, JSON_BODY, LOAD_CLIENT, post, resetRecordingState, sleep,
   startStopPaths, usage, type CallLookup, type CommitStats,
 } from './common.js';
 import { openLoop, type OpenLoopResult } from './open-loop.js';
@@ -502,6 +502,7 @@ async function main(): Promise<number> {
     const config: Config = Object.freeze({
       ...DEFAULTS, host: '127.0.0.1', port: 0, inMemory: false, dataDir,
       answerDelayMs: ANSWER_DELAY_MS, operationDelayMs: OPERATION_DELAY_MS, sqliteSynchronous: SYNC, logLevel: 'silent' as const,
+      throttleLimit: BENCH_THROTTLE_LIMIT,
     });
     comp = await compose(config);
     comp.start();
@@ -558,7 +559,7 @@ async function main(): Promise<number> {
     }
     if (db) {
       const args = (n: number) => ['--db', db!.url, '--host', '127.0.0.1', '--port', '0', '--data', join(tmp, `pg-instance-${n}`), '--log-level', 'error',
-        '--answer-delay-ms', String(ANSWER_DELAY_MS), '--operation-delay-ms', String(OPERATION_DELAY_MS)];
+        '--answer-delay-ms', String(ANSWER_DELAY_MS), '--operation-delay-ms', String(OPERATION_DELAY_MS), '--throttle-limit', String(BENCH_THROTTLE_LIMIT)];
       const first = await startInstance(args(1));
       instances.push(first);
       pgStorage = await openStorage({ db: db.url, dataDir: null, sqliteSynchronous: SYNC });
