@@ -16,8 +16,9 @@ export const CLIENT_ID = DEV_APP.clientId;
  * Signing keys for the apps tests build, from a fixed pool of test-only keys (test/fixtures/signing-keys.json)
  * instead of two fresh 2048-bit RSA keys an app (~0.4 s of CPU each time, a third of what the suite spent
  * building apps). Handed out in turn from a random start, so the apps of one process get different keys;
- * a key stored in a data directory is reused on restart as always. Processes started as graph-calls
- * generate their own, as in production.
+ * a key stored in a data directory is reused on restart as always. Servers the tests start from the
+ * compiled tree take keys from the same pool (test/support/node-script.ts serverArgs); those run from the
+ * .ts sources (`npm start`, the bin, `viaTsx`) generate their own, as in production.
  */
 const KEY_POOL = (JSON.parse(readFileSync(new URL('../fixtures/signing-keys.json', import.meta.url), 'utf8')) as { keys: object[] }).keys;
 let nextKey = Math.floor(Math.random() * KEY_POOL.length);
