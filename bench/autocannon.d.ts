@@ -47,6 +47,8 @@ declare module 'autocannon' {
     /** One per connection; passed to `setupClient`. */
     interface Client {
       setRequests(requests: Request[]): void;
+      /** After each response; `responseTime` in ms, from process.hrtime (fractional). */
+      on(event: 'response', listener: (statusCode: number, resBytes: number, responseTime: number) => void): void;
     }
 
     interface Options {
