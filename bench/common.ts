@@ -105,10 +105,12 @@ export async function establishedCalls(calls: CallLookup, base: string, token: s
 /**
  * Stops any recording a run left running (autocannon stops connections mid-cycle). Requests still in
  * flight when the load stopped may land meanwhile (a slower engine answers later), so passes repeat
- * until one finds nothing recording (bounded). Returns how many recordings it stopped.
+ * until two in a row, 100 ms apart, find nothing recording (bounded): one clean pass could come just
+ * before such a late startRecording commits. Returns how many recordings it stopped.
  */
 export async function resetRecordingState(calls: CallLookup, base: string, token: string, ids: string[]): Promise<number> {
   let stopped = 0;
+  let clean = 0;
   for (let pass = 0; pass < 20; pass++) {
     let found = 0;
     for (const id of ids) {
@@ -122,7 +124,8 @@ export async function resetRecordingState(calls: CallLookup, base: string, token
       else if (res.status === 409 && !(await calls.getCall(id))?.recordingActive) continue;
       else throw new Error(`reset stopRecording ${id}: expected 202, got ${res.status}: ${res.text}`);
     }
-    if (found === 0) return stopped;
+    clean = found === 0 ? clean + 1 : 0;
+    if (clean === 2) return stopped;
     await sleep(100);
   }
   throw new Error('reset: recordings kept starting after the load had stopped');
