@@ -142,7 +142,10 @@ export class DeliveryWorker {
         if (this.pumpAgain) {
           this.pumpAgain = false;
           this.wake();
-        } else if (this.inFlight.size === 0) this.idleWaiters.splice(0).forEach((r) => r());
+        }
+        // Idle unless another pump is now due. Stopped, the one a wake-up asked for never comes: without
+        // this the waiters (close()) sat out --shutdown-grace-ms.
+        if (this.inFlight.size === 0 && !this.pumpScheduled) this.idleWaiters.splice(0).forEach((r) => r());
       });
     });
   }
