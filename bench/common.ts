@@ -55,6 +55,11 @@ export const BENCH_THROTTLE_LIMIT = 1_000_000_000;
 export const LOAD_CLIENT = fileURLToPath(new URL('./load-client.cjs', import.meta.url));
 export const AUTOCANNON_VERSION = (JSON.parse(readFileSync(new URL('../node_modules/autocannon/package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
+/** Nearest-rank percentile of ascending `sorted`; NaN when empty. */
+export function percentile(sorted: Float64Array, p: number): number {
+  return sorted.length ? sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]! : Number.NaN;
+}
+
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 export const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
 

@@ -35,7 +35,7 @@ import { randomUUID } from 'node:crypto';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
-import { AUTOCANNON_VERSION, BENCH_THROTTLE_LIMIT, envNumber, establishedCalls, fetchDevToken, fmt, JSON_BODY, post, resetRecordingState, sleep, startStopPaths, usage, type CallLookup } from './common.js';
+import { AUTOCANNON_VERSION, BENCH_THROTTLE_LIMIT, envNumber, establishedCalls, fetchDevToken, fmt, JSON_BODY, percentile, post, resetRecordingState, sleep, startStopPaths, usage, type CallLookup } from './common.js';
 import { killAllInstances, startInstance, type Instance } from './postgres.js';
 
 const CONNECTIONS = 50;
@@ -202,10 +202,6 @@ function seed(file: string, t: Template, first: number, count: number): { rows: 
  */
 interface Fine { p50: number; p99: number }
 
-function percentileOf(sorted: Float64Array, p: number): number {
-  return sorted.length ? sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]! : Number.NaN;
-}
-
 /** One autocannon run: connection k cycles through paths[k]. */
 async function load(base: string, token: string, method: 'GET' | 'POST', paths: string[][], seconds: number): Promise<autocannon.Result & { fine: Fine }> {
   let k = 0;
@@ -225,7 +221,7 @@ async function load(base: string, token: string, method: 'GET' | 'POST', paths: 
     throw new Error(`${method} ${paths[0]![0]}: ${r.non2xx} non-2xx answers, ${r.errors} errors (${codes})`);
   }
   const sorted = Float64Array.from(times).sort();
-  return Object.assign(r, { fine: { p50: percentileOf(sorted, 50), p99: percentileOf(sorted, 99) } });
+  return Object.assign(r, { fine: { p50: percentile(sorted, 50), p99: percentile(sorted, 99) } });
 }
 
 /** CPU time the process has used, in ms (utime + stime of /proc/PID/stat, in clock ticks of 10 ms). */

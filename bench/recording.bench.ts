@@ -71,7 +71,7 @@ import { compose, type Composition } from '../src/compose.js';
 import type { Storage } from '../src/domain/ports.js';
 import { openStorage } from '../src/storage/open-storage.js';
 import {
-  AUTOCANNON_VERSION, BENCH_THROTTLE_LIMIT, commitStats, envNumber, establishedCalls, fetchDevToken, fmt, JSON_BODY, LOAD_CLIENT, post, resetRecordingState, sleep,
+  AUTOCANNON_VERSION, BENCH_THROTTLE_LIMIT, commitStats, envNumber, establishedCalls, fetchDevToken, fmt, JSON_BODY, LOAD_CLIENT, percentile, post, resetRecordingState, sleep,
   startStopPaths, usage, type CallLookup, type CommitStats,
 } from './common.js';
 import { openLoop, type OpenLoopResult } from './open-loop.js';
@@ -265,11 +265,6 @@ async function readOutbox(base: string, from = 0): Promise<{ rows: OutboxRow[]; 
     if (page.next === null || page.value.length === 0) return { rows: out, last };
     after = page.next;
   }
-}
-
-/** Nearest-rank percentile. */
-function percentile(sorted: Float64Array, p: number): number {
-  return sorted.length ? sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]! : Number.NaN;
 }
 
 // ---- load ------------------------------------------------------------------------------------------------

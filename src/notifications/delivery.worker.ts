@@ -95,6 +95,11 @@ export class DeliveryWorker {
     this.renew = this.poll = null;
   }
 
+  /** Tells idle() waiters, when nothing is in flight and no pump is running or due (its end tells them). */
+  private settleIdle(): void {
+    if (this.inFlight.size === 0 && !this.pumping && !this.pumpScheduled) this.idleWaiters.splice(0).forEach((r) => r());
+  }
+
   /** Resolves when nothing is in flight (for orderly shutdown and tests). */
   async idle(): Promise<void> {
     if (this.inFlight.size === 0 && !this.pumping) return;
@@ -143,9 +148,9 @@ export class DeliveryWorker {
           this.pumpAgain = false;
           this.wake();
         }
-        // Idle unless another pump is now due. Stopped, the one a wake-up asked for never comes: without
-        // this the waiters (close()) sat out --shutdown-grace-ms.
-        if (this.inFlight.size === 0 && !this.pumpScheduled) this.idleWaiters.splice(0).forEach((r) => r());
+        // Stopped, the pump a wake-up asked for never comes: the waiters (close()) must hear it here, or
+        // they sit out --shutdown-grace-ms.
+        this.settleIdle();
       });
     });
   }
@@ -209,8 +214,7 @@ export class DeliveryWorker {
         this.wanted.add(n.callId);
         this.wake(false);
       }
-      // Idle unless a pump is now due (its end tells the waiters); when stopped, no pump comes.
-      if (this.inFlight.size === 0 && !this.pumping && !this.pumpScheduled) this.idleWaiters.splice(0).forEach((r) => r());
+      this.settleIdle();
     });
   }
 

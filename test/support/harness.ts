@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { compose, type Composition } from '../../src/compose.js';
@@ -6,23 +6,14 @@ import { DEFAULTS, type Config } from '../../src/config.js';
 import { DEV_APP } from '../../src/auth/apps.js';
 // Before any app is built: the apps this process builds share one validator compiler (see the file).
 import './shared-validators.js';
+import { poolSigningKey } from './signing-key-pool.js';
 
 export { DEV_APP };
 
 export const TENANT = DEV_APP.tenantId;
 export const CLIENT_ID = DEV_APP.clientId;
 
-/**
- * Signing keys for the apps tests build, from a fixed pool of test-only keys (test/fixtures/signing-keys.json)
- * instead of two fresh 2048-bit RSA keys an app (~0.4 s of CPU each time, a third of what the suite spent
- * building apps). Handed out in turn from a random start, so the apps of one process get different keys;
- * a key stored in a data directory is reused on restart as always. Servers the tests start from the
- * compiled tree take keys from the same pool (test/support/node-script.ts serverArgs); those run from the
- * .ts sources (`npm start`, the bin, `viaTsx`) generate their own, as in production.
- */
-const KEY_POOL = (JSON.parse(readFileSync(new URL('../fixtures/signing-keys.json', import.meta.url), 'utf8')) as { keys: object[] }).keys;
-let nextKey = Math.floor(Math.random() * KEY_POOL.length);
-export const poolSigningKey = async () => ({ ...KEY_POOL[nextKey++ % KEY_POOL.length]! });
+export { poolSigningKey };
 
 /** A fast config for tests: in memory, far side answers quickly, logs off. */
 export function testConfig(overrides: Partial<Config> = {}): Config {

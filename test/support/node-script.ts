@@ -19,7 +19,6 @@ const ROOT = process.cwd();
  * of CPU a process, paid by every server and CLI command a run starts.
  */
 const MAPS = process.env.GC_TEST_SOURCE_MAPS === '1' ? ['--enable-source-maps'] : [];
-const KEY_POOL_FILE = join(ROOT, 'test', 'fixtures', 'signing-keys.json');
 
 /** The compiled twin of `tsFile` (a path, absolute or from the repository root, or a file: URL), if any. */
 function twinOf(tsFile: string): string | undefined {
@@ -54,20 +53,17 @@ export function moduleFor(tsFile: string): { url: string; nodeArgs: string[] } {
  * last-resort handler main.ts has. Under `npm test` that is the runner's one-file bundle of the server
  * (scripts/run-tests.mjs serverBundle: half the CPU to its ready line), else the compiled twin.
  * Compiled, a new data directory's two signing keys come from the test-only pool the in-process apps use
- * (test/fixtures/signing-keys.json; generating them was ~0.2 s of a server's ~0.8 s of CPU to its ready
- * line), handed out from a random start so instances racing on one database offer different keys; run
+ * (signing-key-pool.ts; generating them was ~0.2 s of a server's ~0.8 s of CPU to its ready line); run
  * from the .ts sources (`viaTsx`, `npm start`, the bin) it generates them, as in production.
  */
 export function serverArgs(): string[] {
   const bundle = BUILD ? join(BUILD, 'server.bundle.js') : undefined;
   const main = bundle && existsSync(bundle) ? { url: pathToFileURL(bundle).href, nodeArgs: [] } : moduleFor('src/main.ts');
   if (main.nodeArgs.length) return ['--import', 'tsx', 'src/main.ts'];
+  const pool = moduleFor('test/support/signing-key-pool.ts');
+  const keys = pool.nodeArgs.length ? '{}' : `{ newSigningKey: (await import(${JSON.stringify(pool.url)})).poolSigningKey }`;
   const script = `const { runServer } = await import(${JSON.stringify(main.url)});
-const { readFileSync } = await import('node:fs');
-const keys = JSON.parse(readFileSync(${JSON.stringify(KEY_POOL_FILE)}, 'utf8')).keys;
-let next = Math.floor(Math.random() * keys.length);
-const newSigningKey = async () => ({ ...keys[next++ % keys.length] });
-runServer(process.argv.slice(1), { newSigningKey }).catch((err) => { process.stderr.write(\`graph-calls: \${err instanceof Error ? err.message : String(err)}\\n\`); process.exit(1); });`;
+runServer(process.argv.slice(1), ${keys}).catch((err) => { process.stderr.write(\`graph-calls: \${err instanceof Error ? err.message : String(err)}\\n\`); process.exit(1); });`;
   return [...MAPS, '--input-type=module', '-e', script, '--'];
 }
 

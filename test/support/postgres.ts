@@ -7,6 +7,17 @@ import pg from 'pg';
  */
 export const ADMIN_URL = process.env.GRAPH_CALLS_TEST_PG ?? 'postgres://root@127.0.0.1:5432/postgres';
 
+/** Runs `fn` on a fresh connection to `url`, closing it afterwards. */
+async function withClient<T>(url: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    return await fn(c);
+  } finally {
+    await c.end();
+  }
+}
+
 export interface TestDatabase {
   /** postgres://…/graph_calls_test_<random>: a database this test created and alone uses. */
   url: string;
@@ -22,26 +33,14 @@ export interface TestDatabase {
 export async function createTestDatabase(o: { template?: string } = {}): Promise<TestDatabase> {
   const name = `graph_calls_test_${randomBytes(6).toString('hex')}`;
   if (o.template !== undefined && !/^graph_calls_test_[0-9a-f]+$/.test(o.template)) throw new Error(`not a test database: ${o.template}`);
-  const admin = new pg.Client({ connectionString: ADMIN_URL });
-  await admin.connect();
-  try {
-    await admin.query(o.template ? `CREATE DATABASE ${name} TEMPLATE ${o.template}` : `CREATE DATABASE ${name}`);
-  } finally {
-    await admin.end();
-  }
+  await withClient(ADMIN_URL, (admin) => admin.query(o.template ? `CREATE DATABASE ${name} TEMPLATE ${o.template}` : `CREATE DATABASE ${name}`));
   const u = new URL(ADMIN_URL);
   u.pathname = `/${name}`;
   return {
     url: u.toString(),
     name,
     async drop() {
-      const c = new pg.Client({ connectionString: ADMIN_URL });
-      await c.connect();
-      try {
-        await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      } finally {
-        await c.end();
-      }
+      await withClient(ADMIN_URL, (c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
     },
   };
 }
@@ -71,32 +70,24 @@ export class TestDatabasePool {
 
   /** Empties `db` for the next test; drops it when its schema is no longer the template's. */
   async give(db: TestDatabase): Promise<void> {
-    this.shape ??= await shapeOf(this.template.url);
-    const c = new pg.Client({ connectionString: db.url });
-    await c.connect();
-    let reusable = false;
-    try {
-      if ((await shapeOf(c)) === this.shape) {
-        // DELETE rather than TRUNCATE: a test leaves a few rows, and TRUNCATE rebuilds every table's files
-        // and indexes (each fsynced), which costs more than copying the template.
-        const { rows } = await c.query<{ name: string }>(
-          `SELECT quote_ident(tablename) AS name FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'graph_calls_schema'`);
-        const { rows: identities } = await c.query<{ seq: string }>(
-          `SELECT pg_get_serial_sequence(quote_ident(table_name), column_name) AS seq FROM information_schema.columns
-            WHERE table_schema = 'public' AND is_identity = 'YES'`);
-        // A connection a test left open holding a lock makes this one give up (and the database is dropped).
-        await c.query(`SET lock_timeout = '2s'`);
-        await c.query('BEGIN');
-        for (const r of rows) await c.query(`DELETE FROM ${r.name}`);
-        for (const i of identities) await c.query('SELECT setval($1::regclass, 1, false)', [i.seq]);
-        await c.query('COMMIT');
-        reusable = true;
-      }
-    } catch {
-      reusable = false;
-    } finally {
-      await c.end();
-    }
+    this.shape ??= await withClient(this.template.url, shapeOf);
+    const reusable = await withClient(db.url, async (c) => {
+      if ((await shapeOf(c)) !== this.shape) return false;
+      // DELETE rather than TRUNCATE: a test leaves a few rows, and TRUNCATE rebuilds every table's files
+      // and indexes (each fsynced), which costs more than copying the template.
+      const { rows } = await c.query<{ name: string }>(
+        `SELECT quote_ident(tablename) AS name FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'graph_calls_schema'`);
+      const { rows: identities } = await c.query<{ seq: string }>(
+        `SELECT pg_get_serial_sequence(quote_ident(table_name), column_name) AS seq FROM information_schema.columns
+          WHERE table_schema = 'public' AND is_identity = 'YES'`);
+      // A connection a test left open holding a lock makes this one give up (and the database is dropped).
+      await c.query(`SET lock_timeout = '2s'`);
+      await c.query('BEGIN');
+      for (const r of rows) await c.query(`DELETE FROM ${r.name}`);
+      for (const i of identities) await c.query('SELECT setval($1::regclass, 1, false)', [i.seq]);
+      await c.query('COMMIT');
+      return true;
+    }).catch(() => false);
     if (reusable) this.free.push(db);
     else {
       this.all.delete(db);
@@ -114,17 +105,11 @@ export class TestDatabasePool {
 }
 
 /** A database's tables, columns, indexes and schema version, as one comparable string. */
-async function shapeOf(target: string | pg.Client): Promise<string> {
-  const c = typeof target === 'string' ? new pg.Client({ connectionString: target }) : target;
-  if (typeof target === 'string') await c.connect();
-  try {
-    const { rows } = await c.query<{ shape: string }>(`SELECT concat_ws(' | ',
-      (SELECT string_agg(table_name || '.' || column_name || ':' || data_type, ',' ORDER BY table_name, ordinal_position)
-         FROM information_schema.columns WHERE table_schema = 'public'),
-      (SELECT string_agg(indexdef, ',' ORDER BY indexdef) FROM pg_indexes WHERE schemaname = 'public'),
-      (SELECT string_agg(version::text, ',') FROM graph_calls_schema)) AS shape`);
-    return rows[0]!.shape;
-  } finally {
-    if (typeof target === 'string') await c.end();
-  }
+async function shapeOf(c: pg.Client): Promise<string> {
+  const { rows } = await c.query<{ shape: string }>(`SELECT concat_ws(' | ',
+    (SELECT string_agg(table_name || '.' || column_name || ':' || data_type, ',' ORDER BY table_name, ordinal_position)
+       FROM information_schema.columns WHERE table_schema = 'public'),
+    (SELECT string_agg(indexdef, ',' ORDER BY indexdef) FROM pg_indexes WHERE schemaname = 'public'),
+    (SELECT string_agg(version::text, ',') FROM graph_calls_schema)) AS shape`);
+  return rows[0]!.shape;
 }
