@@ -171,6 +171,55 @@ describe('sqlite on disk, FULL: the WAL is synced off the event loop before anyt
     }
   });
 
+  test('group commit keeps two batches in the pipeline: the next commits while the last one syncs, none is acknowledged before a sync that began after its COMMIT', async () => {
+    const d = tempDataDir();
+    const s = open(d.dir);
+    const engine = s as unknown as { walSync: WalSync; commitStats(reset?: boolean): { transactions: number } };
+    const real = engine.walSync;
+    const held: Array<(err: null) => void> = [];
+    const turns = async () => { for (let i = 0; i < 10; i++) await new Promise((r) => setImmediate(r)); };
+    try {
+      const c = newCall();
+      await s.calls.write(async (tx) => { await tx.insertCall(c); });
+      engine.commitStats(true);
+      // Syncs that finish only when the test says so.
+      engine.walSync = new WalSync(join(d.dir, 'graph-calls.db-wal'), (_fd, done) => held.push(done));
+      const acked: string[] = [];
+      const write = (name: string) => void s.calls.write(async (tx) => { await tx.appendOutbox(newNotification(c.id)); }).then(() => acked.push(name));
+      const committed = () => engine.commitStats().transactions;
+
+      write('a');
+      await turns();
+      assert.deepEqual([committed(), held.length, acked], [1, 1, []], 'a committed, its sync running, not acknowledged');
+      write('b');
+      await turns();
+      assert.deepEqual([committed(), held.length, acked], [2, 1, []], 'b committed while a syncs; its sync waits for the running one');
+      write('c');
+      await turns();
+      assert.deepEqual([committed(), held.length, acked], [2, 1, []], 'c waits: two batches are in the pipeline already');
+      held[0]!(null);
+      await turns();
+      assert.deepEqual([committed(), held.length, acked], [3, 2, ['a']], "a's sync ended: a acknowledged, b's sync runs, c committed");
+      held[1]!(null);
+      await turns();
+      assert.deepEqual([committed(), held.length, acked], [3, 3, ['a', 'b']], 'b acknowledged; c needs the sync that began after its COMMIT');
+      held[2]!(null);
+      await turns();
+      assert.deepEqual(acked, ['a', 'b', 'c']);
+    } finally {
+      // A failed assertion must not leave writes waiting on held syncs (close() would wait for them).
+      const fake = engine.walSync;
+      for (let i = 0; i < 100 && fake.settled() !== null; i++) {
+        held.splice(0).forEach((done) => done(null));
+        await turns();
+      }
+      await fake.close();
+      engine.walSync = real;
+      await s.close();
+      d.cleanup();
+    }
+  });
+
   test('the engine keeps syncing the file SQLite writes, through checkpoints', async () => {
     const d = tempDataDir();
     try {

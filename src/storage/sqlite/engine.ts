@@ -170,10 +170,12 @@ export class SqliteEngine implements Storage {
   }
 
   private scheduleFlush(): void {
-    // While the last batch's WAL sync runs, writes gather for the next batch, which starts when the sync
-    // ends: its promises could not settle sooner anyway (they wait for a sync that starts after their
-    // COMMIT), and one COMMIT for more commands costs less per command.
-    if (this.flushScheduled || this.flushing || this.walSync?.busy) return;
+    // Two batches in the pipeline at most: while batch N's WAL sync runs, batch N+1 runs and commits (its
+    // sync is queued to follow N's), so the main thread's work overlaps the disk's instead of waiting for
+    // it. Writes that come while N+1 already waits for its sync gather for N+2, which starts when N's sync
+    // ends: their promises could not settle sooner anyway, and one COMMIT for more commands costs less per
+    // command. (Measured, issue 11: +15 % req/s and a lower p50 than one batch at a time.)
+    if (this.flushScheduled || this.flushing || this.walSync?.backlogged) return;
     this.flushScheduled = true;
     setImmediate(() => {
       this.flushScheduled = false;

@@ -29,7 +29,8 @@ export class WalSync {
   syncs = 0;
   syncMs = 0;
 
-  constructor(private readonly walPath: string) {
+  /** `sync`: how a descriptor is made durable (fdatasync on libuv's pool; tests hold it to see the pipeline). */
+  constructor(private readonly walPath: string, private readonly sync: (fd: number, done: (err: NodeJS.ErrnoException | null) => void) => void = fdatasync) {
     this.fd = openSync(walPath, 'r');
     // What was written before (migrations, the start's lease clean-up) is made durable once, here, and the
     // WAL's directory entry too (FULL syncs the directory when it creates the file).
@@ -50,9 +51,9 @@ export class WalSync {
     return this.queued.promise;
   }
 
-  /** A sync is running. */
-  get busy(): boolean {
-    return this.running !== null;
+  /** A sync is running and another already waits to follow it (a COMMIT came after the running one began). */
+  get backlogged(): boolean {
+    return this.queued !== null;
   }
 
   /** Resolves once every sync asked for so far has finished: what has been committed is on disk. */
@@ -74,7 +75,7 @@ export class WalSync {
   private syncNow(): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       const t0 = performance.now();
-      fdatasync(this.fd, (err) => {
+      this.sync(this.fd, (err) => {
         this.syncs++;
         this.syncMs += performance.now() - t0;
         // A failed fsync leaves the WAL's state on disk unknown: nothing after it can be promised durable,
