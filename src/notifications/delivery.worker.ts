@@ -1,4 +1,4 @@
-import type { OutboxNotification } from '../domain/call.js';
+import type { Call, OutboxNotification } from '../domain/call.js';
 import type { CallStore, Lease, Wakeups } from '../domain/ports.js';
 import { backoffMs } from '../shared/backoff.js';
 import type { Clock } from '../shared/clock.js';
@@ -35,6 +35,11 @@ export interface DeliveryWorkerOptions {
   onError(err: unknown): void;
 }
 
+/** A call's fields that notifications carry and that never change once the call exists. */
+type CallIdentity = Pick<Call, 'id' | 'appId' | 'tenantId' | 'callChainId'>;
+/** Calls whose identity the worker keeps (the oldest read is forgotten first): about 200 bytes each. */
+const IDENTITIES_KEPT = 4096;
+
 /** Header values Teams' calling platform sends (spec §3.1, observed). */
 const USER_AGENT = 'Microsoft-Skype/3.0,(Calling/1.0)';
 
@@ -70,6 +75,7 @@ export class DeliveryWorker {
   private readonly wanted = new Set<string>();
   /** Calls a wake-up named while their attempt was in flight. */
   private readonly named = new Set<string>();
+  private readonly identities = new Map<string, CallIdentity>();
 
   constructor(private readonly o: DeliveryWorkerOptions) {
     o.wakeups.on('outbox', (detail) => this.wakeFor(detail));
@@ -146,7 +152,10 @@ export class DeliveryWorker {
         this.pumping = false;
         if (this.pumpAgain) {
           this.pumpAgain = false;
-          this.wake();
+          // What the wake-ups during the pump asked for is already in `everywhere` and `wanted`: a named
+          // call's wake-up must not turn into a pass over every call's pending rows (which costs the
+          // whole backlog: ~0.6 ms a pump with 200 calls, issue 11).
+          this.wake(false);
         }
         // Stopped, the pump a wake-up asked for never comes: the waiters (close()) must hear it here, or
         // they sit out --shutdown-grace-ms.
@@ -262,6 +271,22 @@ export class DeliveryWorker {
     });
   }
 
+  /**
+   * What a notification's headers and token need of its call. These never change in a call's life, so
+   * they are read once per call rather than the whole call (row and JSON) for every notification; the
+   * cache is bounded, and a call it forgot is read again.
+   */
+  private async identity(n: OutboxNotification): Promise<CallIdentity> {
+    const known = this.identities.get(n.callId);
+    if (known) return known;
+    const call = await this.o.store.getCall(n.callId);
+    if (!call) throw new Error(`notification ${n.seq} for unknown call ${n.callId}`);
+    const id: CallIdentity = { id: call.id, appId: call.appId, tenantId: call.tenantId, callChainId: call.callChainId };
+    if (this.identities.size >= IDENTITIES_KEPT) this.identities.delete(this.identities.keys().next().value!);
+    this.identities.set(n.callId, id);
+    return id;
+  }
+
   /** Sends `n` and records the outcome; resolves with the call's next head when settling claimed it. */
   private async deliver(n: OutboxNotification, noteForThis: string | null = null, chain = true): Promise<OutboxNotification | null> {
     // Subscription lanes carry change and lifecycle notifications: Graph's webhook contract, not the call's.
@@ -270,8 +295,7 @@ export class DeliveryWorker {
       await deliverChange({ ...this.o, tokens: this.o.validationTokens }, n);
       return null;
     }
-    const call = await this.o.store.getCall(n.callId);
-    if (!call) throw new Error(`notification ${n.seq} for unknown call ${n.callId}`);
+    const call = await this.identity(n);
     const attempt = n.attempts + 1;
     // A notification sent early by a reorder fault is not subject to further faults.
     const rule = noteForThis ? undefined : await this.o.faults?.pick({ side: 'notification', path: n.resourceUrl, appId: call.appId, callId: n.callId });
