@@ -5,6 +5,7 @@ import { SqliteEngine } from '../../src/storage/sqlite/engine.js';
 import { CLIENT_ID, p2pCallBody, tempDataDir, waitFor } from '../support/harness.js';
 import { fetchDevToken } from '../support/graph-http.js';
 import { startServerProcess } from '../support/server-process.js';
+import { reservablePort } from '../support/free-port.js';
 
 
 const stop = (child: ChildProcess, signal: NodeJS.Signals) => new Promise<number | null>((resolve) => {
@@ -79,9 +80,7 @@ describe('graph-calls as a process', () => {
   });
 
   test('--in-memory and GRAPH_CALLS_PORT: a throwaway instance on a chosen port', async () => {
-    const probe = await startServerProcess(['--port', '0', '--in-memory']);
-    const port = new URL(probe.url).port;
-    await stop(probe.child, 'SIGTERM');
+    const port = String(await reservablePort());
     const run = await startServerProcess(['--in-memory'], { GRAPH_CALLS_PORT: port });
     children.push(run.child);
     assert.equal(run.url, `http://127.0.0.1:${port}`);

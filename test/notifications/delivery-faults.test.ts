@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import type { Config } from '../../src/config.js';
 import { CLIENT_ID, p2pCallBody, startServer, tempDataDir, waitFor, type ServerHarness } from '../support/harness.js';
 import { api, createCall, deliveries, outbox, settled, waitForState } from '../support/graph-http.js';
+import { reservablePort } from '../support/free-port.js';
 import { startReceiver, type ReceivedNotification, type Receiver, type RespondHook } from '../support/webhook-receiver.js';
 
 /** Small retry delays so faults resolve in milliseconds. */
@@ -303,9 +304,9 @@ describe('notification delivery under faults', () => {
     try {
       // With the recording-ready callback notification (opt-in): call a's backlog includes it.
       const opts: Partial<Config> = { inMemory: false, dataDir: data.dir, deliveryMaxAttempts: 1000, recordingCallbackNotifications: true };
-      const probe = await startReceiver({ graphCallsUrl: 'http://127.0.0.1:9', appId: CLIENT_ID });
-      const { port, url } = probe;
-      await probe.close();
+      // The bot's port, free while it is down (ECONNREFUSED), and still free when it comes back after the restart.
+      const port = await reservablePort();
+      const url = `http://127.0.0.1:${port}`;
 
       // First life: the bot is down; two calls change several times.
       const first = await startServer({ ...FAST, ...opts });
@@ -334,8 +335,9 @@ describe('notification delivery under faults', () => {
 
       // Second life on the same data directory, then the bot comes back on its port.
       const second = await startServer({ ...FAST, ...opts });
-      const bot = await startReceiver({ graphCallsUrl: second.url, appId: CLIENT_ID, port });
+      let bot: Receiver | null = null;
       try {
+        bot = await startReceiver({ graphCallsUrl: second.url, appId: CLIENT_ID, port });
         await bot.waitForCount(7, { callId: calls.a });
         await bot.waitForCount(5, { callId: calls.b });
         await settled(second, calls.a);
@@ -357,7 +359,7 @@ describe('notification delivery under faults', () => {
         assert.equal(journalA.filter((a) => a.outcome === 'delivered').length, (await outbox(second, calls.a)).length);
         assert.equal((await outbox(second, calls.a)).length, 7);
       } finally {
-        await bot.close();
+        await bot?.close();
         await second.close();
       }
     } finally {
