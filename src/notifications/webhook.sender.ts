@@ -108,6 +108,9 @@ export interface HttpSenderOptions {
  */
 const IDLE_SOCKET_MS = 4000;
 
+/** Callback URLs whose verdict the sender keeps. */
+const VERDICTS_KEPT = 1024;
+
 const first = (v: string | string[] | undefined) => (Array.isArray(v) ? v[0] : v) ?? null;
 
 /**
@@ -120,13 +123,26 @@ const first = (v: string | string[] | undefined) => (Array.isArray(v) ? v[0] : v
 export function httpSender(o: HttpSenderOptions): WebhookSender {
   const lookup = guardedLookup(o.callbacks, o.resolve ?? systemResolver);
   const agents = { http: new HttpAgent({ keepAlive: true, timeout: IDLE_SOCKET_MS }), https: new HttpsAgent({ keepAlive: true, timeout: IDLE_SOCKET_MS }) };
+  // The URL rule depends on the URL alone, and a call's URL repeats on every notification: its verdict and
+  // parsed URL are kept (bounded; the oldest judged is forgotten first) instead of parsing it twice per POST.
+  // node's request reads the URL it is given and never changes it, so one object serves every POST.
+  const verdicts = new Map<string, { problem: string | null; target: URL | null }>();
+  const judged = (url: string) => {
+    let v = verdicts.get(url);
+    if (!v) {
+      const problem = o.callbacks.uriProblem(url);
+      v = { problem, target: problem ? null : new URL(url) };
+      if (verdicts.size >= VERDICTS_KEPT) verdicts.delete(verdicts.keys().next().value!);
+      verdicts.set(url, v);
+    }
+    return v;
+  };
   return {
     post(url, headers, body, timeoutMs, opts = {}) {
       const t0 = performance.now();
       // Literal addresses never reach `lookup`: the URL rule judges them (and anything stored before it).
-      const problem = o.callbacks.uriProblem(url);
-      if (problem) return Promise.reject(new WebhookError(`graph-calls does not call this callbackUri: ${problem}`, 0, true));
-      const target = new URL(url);
+      const { problem, target } = judged(url);
+      if (problem || !target) return Promise.reject(new WebhookError(`graph-calls does not call this callbackUri: ${problem}`, 0, true));
       const tls = target.protocol === 'https:';
       return new Promise<WebhookResponse>((resolve, reject) => {
         let response: IncomingMessage | null = null;
