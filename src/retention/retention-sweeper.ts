@@ -22,7 +22,7 @@ export interface RetentionSweeperOptions {
    * holds the database more than half the time.
    */
   batchBudgetMs?: number;
-  /** Reads the real-time stopwatch batches are timed with (ms; `performance.now` by default). */
+  /** Reads the real-time stopwatch batches are timed with, inside their transaction (ms; `performance.now` by default). */
   stopwatch?: () => number;
   onError(err: unknown): void;
 }
@@ -165,9 +165,19 @@ export class RetentionSweeper {
       for (;;) {
         // Stopping lets the batch in progress finish; what is left waits for the next start.
         if (this.closing) return report;
-        const t0 = stopwatch();
-        const n = await this.o.store.write(async (tx) => ((await tx.claimSweep(lease())) ? phase.step(tx, limit) : null));
-        const took = stopwatch() - t0;
+        // Timed inside the transaction: the batch's own work is what other writes wait for. The wait for its
+        // turn (behind a busy group commit, or a PostgreSQL lock) is not its cost, and counting it shrank
+        // batches to one call under load (41 calls/s on a loaded 2-core machine, issue 11).
+        let took = 0;
+        const n = await this.o.store.write(async (tx) => {
+          if (!(await tx.claimSweep(lease()))) return null;
+          const t0 = stopwatch();
+          try {
+            return await phase.step(tx, limit);
+          } finally {
+            took = stopwatch() - t0;
+          }
+        });
         this.totals.slowestBatchMs = Math.max(this.totals.slowestBatchMs, took);
         report.batches++;
         if (phase.key === 'calls') report.callBatches++;

@@ -7,7 +7,7 @@ import { RetentionSweeper } from '../../src/retention/retention-sweeper.js';
  * A store whose transactions only count: `expired` calls are waiting, each batch takes what its limit
  * allows, and every write takes a turn of the event loop, so overlapping sweeps would show.
  */
-function fakeStore(o: { expired: number; claim?: () => boolean; batchMs?: (limit: number) => number }) {
+function fakeStore(o: { expired: number; claim?: () => boolean; batchMs?: (limit: number) => number; queuedMs?: number }) {
   /** A stopwatch the batches move: each takes `batchMs(limit)` of it (never real time). */
   let elapsed = 0;
   const stopwatch = () => elapsed;
@@ -35,6 +35,8 @@ function fakeStore(o: { expired: number; claim?: () => boolean; batchMs?: (limit
       seen.maxInFlight = Math.max(seen.maxInFlight, seen.inFlight);
       try {
         await new Promise((r) => setImmediate(r));
+        // Waiting for its turn (a busy group commit): time passes before the transaction runs.
+        elapsed += o.queuedMs ?? 0;
         return await fn(tx);
       } finally {
         seen.inFlight--;
@@ -106,4 +108,13 @@ test('a batch that runs over its time budget halves the next; quick ones grow ba
   assert.equal(r.calls, 60);
   assert.deepEqual(f.seen.limits.slice(0, 6), [16, 8, 4, 8, 4, 8]);
   assert.ok(s.totals.slowestBatchMs >= 30);
+});
+
+test('a batch is sized by its own work, not by its wait for a turn: a busy database does not shrink it', async () => {
+  // Every write waits 50 ms for its turn; the batches themselves are quick.
+  const f = fakeStore({ expired: 60, queuedMs: 50 });
+  const s = new RetentionSweeper({ owner: 'me', leaseMs: 10_000, store: f.store, clock: clock(10_000), retentionMs: 1000, batchCalls: 16, pauseMs: 0, batchBudgetMs: 20, stopwatch: f.stopwatch, onError: assert.fail });
+  const r = await s.sweep();
+  assert.equal(r.calls, 60);
+  assert.deepEqual(f.seen.limits, [16, 16, 16, 16]);
 });
