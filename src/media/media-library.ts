@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto';
 import type { MediaEvent } from '../domain/call.js';
 import type { ConfigStore } from '../domain/ports.js';
 import { decodeWavToMono, WavError } from './wav.js';
+import { remember } from '../shared/bounded-map.js';
 
 export const SAMPLE_RATE = 16_000;
 
@@ -101,7 +102,6 @@ export class MediaLibrary {
   }
 
   private remember(mediaId: string, pcm: Int16Array): void {
-    if (this.cache.size >= 64) this.cache.delete(this.cache.keys().next().value!);
-    this.cache.set(mediaId, pcm);
+    remember(this.cache, mediaId, pcm, 64);
   }
 }

@@ -1,6 +1,7 @@
 import type { Call, OutboxNotification } from '../domain/call.js';
 import type { CallStore, Lease, Wakeups } from '../domain/ports.js';
 import { backoffMs } from '../shared/backoff.js';
+import { remember } from '../shared/bounded-map.js';
 import type { Clock } from '../shared/clock.js';
 import type { NotificationTokens } from './notification-token.js';
 import type { FaultEngine, NotificationFault } from '../faults/fault-rules.js';
@@ -281,10 +282,7 @@ export class DeliveryWorker {
     if (known) return known;
     const call = await this.o.store.getCall(n.callId);
     if (!call) throw new Error(`notification ${n.seq} for unknown call ${n.callId}`);
-    const id: CallIdentity = { id: call.id, appId: call.appId, tenantId: call.tenantId, callChainId: call.callChainId };
-    if (this.identities.size >= IDENTITIES_KEPT) this.identities.delete(this.identities.keys().next().value!);
-    this.identities.set(n.callId, id);
-    return id;
+    return remember(this.identities, n.callId, { id: call.id, appId: call.appId, tenantId: call.tenantId, callChainId: call.callChainId }, IDENTITIES_KEPT);
   }
 
   /** Sends `n` and records the outcome; resolves with the call's next head when settling claimed it. */

@@ -3,6 +3,7 @@ import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { LookupFunction } from 'node:net';
 import type { CallbackPolicy } from '../domain/callback-uri.js';
+import { remember } from '../shared/bounded-map.js';
 
 /** What one POST to a bot's callbackUri came back with. */
 export interface WebhookResponse {
@@ -128,14 +129,10 @@ export function httpSender(o: HttpSenderOptions): WebhookSender {
   // node's request reads the URL it is given and never changes it, so one object serves every POST.
   const verdicts = new Map<string, { problem: string | null; target: URL | null }>();
   const judged = (url: string) => {
-    let v = verdicts.get(url);
-    if (!v) {
-      const problem = o.callbacks.uriProblem(url);
-      v = { problem, target: problem ? null : new URL(url) };
-      if (verdicts.size >= VERDICTS_KEPT) verdicts.delete(verdicts.keys().next().value!);
-      verdicts.set(url, v);
-    }
-    return v;
+    const known = verdicts.get(url);
+    if (known) return known;
+    const problem = o.callbacks.uriProblem(url);
+    return remember(verdicts, url, { problem, target: problem ? null : new URL(url) }, VERDICTS_KEPT);
   };
   return {
     post(url, headers, body, timeoutMs, opts = {}) {
