@@ -31,6 +31,11 @@ export class CallEffects {
     return this.o.ids.next();
   }
 
+  /** For rows made on every request (operations, recordings): time-ordered, see shared/ids.ts. */
+  newOrderedId(): string {
+    return this.o.ids.ordered();
+  }
+
   appIdentity(appId: string, tenantId: string): IdentitySet {
     return { application: { id: appId, displayName: this.o.apps.get(appId)?.displayName ?? appId, tenantId } };
   }

@@ -364,7 +364,7 @@ export class MediaActionsService {
     media?: Pick<MediaOperationState, 'kind' | 'prompts' | 'loop' | 'record' | 'origin'>): Operation {
     const now = this.fx.now();
     return {
-      id: this.fx.newId(), callId, type, status, clientContext, resultInfo, createdAt: now,
+      id: this.fx.newOrderedId(), callId, type, status, clientContext, resultInfo, createdAt: now,
       completedAt: status === 'completed' || status === 'failed' ? now : null,
       ...(media ? {
         media: {

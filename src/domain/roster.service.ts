@@ -351,7 +351,7 @@ export class RosterService {
 
   private newOperation(callId: string, type: OperationType, status: Operation['status'], clientContext: string | null,
     resultInfo: ResultInfo | null, now: number): Operation {
-    return { id: this.fx.newId(), callId, type, status, clientContext, resultInfo, createdAt: now,
+    return { id: this.fx.newOrderedId(), callId, type, status, clientContext, resultInfo, createdAt: now,
       completedAt: status === 'completed' || status === 'failed' ? now : null };
   }
 }

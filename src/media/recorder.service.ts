@@ -55,7 +55,7 @@ export class RecorderService {
       const events = await this.o.store.listMediaEvents(call.id);
       const clips = await this.o.library.clipsFor(events);
       for (const seg of segments) {
-        const id = this.o.effects.newId();
+        const id = this.o.effects.newOrderedId();
         // The bytes go into the database with the recording, so every instance can serve them.
         const file = `${id}.${this.o.format}`;
         const out = new MemorySink();

@@ -29,7 +29,9 @@ async function fullCall(tx: CallWriter, over: Partial<Call>): Promise<Call> {
   await tx.putCallItem('audioRoutingGroup', { id: 'g1', callId: c.id, routingMode: 'oneToOne', sources: [], receivers: [] });
   await tx.appendOutbox(newNotification(c.id));
   await tx.appendJournal([newJournalEntry({ callId: c.id })], 1000);
-  await tx.recordDeliveryAttempt({ notificationSeq: 1, callId: c.id, messageId: 'm', attempt: 1, at: 1, url: 'u', status: 202, latencyMs: 1, error: null, outcome: 'delivered' });
+  // The attempt names its notification's real seq: a call's attempts are found (and deleted) through its outbox rows.
+  const [n] = await tx.listOutbox({ callId: c.id, limit: 1 });
+  await tx.recordDeliveryAttempt({ notificationSeq: n!.seq, callId: c.id, messageId: 'm', attempt: 1, at: 1, url: 'u', status: 202, latencyMs: 1, error: null, outcome: 'delivered' });
   return c;
 }
 
@@ -50,6 +52,7 @@ async function gone(s: Storage, c: Call): Promise<void> {
   assert.deepEqual(await s.calls.listCallItems(c.id, 'audioRoutingGroup'), []);
   assert.deepEqual(await s.calls.listOutbox({ callId: c.id, limit: 10 }), []);
   assert.deepEqual(await s.calls.listDeliveryAttempts({ callId: c.id, limit: 10 }), []);
+  assert.deepEqual((await s.calls.listDeliveryAttempts({ limit: 1000 })).filter((a) => a.callId === c.id), []);
   assert.deepEqual(await s.calls.listJournal({ callId: c.id, limit: 10 }), []);
 }
 

@@ -676,6 +676,41 @@ export function runStorageContract(f: StorageFactory): void {
       assert.equal(await s.calls.countRedirects(123456), 0);
     });
 
+    t("a call's attempts over several notifications page in order both ways, other calls' interleaved", async (s) => {
+      // Attempts are found through the call's outbox rows (no index by call): one head at a time per call.
+      const a = randomUUID(), b = randomUUID();
+      for (let i = 0; i < 3; i++) { await append(s, a, 1); await append(s, b, 1); }
+      const ofA = await s.calls.listOutbox({ callId: a, limit: 10 });
+      const [nb] = await s.calls.listOutbox({ callId: b, limit: 1 });
+      const rec = (n: typeof nb, i: number) => ({ notificationSeq: n!.seq, callId: n!.callId, messageId: n!.messageId, attempt: i, at: i, url: 'u', status: 202, latencyMs: 1, error: null, outcome: 'delivered' as const });
+      // a: two attempts on its first row, one on its second, one on its third; b's attempts in between.
+      await s.calls.write(async (tx) => {
+        for (const x of [rec(ofA[0], 1), rec(nb, 1), rec(ofA[0], 2), rec(ofA[1], 1), rec(nb, 2), rec(ofA[2], 1)]) await tx.recordDeliveryAttempt(x);
+      });
+      const want = (await s.calls.listDeliveryAttempts({ limit: 100 })).filter((x) => x.callId === a).map((x) => x.seq);
+      assert.equal(want.length, 4);
+      const forward: number[] = [];
+      for (let after = 0; ;) {
+        const page = await s.calls.listDeliveryAttempts({ callId: a, afterSeq: after, limit: 1 });
+        if (page.length === 0) break;
+        forward.push(page[0]!.seq);
+        after = page[0]!.seq;
+      }
+      assert.deepEqual(forward, want);
+      const backward: number[] = [];
+      for (let before: number | undefined; ;) {
+        const page = await s.calls.listDeliveryAttempts({ callId: a, newestFirst: true, beforeSeq: before, limit: 1 });
+        if (page.length === 0) break;
+        backward.push(page[0]!.seq);
+        before = page[0]!.seq;
+      }
+      assert.deepEqual(backward, [...want].reverse());
+      assert.deepEqual((await s.calls.listDeliveryAttempts({ callId: a, newestFirst: true, limit: 2 })).map((x) => x.seq), [want[3], want[2]]);
+      // A cursor whose attempt is gone (trimmed) still pages correctly, from the start of the call.
+      assert.deepEqual((await s.calls.listDeliveryAttempts({ callId: a, afterSeq: want[1]! , limit: 10 })).map((x) => x.seq), want.slice(2));
+      assert.deepEqual((await s.calls.listDeliveryAttempts({ callId: b, limit: 10 })).map((x) => x.attempt), [1, 2]);
+    });
+
     t('extendLeases keeps the listed deliveries and jobs of its owner held, and nothing else', async (s) => {
       const [a, b, c] = [randomUUID(), randomUUID(), randomUUID()];
       for (const callId of [a, b, c]) await append(s, callId, 1);

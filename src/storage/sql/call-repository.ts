@@ -94,9 +94,15 @@ const Q = {
   recordAttempt: stmt('recordAttempt', `INSERT INTO delivery_attempts (outbox_seq, call_id, message_id, attempt, at, url, status, latency_ms, error, outcome)
     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
   countRedirects: stmt('countRedirects', "SELECT COUNT(*) AS n FROM delivery_attempts WHERE outbox_seq = ? AND outcome = 'redirected'"),
-  listAttemptsByCall: stmt('listAttemptsByCall', 'SELECT * FROM delivery_attempts WHERE call_id = ? AND seq > ? ORDER BY seq LIMIT ?'),
+  // A call's attempts through its outbox rows (no index of attempts by call: issue 11, one WAL page per
+  // request). One head at a time per call, so a call's attempts in outbox order are its attempts in order:
+  // the walk goes down outbox_by_call from the cursor's notification and stops at the limit.
+  attemptOutboxSeq: stmt('attemptOutboxSeq', 'SELECT outbox_seq FROM delivery_attempts WHERE seq = ?'),
+  listAttemptsByCall: stmt('listAttemptsByCall', `SELECT a.* FROM outbox o JOIN delivery_attempts a ON a.outbox_seq = o.seq
+    WHERE o.call_id = ? AND o.seq >= ? AND a.seq > ? ORDER BY o.seq, a.seq LIMIT ?`),
   listAttempts: stmt('listAttempts', 'SELECT * FROM delivery_attempts WHERE seq > ? ORDER BY seq LIMIT ?'),
-  listAttemptsNewestByCall: stmt('listAttemptsNewestByCall', 'SELECT * FROM delivery_attempts WHERE call_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?'),
+  listAttemptsNewestByCall: stmt('listAttemptsNewestByCall', `SELECT a.* FROM outbox o JOIN delivery_attempts a ON a.outbox_seq = o.seq
+    WHERE o.call_id = ? AND o.seq <= ? AND a.seq < ? ORDER BY o.seq DESC, a.seq DESC LIMIT ?`),
   listAttemptsNewest: stmt('listAttemptsNewest', 'SELECT * FROM delivery_attempts WHERE seq < ? ORDER BY seq DESC LIMIT ?'),
 
   scheduleJob: stmt('scheduleJob', 'INSERT INTO jobs (call_id, kind, due_at, payload) VALUES (?, ?, ?, ?)'),
@@ -258,14 +264,21 @@ export class SqlCallRepository extends SqlSubscriptionRepository implements Call
     if (f.newestFirst) {
       const before = f.beforeSeq ?? Number.MAX_SAFE_INTEGER;
       const newest = f.callId
-        ? await this.reader().all(Q.listAttemptsNewestByCall, [f.callId, before, f.limit])
+        ? await this.reader().all(Q.listAttemptsNewestByCall, [f.callId, (await this.attemptOutboxSeq(f.beforeSeq)) ?? Number.MAX_SAFE_INTEGER, before, f.limit])
         : await this.reader().all(Q.listAttemptsNewest, [before, f.limit]);
       return newest.map(toAttempt);
     }
     const rows = f.callId
-      ? await this.reader().all(Q.listAttemptsByCall, [f.callId, f.afterSeq ?? 0, f.limit])
+      ? await this.reader().all(Q.listAttemptsByCall, [f.callId, (await this.attemptOutboxSeq(f.afterSeq)) ?? 0, f.afterSeq ?? 0, f.limit])
       : await this.reader().all(Q.listAttempts, [f.afterSeq ?? 0, f.limit]);
     return rows.map(toAttempt);
+  }
+
+  /** The notification a page cursor's attempt was for: where a call's walk resumes (none when trimmed). */
+  private async attemptOutboxSeq(seq: number | undefined): Promise<number | undefined> {
+    if (!seq) return undefined;
+    const row = await this.reader().get<{ outbox_seq: unknown }>(Q.attemptOutboxSeq, [seq]);
+    return row ? Number(row.outbox_seq) : undefined;
   }
 
   async nextJobDue(leaseNow: number = Date.now()): Promise<number | null> {

@@ -39,7 +39,9 @@ const Q = {
     byIds('retentionDeleteRecordingUsers', 'DELETE FROM recording_users WHERE recording_seq IN (SELECT seq FROM recordings WHERE call_id IN :ids)'),
     byIds('retentionDeleteRecordingContent', 'DELETE FROM recording_content WHERE recording_id IN (SELECT id FROM recordings WHERE call_id IN :ids)'),
     byIds('retentionDeleteTranscriptUsers', 'DELETE FROM transcript_users WHERE transcript_seq IN (SELECT seq FROM transcripts WHERE call_id IN :ids)'),
-    ...['participants', 'operations', 'recording_segments', 'media_events', 'recordings', 'transcripts', 'call_items', 'outbox', 'delivery_attempts', 'jobs', 'request_journal']
+    // Attempts have no index by call (issue 11): they are found through the call's outbox rows.
+    byIds('retentionDeleteAttempts', 'DELETE FROM delivery_attempts WHERE outbox_seq IN (SELECT seq FROM outbox WHERE call_id IN :ids)'),
+    ...['participants', 'operations', 'recording_segments', 'media_events', 'recordings', 'transcripts', 'call_items', 'outbox', 'jobs', 'request_journal']
       .map((t) => byIds(`retentionDelete_${t}`, `DELETE FROM ${t} WHERE call_id IN :ids`)),
     byIds('retentionDeleteCalls', 'DELETE FROM calls WHERE id IN :ids'),
   ],

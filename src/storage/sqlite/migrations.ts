@@ -284,4 +284,14 @@ export const MIGRATIONS: readonly string[] = [
   );
   `,
   // ==== end h2-retention ====
+  // Fewer call-keyed indexes on the hot path (issue 11). Each index keyed by call id takes a different leaf
+  // page for nearly every call in a commit, about one 4 KiB WAL page per request each (measured). An
+  // operation is found by its id (time-ordered, shared/ids.ts: new ids land on the index's last pages), the
+  // call checked on the row; a call's delivery attempts are found through its outbox rows (a call's attempts
+  // follow its outbox order, one head at a time: notifications/delivery.worker.ts).
+  `
+  DROP INDEX operations_by_call;
+  CREATE UNIQUE INDEX operations_by_id ON operations (id, call_id);
+  DROP INDEX attempts_by_call;
+  `,
 ];
