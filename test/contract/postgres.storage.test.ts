@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import pg from 'pg';
 import type { Storage } from '../../src/domain/ports.js';
 import { PostgresEngine } from '../../src/storage/postgres/engine.js';
+import { PG_MIGRATIONS } from '../../src/storage/postgres/migrations.js';
 import { StorageError } from '../../src/storage/storage-error.js';
 import { createTestDatabase, TestDatabasePool, type TestDatabase } from '../support/postgres.js';
 import { runStorageContract } from './storage.contract.js';
@@ -84,6 +85,42 @@ describe('postgres: opening', () => {
     const missing = db.url.replace(db.name, `${db.name}_missing`);
     try {
       await refused(missing, new RegExp(`${db.name}_missing`));
+    } finally {
+      await db.drop();
+    }
+  });
+
+  test('a database written before the outbox bodies moved keeps its notifications, operations and attempts', async () => {
+    // The last two migrations (issue 11): operations by id, attempts through the outbox, bodies apart.
+    const db = await createTestDatabase();
+    try {
+      const c = new pg.Client({ connectionString: db.url });
+      await c.connect();
+      let seq: number;
+      try {
+        await c.query('CREATE TABLE graph_calls_schema (version INTEGER NOT NULL)');
+        for (const m of PG_MIGRATIONS.slice(0, -2)) await c.query(m);
+        await c.query('INSERT INTO graph_calls_schema (version) VALUES ($1)', [PG_MIGRATIONS.length - 2]);
+        await c.query("INSERT INTO operations (call_id, id, data) VALUES ('c1', 'op1', $1)", [JSON.stringify({ id: 'op1', callId: 'c1', status: 'running' })]);
+        const { rows } = await c.query(`INSERT INTO outbox (call_id, message_id, change_type, resource_url, resource_data, callback_uri, created_at, kind)
+          VALUES ('c1', 'm1', 'updated', '/communications/calls/c1', '{"state":"established"}', 'https://bot/cb', 1, 'call') RETURNING seq`);
+        seq = Number(rows[0].seq);
+        await c.query(`INSERT INTO delivery_attempts (outbox_seq, call_id, message_id, attempt, at, url, status, latency_ms, error, outcome)
+          VALUES ($1, 'c1', 'm1', 1, 2, 'https://bot/cb', 202, 1, NULL, 'delivered')`, [seq]);
+      } finally {
+        await c.end();
+      }
+      const s = await open(db.url);
+      try {
+        const [n] = await s.calls.listOutbox({ callId: 'c1', limit: 10 });
+        assert.deepEqual(n?.resourceData, { state: 'established' });
+        assert.equal((await s.calls.getOperation('c1', 'op1'))?.status, 'running');
+        assert.deepEqual((await s.calls.listDeliveryAttempts({ callId: 'c1', limit: 10 })).map((a) => a.notificationSeq), [seq]);
+        const claimed = await s.calls.write((tx) => tx.claimDeliveries(Date.now(), 10, { owner: 'w', now: Date.now(), until: Date.now() + 1000 }));
+        assert.deepEqual(claimed.map((x) => x.resourceData), [{ state: 'established' }]);
+      } finally {
+        await s.close();
+      }
     } finally {
       await db.drop();
     }

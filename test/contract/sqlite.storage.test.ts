@@ -9,6 +9,7 @@ import type { Storage } from '../../src/domain/ports.js';
 import { SqliteEngine } from '../../src/storage/sqlite/engine.js';
 import { StorageError } from '../../src/storage/storage-error.js';
 import { WalSync } from '../../src/storage/sqlite/wal-sync.js';
+import { MIGRATIONS } from '../../src/storage/sqlite/migrations.js';
 import { writeFileSync } from 'node:fs';
 import { newCall, newNotification } from '../support/factories.js';
 import { scriptArgs } from '../support/node-script.js';
@@ -88,6 +89,36 @@ describe('sqlite on disk: one process per data directory', () => {
       const next = open(d.dir);
       assert.equal(await next.calls.write((tx) => tx.claimSweep({ owner: 'other', until: far, now: Date.now() })), true, 'free after the restart');
       await next.close();
+    } finally {
+      d.cleanup();
+    }
+  });
+
+  test('a database written before the outbox bodies moved keeps its notifications, operations and attempts', async () => {
+    // The last two migrations (issue 11): operations by id, attempts through the outbox, bodies apart.
+    const d = tempDataDir();
+    try {
+      const file = join(d.dir, 'graph-calls.db');
+      const db = new Database(file);
+      for (const m of MIGRATIONS.slice(0, -2)) db.exec(m);
+      db.pragma(`user_version = ${MIGRATIONS.length - 2}`);
+      db.prepare("INSERT INTO operations (call_id, id, data) VALUES ('c1', 'op1', ?)").run(JSON.stringify({ id: 'op1', callId: 'c1', status: 'running' }));
+      const seq = db.prepare(`INSERT INTO outbox (call_id, message_id, change_type, resource_url, resource_data, callback_uri, created_at, kind)
+        VALUES ('c1', 'm1', 'updated', '/communications/calls/c1', '{"state":"established"}', 'https://bot/cb', 1, 'call') RETURNING seq`).get() as { seq: number };
+      db.prepare(`INSERT INTO delivery_attempts (outbox_seq, call_id, message_id, attempt, at, url, status, latency_ms, error, outcome)
+        VALUES (?, 'c1', 'm1', 1, 2, 'https://bot/cb', 202, 1, NULL, 'delivered')`).run(seq.seq);
+      db.close();
+      const s = open(d.dir);
+      try {
+        const [n] = await s.calls.listOutbox({ callId: 'c1', limit: 10 });
+        assert.deepEqual(n?.resourceData, { state: 'established' });
+        assert.equal((await s.calls.getOperation('c1', 'op1'))?.status, 'running');
+        assert.deepEqual((await s.calls.listDeliveryAttempts({ callId: 'c1', limit: 10 })).map((a) => a.notificationSeq), [seq.seq]);
+        const claimed = await s.calls.write((tx) => tx.claimDeliveries(Date.now(), 10, { owner: 'w', now: Date.now(), until: Date.now() + 1000 }));
+        assert.deepEqual(claimed.map((x) => x.resourceData), [{ state: 'established' }]);
+      } finally {
+        await s.close();
+      }
     } finally {
       d.cleanup();
     }

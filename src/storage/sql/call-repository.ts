@@ -55,7 +55,11 @@ const Q = {
   recordingsByUser: stmt('recordingsByUser', `SELECT r.seq, r.data FROM recording_users u JOIN recordings r ON r.seq = u.recording_seq
     WHERE u.user_id = ? AND u.role = ? AND u.created_at >= ? AND u.created_at <= ? AND u.recording_seq > ? ORDER BY u.recording_seq LIMIT ?`),
 
-  appendOutbox: stmt('appendOutbox', 'INSERT INTO outbox (call_id, message_id, change_type, resource_url, resource_data, callback_uri, created_at, kind) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
+  // The body goes to outbox_bodies, written once: the row's delivery state changes, the body never does.
+  appendOutbox: stmt('appendOutbox', `INSERT INTO outbox (call_id, message_id, change_type, resource_url, callback_uri, created_at, kind)
+    VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING seq`),
+  appendOutboxBody: stmt('appendOutboxBody', 'INSERT INTO outbox_bodies (seq, resource_data) VALUES (?, ?)'),
+  outboxBody: stmt('outboxBody', 'SELECT resource_data FROM outbox_bodies WHERE seq = ?'),
   // Heads come from the partial index on pending rows: cost follows the backlog, not the outbox's history.
   // On PostgreSQL the candidate rows are locked with SKIP LOCKED, and the outer conditions are checked
   // again on the locked row, so a head another instance just claimed or settled is never taken twice.
@@ -67,9 +71,10 @@ const Q = {
     RETURNING *`, `WITH picked AS MATERIALIZED (
       SELECT o.seq FROM outbox o WHERE o.seq IN (SELECT MIN(seq) FROM outbox WHERE state = 'pending' GROUP BY call_id)
         AND o.state = 'pending' AND o.next_attempt_at <= $3 AND o.lease_until <= $4 ORDER BY o.seq LIMIT $5 FOR UPDATE SKIP LOCKED)
-    UPDATE outbox SET lease_owner = $1, lease_until = $2 FROM picked
-    WHERE outbox.seq = picked.seq AND outbox.state = 'pending' AND outbox.lease_until <= $4
-    RETURNING outbox.*`),
+    , claimed AS (UPDATE outbox SET lease_owner = $1, lease_until = $2 FROM picked
+      WHERE outbox.seq = picked.seq AND outbox.state = 'pending' AND outbox.lease_until <= $4
+      RETURNING outbox.*)
+    SELECT claimed.*, b.resource_data FROM claimed JOIN outbox_bodies b ON b.seq = claimed.seq`),
   // The earliest future attempt over every pending row, not only heads: one probe of outbox_pending_due
   // instead of a pass over every call's pending rows. Only heads are ever retried (per-call order), so a
   // non-head's time is its commit, in the past; a superset can only wake a worker early, never late.
@@ -77,10 +82,16 @@ const Q = {
   // One call's new head, claimed in the transaction that settled the previous one (settleNotification).
   // On PostgreSQL the UPDATE re-checks state and lease on the row it locks, so a head claimed meanwhile
   // by another instance is not taken twice.
+  // (SQLite returns the row without its body, which the repository then reads; PostgreSQL joins it.)
   claimCallHead: stmt('claimCallHead', `UPDATE outbox SET lease_owner = ?, lease_until = ? WHERE seq = (
       SELECT seq FROM outbox WHERE call_id = ? AND state = 'pending' ORDER BY seq LIMIT 1)
-    AND state = 'pending' AND next_attempt_at <= ? AND lease_until <= ? RETURNING *`),
-  nextPendingAfter: stmt('nextPendingAfter', "SELECT * FROM outbox WHERE call_id = ? AND state = 'pending' AND seq > ? ORDER BY seq LIMIT 1"),
+    AND state = 'pending' AND next_attempt_at <= ? AND lease_until <= ? RETURNING *`, `WITH claimed AS (
+      UPDATE outbox SET lease_owner = $1, lease_until = $2 WHERE seq = (
+        SELECT seq FROM outbox WHERE call_id = $3 AND state = 'pending' ORDER BY seq LIMIT 1)
+      AND state = 'pending' AND next_attempt_at <= $4 AND lease_until <= $5 RETURNING *)
+    SELECT claimed.*, b.resource_data FROM claimed JOIN outbox_bodies b ON b.seq = claimed.seq`),
+  nextPendingAfter: stmt('nextPendingAfter', `SELECT o.*, b.resource_data FROM outbox o JOIN outbox_bodies b ON b.seq = o.seq
+    WHERE o.call_id = ? AND o.state = 'pending' AND o.seq > ? ORDER BY o.seq LIMIT 1`),
   settleNotification: stmt('settleNotification', 'UPDATE outbox SET state = ?, settled_at = ?, lease_owner = NULL, lease_until = 0 WHERE seq = ?'),
   retryNotification: stmt('retryNotification', 'UPDATE outbox SET attempts = ?, next_attempt_at = ?, lease_owner = NULL, lease_until = 0 WHERE seq = ?'),
   rehomeNotifications: stmt('rehomeNotifications', "UPDATE outbox SET callback_uri = ? WHERE call_id = ? AND state = 'pending'"),
@@ -89,8 +100,9 @@ const Q = {
     // PostgreSQL skips rows a transaction of ours holds (a job deleting its own row): the renewal never waits on them.
     `UPDATE outbox SET lease_until = $1 WHERE seq IN (SELECT seq FROM outbox WHERE lease_owner = $2
       AND seq IN (SELECT (jsonb_array_elements_text($3::jsonb))::bigint) FOR UPDATE SKIP LOCKED)`),
-  listOutboxByCall: stmt('listOutboxByCall', 'SELECT * FROM outbox WHERE call_id = ? AND seq > ? ORDER BY seq LIMIT ?'),
-  listOutbox: stmt('listOutbox', 'SELECT * FROM outbox WHERE seq > ? ORDER BY seq LIMIT ?'),
+  listOutboxByCall: stmt('listOutboxByCall', `SELECT o.*, b.resource_data FROM outbox o JOIN outbox_bodies b ON b.seq = o.seq
+    WHERE o.call_id = ? AND o.seq > ? ORDER BY o.seq LIMIT ?`),
+  listOutbox: stmt('listOutbox', 'SELECT o.*, b.resource_data FROM outbox o JOIN outbox_bodies b ON b.seq = o.seq WHERE o.seq > ? ORDER BY o.seq LIMIT ?'),
   recordAttempt: stmt('recordAttempt', `INSERT INTO delivery_attempts (outbox_seq, call_id, message_id, attempt, at, url, status, latency_ms, error, outcome)
     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
   countRedirects: stmt('countRedirects', "SELECT COUNT(*) AS n FROM delivery_attempts WHERE outbox_seq = ? AND outcome = 'redirected'"),
@@ -133,7 +145,7 @@ const Q = {
 };
 
 /** Tables `clearCalls` empties: everything about calls, none of the configuration. */
-const CALL_TABLES = ['calls', 'participants', 'operations', 'recording_segments', 'outbox', 'jobs', 'delivery_attempts', 'media_events',
+const CALL_TABLES = ['calls', 'participants', 'operations', 'recording_segments', 'outbox', 'outbox_bodies', 'jobs', 'delivery_attempts', 'media_events',
   'recordings', 'recording_users', 'recording_content', 'request_journal',
   // Subscriptions go with them: their expiry and lifecycle jobs are in `jobs`.
   'subscriptions'] as const;
@@ -349,7 +361,10 @@ export class SqlCallRepository extends SqlSubscriptionRepository implements Call
   }
 
   async appendOutbox(n: NewNotification): Promise<void> {
-    await this.writer().run(Q.appendOutbox, [n.callId, n.messageId, n.changeType, n.resourceUrl, JSON.stringify(n.resourceData), n.callbackUri, n.createdAt, n.kind ?? 'call']);
+    const sql = this.writer();
+    const body = JSON.stringify(n.resourceData);
+    const row = await sql.get<{ seq: unknown }>(Q.appendOutbox, [n.callId, n.messageId, n.changeType, n.resourceUrl, n.callbackUri, n.createdAt, n.kind ?? 'call']);
+    await sql.run(Q.appendOutboxBody, [Number(row!.seq), body]);
     this.scope.touch('outbox', n.callId);
   }
 
@@ -365,13 +380,23 @@ export class SqlCallRepository extends SqlSubscriptionRepository implements Call
       return out.sort((a, b) => a.seq - b.seq);
     }
     const rows = await sql.all(Q.claimDeliveries, [lease.owner, lease.until, now, lease.now, limit]);
-    return rows.map(toNotification).sort((a, b) => a.seq - b.seq);
+    return (await this.withBodies(rows)).map(toNotification).sort((a, b) => a.seq - b.seq);
   }
 
   /** One call's head, if due at `now` and free: claimed for `lease`. */
   private async claimCallHead(callId: string, now: number, lease: Lease): Promise<OutboxNotification | null> {
     const row = await this.writer().get(Q.claimCallHead, [lease.owner, lease.until, callId, now, lease.now]);
-    return row ? toNotification(row) : null;
+    return row ? toNotification((await this.withBodies([row]))[0]!) : null;
+  }
+
+  /** Claimed rows as SQLite returns them, without their bodies (PostgreSQL's claims join them): read by key. */
+  private async withBodies(rows: Row[]): Promise<Row[]> {
+    for (const r of rows) {
+      if (r.resource_data !== undefined) continue;
+      const body = await this.writer().get<{ resource_data: string }>(Q.outboxBody, [Number(r.seq)]);
+      r.resource_data = body?.resource_data;
+    }
+    return rows;
   }
 
   async recordDeliveryAttempt(a: Omit<DeliveryAttempt, 'seq'>): Promise<void> {

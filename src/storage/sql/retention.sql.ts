@@ -41,6 +41,7 @@ const Q = {
     byIds('retentionDeleteTranscriptUsers', 'DELETE FROM transcript_users WHERE transcript_seq IN (SELECT seq FROM transcripts WHERE call_id IN :ids)'),
     // Attempts have no index by call (issue 11): they are found through the call's outbox rows.
     byIds('retentionDeleteAttempts', 'DELETE FROM delivery_attempts WHERE outbox_seq IN (SELECT seq FROM outbox WHERE call_id IN :ids)'),
+    byIds('retentionDeleteOutboxBodies', 'DELETE FROM outbox_bodies WHERE seq IN (SELECT seq FROM outbox WHERE call_id IN :ids)'),
     ...['participants', 'operations', 'recording_segments', 'media_events', 'recordings', 'transcripts', 'call_items', 'outbox', 'jobs', 'request_journal']
       .map((t) => byIds(`retentionDelete_${t}`, `DELETE FROM ${t} WHERE call_id IN :ids`)),
     byIds('retentionDeleteCalls', 'DELETE FROM calls WHERE id IN :ids'),
@@ -50,8 +51,11 @@ const Q = {
   trimAttempts: stmt('retentionTrimAttempts', 'DELETE FROM delivery_attempts WHERE seq IN (SELECT h.seq FROM (SELECT seq, at FROM delivery_attempts ORDER BY seq LIMIT ?) h WHERE h.at <= ?)'),
   trimJournal: stmt('retentionTrimJournal', 'DELETE FROM request_journal WHERE seq IN (SELECT h.seq FROM (SELECT seq, at FROM request_journal ORDER BY seq LIMIT ?) h WHERE h.at <= ?)'),
   // Change and lifecycle notifications belong to subscriptions, not calls: the settled ones go by age.
+  // The bodies first, then the rows: the same selection twice in one transaction (ordered to the row, so the same rows).
+  trimLaneBodies: stmt('retentionTrimLaneBodies', `DELETE FROM outbox_bodies WHERE seq IN (SELECT seq FROM outbox WHERE kind != 'call' AND state != 'pending' AND settled_at <= ?
+    ORDER BY settled_at, seq LIMIT ?)`),
   trimLanes: stmt('retentionTrimLanes', `DELETE FROM outbox WHERE seq IN (SELECT seq FROM outbox WHERE kind != 'call' AND state != 'pending' AND settled_at <= ?
-    ORDER BY settled_at LIMIT ?)`),
+    ORDER BY settled_at, seq LIMIT ?)`),
 };
 
 export const retentionWrites = {
@@ -68,5 +72,8 @@ export const retentionWrites = {
 
   trimDeliveryAttempts: (sql: Sql, before: number, limit: number) => sql.run(Q.trimAttempts, [limit, before]),
   trimJournal: (sql: Sql, before: number, limit: number) => sql.run(Q.trimJournal, [limit, before]),
-  trimSettledLanes: (sql: Sql, before: number, limit: number) => sql.run(Q.trimLanes, [before, limit]),
+  async trimSettledLanes(sql: Sql, before: number, limit: number): Promise<number> {
+    await sql.run(Q.trimLaneBodies, [before, limit]);
+    return sql.run(Q.trimLanes, [before, limit]);
+  },
 };

@@ -294,4 +294,15 @@ export const MIGRATIONS: readonly string[] = [
   CREATE UNIQUE INDEX operations_by_id ON operations (id, call_id);
   DROP INDEX attempts_by_call;
   `,
+  // A notification's body apart from its delivery state (issue 11). The state changes at every claim and
+  // settle; with the body (the whole roster or call, ~1-3 KB) in the same row each change rewrote it, about
+  // three 4 KiB WAL pages per request. Bodies are written once, appended in seq order, deleted with their row.
+  `
+  CREATE TABLE outbox_bodies (
+    seq INTEGER PRIMARY KEY,
+    resource_data TEXT NOT NULL
+  );
+  INSERT INTO outbox_bodies (seq, resource_data) SELECT seq, resource_data FROM outbox;
+  ALTER TABLE outbox DROP COLUMN resource_data;
+  `,
 ];
