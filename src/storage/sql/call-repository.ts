@@ -56,8 +56,14 @@ const Q = {
     WHERE u.user_id = ? AND u.role = ? AND u.created_at >= ? AND u.created_at <= ? AND u.recording_seq > ? ORDER BY u.recording_seq LIMIT ?`),
 
   // The body goes to outbox_bodies, written once: the row's delivery state changes, the body never does.
+  // PostgreSQL writes both rows in one statement (a data-modifying CTE: one round trip, not two) and says
+  // so; SQLite has no such CTE, takes the body (the last parameter) only to keep one parameter list, says
+  // it is not stored, and the repository writes it next (appendOutboxBody, in-process, no round trip).
   appendOutbox: stmt('appendOutbox', `INSERT INTO outbox (call_id, message_id, change_type, resource_url, callback_uri, created_at, kind)
-    VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING seq`),
+    VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING seq, ? IS NULL AS body_stored`, `WITH o AS (
+      INSERT INTO outbox (call_id, message_id, change_type, resource_url, callback_uri, created_at, kind) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING seq),
+    b AS (INSERT INTO outbox_bodies (seq, resource_data) SELECT seq, $8::text FROM o)
+    SELECT seq, TRUE AS body_stored FROM o`),
   appendOutboxBody: stmt('appendOutboxBody', 'INSERT INTO outbox_bodies (seq, resource_data) VALUES (?, ?)'),
   outboxBody: stmt('outboxBody', 'SELECT resource_data FROM outbox_bodies WHERE seq = ?'),
   // Heads come from the partial index on pending rows: cost follows the backlog, not the outbox's history.
@@ -363,8 +369,8 @@ export class SqlCallRepository extends SqlSubscriptionRepository implements Call
   async appendOutbox(n: NewNotification): Promise<void> {
     const sql = this.writer();
     const body = JSON.stringify(n.resourceData);
-    const row = await sql.get<{ seq: unknown }>(Q.appendOutbox, [n.callId, n.messageId, n.changeType, n.resourceUrl, n.callbackUri, n.createdAt, n.kind ?? 'call']);
-    await sql.run(Q.appendOutboxBody, [Number(row!.seq), body]);
+    const row = await sql.get<{ seq: unknown; body_stored: unknown }>(Q.appendOutbox, [n.callId, n.messageId, n.changeType, n.resourceUrl, n.callbackUri, n.createdAt, n.kind ?? 'call', body]);
+    if (!row!.body_stored) await sql.run(Q.appendOutboxBody, [Number(row!.seq), body]);
     this.scope.touch('outbox', n.callId);
   }
 
