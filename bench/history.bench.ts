@@ -97,7 +97,7 @@ interface Template { callId: string; endedAt: number; createdAt: number; recordi
 
 /** Tables a call's rows are copied to, in an order where every row's links exist before it. */
 const COPIED = ['calls', 'participants', 'operations', 'call_items', 'recording_segments', 'media_events', 'recordings', 'recording_users', 'recording_content',
-  'transcripts', 'transcript_users', 'outbox', 'delivery_attempts'];
+  'transcripts', 'transcript_users', 'outbox', 'outbox_bodies', 'delivery_attempts'];
 
 function readTemplate(file: string, callId: string): Template {
   const db = new Database(file, { readonly: true });
@@ -109,6 +109,7 @@ function readTemplate(file: string, callId: string): Template {
         case 'recording_users': return { table, rows: rows('SELECT * FROM recording_users WHERE recording_seq IN (SELECT seq FROM recordings WHERE call_id = ?)', callId) };
         case 'recording_content': return { table, rows: rows('SELECT * FROM recording_content WHERE recording_id IN (SELECT id FROM recordings WHERE call_id = ?)', callId) };
         case 'transcript_users': return { table, rows: rows('SELECT * FROM transcript_users WHERE transcript_seq IN (SELECT seq FROM transcripts WHERE call_id = ?)', callId) };
+        case 'outbox_bodies': return { table, rows: rows('SELECT * FROM outbox_bodies WHERE seq IN (SELECT seq FROM outbox WHERE call_id = ?) ORDER BY seq', callId) };
         default: return { table, rows: rows(`SELECT * FROM ${table} WHERE call_id = ? ORDER BY 1`, callId) };
       }
     });
@@ -125,7 +126,7 @@ function readTemplate(file: string, callId: string): Template {
 /**
  * Copies the template call `count` times with graph-calls stopped. Ids in every text column are remapped
  * (the call's, its recordings'); sequence keys are the database's, and rows that point at a sequence key
- * (recording users, delivery attempts) point at the copy's. Returns rows written and time taken.
+ * (recording users, delivery attempts, notification bodies) point at the copy's. Returns rows written and time taken.
  */
 function seed(file: string, t: Template, first: number, count: number): { rows: number; wallMs: number; cpuMs: number } {
   const t0 = performance.now();
@@ -139,8 +140,8 @@ function seed(file: string, t: Template, first: number, count: number): { rows: 
   const insert = new Map<string, { stmt: Database.Statement; cols: string[]; rowid: string | null }>();
   for (const { table } of t.tables) {
     const info = db.prepare(`PRAGMA table_info(${table})`).all() as Array<{ name: string; type: string; pk: number }>;
-    // An INTEGER PRIMARY KEY is the rowid: the copy gets a new one.
-    const rowid = info.find((c) => c.pk === 1 && c.type === 'INTEGER' && info.filter((x) => x.pk > 0).length === 1)?.name ?? null;
+    // An INTEGER PRIMARY KEY is the rowid: the copy gets a new one. A body's key is its notification's (below).
+    const rowid = table === 'outbox_bodies' ? null : info.find((c) => c.pk === 1 && c.type === 'INTEGER' && info.filter((x) => x.pk > 0).length === 1)?.name ?? null;
     const cols = info.map((c) => c.name).filter((c) => c !== rowid);
     insert.set(table, { stmt: db.prepare(`INSERT INTO ${table} (${cols.join(', ')}) VALUES (${cols.map(() => '?').join(', ')})`), cols, rowid });
   }
@@ -174,7 +175,7 @@ function seed(file: string, t: Template, first: number, count: number): { rows: 
           if (table === 'calls' && c === 'created_at') return t.createdAt - k - 1;
           if (c === 'recording_seq') return seqs.get('recordings')!.get(Number(r[c])) ?? r[c];
           if (c === 'transcript_seq') return seqs.get('transcripts')!.get(Number(r[c])) ?? r[c];
-          if (c === 'outbox_seq') return seqs.get('outbox')!.get(Number(r[c])) ?? r[c];
+          if (c === 'outbox_seq' || (table === 'outbox_bodies' && c === 'seq')) return seqs.get('outbox')!.get(Number(r[c])) ?? r[c];
           return remap(r[c]);
         });
         const info = ins.stmt.run(...values);
