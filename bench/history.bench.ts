@@ -37,6 +37,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { AUTOCANNON_VERSION, BENCH_THROTTLE_LIMIT, envNumber, establishedCalls, fetchDevToken, fmt, JSON_BODY, percentile, post, resetRecordingState, sleep, startStopPaths, usage, type CallLookup } from './common.js';
 import { killAllInstances, startInstance, type Instance } from './postgres.js';
+import { timeOrderedGuid } from '../src/shared/ids.js';
 
 const CONNECTIONS = 50;
 const WARMUP_S = 2;
@@ -93,7 +94,7 @@ function lookup(file: string): CallLookup & { pending(ids: string[]): number; co
 }
 
 type Row = Record<string, unknown>;
-interface Template { callId: string; endedAt: number; createdAt: number; recordingIds: string[]; tables: Array<{ table: string; rows: Row[] }> }
+interface Template { callId: string; endedAt: number; createdAt: number; recordingIds: string[]; operationIds: string[]; tables: Array<{ table: string; rows: Row[] }> }
 
 /** Tables a call's rows are copied to, in an order where every row's links exist before it. */
 const COPIED = ['calls', 'participants', 'operations', 'call_items', 'recording_segments', 'media_events', 'recordings', 'recording_users', 'recording_content',
@@ -116,7 +117,8 @@ function readTemplate(file: string, callId: string): Template {
     const call = tables[0]!.rows[0]!;
     return {
       callId, endedAt: Number(call.updated_at), createdAt: Number(call.created_at),
-      recordingIds: tables.find((t) => t.table === 'recordings')!.rows.map((r) => r.id as string), tables,
+      recordingIds: tables.find((t) => t.table === 'recordings')!.rows.map((r) => r.id as string),
+      operationIds: tables.find((t) => t.table === 'operations')!.rows.map((r) => r.id as string), tables,
     };
   } finally {
     db.close();
@@ -125,7 +127,7 @@ function readTemplate(file: string, callId: string): Template {
 
 /**
  * Copies the template call `count` times with graph-calls stopped. Ids in every text column are remapped
- * (the call's, its recordings'); sequence keys are the database's, and rows that point at a sequence key
+ * (the call's, its recordings', its operations'); sequence keys are the database's, and rows that point at a sequence key
  * (recording users, delivery attempts, notification bodies) point at the copy's. Returns rows written and time taken.
  */
 function seed(file: string, t: Template, first: number, count: number): { rows: number; wallMs: number; cpuMs: number } {
@@ -147,7 +149,10 @@ function seed(file: string, t: Template, first: number, count: number): { rows: 
   }
   let rows = 0;
   // Each text value of the template, cut once where an id to remap occurs: a copy joins the pieces with its own ids.
-  const templateIds = [t.callId, ...t.recordingIds];
+  // Operation ids too: graph-calls makes each one unique and time-ordered (src/shared/ids.ts), and an
+  // index keyed by them holds a copy's operations where ids of its time go, not among 10⁵ equal ids.
+  const templateIds = [t.callId, ...t.recordingIds, ...t.operationIds];
+  const isOperation = (n: number) => n > t.recordingIds.length;
   const cut = new Map<string, Array<string | number>>();
   const pieces = (v: string): Array<string | number> => {
     let out: Array<string | number> = [v];
@@ -157,7 +162,7 @@ function seed(file: string, t: Template, first: number, count: number): { rows: 
     return out;
   };
   const copy = (k: number) => {
-    const fresh = templateIds.map(() => randomUUID());
+    const fresh = templateIds.map((_, n) => (isOperation(n) ? timeOrderedGuid(t.createdAt - k - 1) : randomUUID()));
     const remap = (v: unknown) => {
       if (typeof v !== 'string') return v;
       let p = cut.get(v);
