@@ -76,8 +76,8 @@ const Q = {
       JOIN outbox o ON o.seq = h.seq WHERE o.next_attempt_at <= ? AND o.lease_until <= ? ORDER BY o.seq LIMIT ?)
     RETURNING *`, `WITH picked AS MATERIALIZED (
       SELECT o.seq FROM outbox o WHERE o.seq IN (SELECT MIN(seq) FROM outbox WHERE state = 'pending' GROUP BY call_id)
-        AND o.state = 'pending' AND o.next_attempt_at <= $3 AND o.lease_until <= $4 ORDER BY o.seq LIMIT $5 FOR UPDATE SKIP LOCKED)
-    , claimed AS (UPDATE outbox SET lease_owner = $1, lease_until = $2 FROM picked
+        AND o.state = 'pending' AND o.next_attempt_at <= $3 AND o.lease_until <= $4 ORDER BY o.seq LIMIT $5 FOR UPDATE SKIP LOCKED),
+    claimed AS (UPDATE outbox SET lease_owner = $1, lease_until = $2 FROM picked
       WHERE outbox.seq = picked.seq AND outbox.state = 'pending' AND outbox.lease_until <= $4
       RETURNING outbox.*)
     SELECT claimed.*, b.resource_data FROM claimed JOIN outbox_bodies b ON b.seq = claimed.seq`),

@@ -15,6 +15,14 @@ function byIds(name: string, sql: string): Stmt {
 /** The key `media/record-response.ts` stores a recordResponse operation's bytes under, in the config store's blobs. */
 const RECORDED_RESPONSE_PREFIX = 'recordResponse:';
 
+/** A batch's calls' notifications: what their attempts and bodies are found by (neither has an index by call). */
+const CALLS_NOTIFICATIONS = '(SELECT seq FROM outbox WHERE call_id IN :ids)';
+/**
+ * Settled change and lifecycle notifications (subscription lanes) past the cut-off, oldest first, ordered to
+ * the row: one trim deletes their bodies and then them with this same selection, so both pick the same rows.
+ */
+const SETTLED_LANES = "(SELECT seq FROM outbox WHERE kind != 'call' AND state != 'pending' AND settled_at <= ? ORDER BY settled_at, seq LIMIT ?)";
+
 const Q = {
   // The sweep's lease: taken when free or expired (real time), renewed by its holder with every batch. On
   // PostgreSQL two instances claiming at once queue on the row; the second finds it held and changes nothing.
@@ -39,9 +47,9 @@ const Q = {
     byIds('retentionDeleteRecordingUsers', 'DELETE FROM recording_users WHERE recording_seq IN (SELECT seq FROM recordings WHERE call_id IN :ids)'),
     byIds('retentionDeleteRecordingContent', 'DELETE FROM recording_content WHERE recording_id IN (SELECT id FROM recordings WHERE call_id IN :ids)'),
     byIds('retentionDeleteTranscriptUsers', 'DELETE FROM transcript_users WHERE transcript_seq IN (SELECT seq FROM transcripts WHERE call_id IN :ids)'),
-    // Attempts have no index by call (issue 11): they are found through the call's outbox rows.
-    byIds('retentionDeleteAttempts', 'DELETE FROM delivery_attempts WHERE outbox_seq IN (SELECT seq FROM outbox WHERE call_id IN :ids)'),
-    byIds('retentionDeleteOutboxBodies', 'DELETE FROM outbox_bodies WHERE seq IN (SELECT seq FROM outbox WHERE call_id IN :ids)'),
+    // Attempts have no index by call (issue 11), nor have bodies: both are found through the call's outbox rows.
+    byIds('retentionDeleteAttempts', `DELETE FROM delivery_attempts WHERE outbox_seq IN ${CALLS_NOTIFICATIONS}`),
+    byIds('retentionDeleteOutboxBodies', `DELETE FROM outbox_bodies WHERE seq IN ${CALLS_NOTIFICATIONS}`),
     ...['participants', 'operations', 'recording_segments', 'media_events', 'recordings', 'transcripts', 'call_items', 'outbox', 'jobs', 'request_journal']
       .map((t) => byIds(`retentionDelete_${t}`, `DELETE FROM ${t} WHERE call_id IN :ids`)),
     byIds('retentionDeleteCalls', 'DELETE FROM calls WHERE id IN :ids'),
@@ -51,11 +59,8 @@ const Q = {
   trimAttempts: stmt('retentionTrimAttempts', 'DELETE FROM delivery_attempts WHERE seq IN (SELECT h.seq FROM (SELECT seq, at FROM delivery_attempts ORDER BY seq LIMIT ?) h WHERE h.at <= ?)'),
   trimJournal: stmt('retentionTrimJournal', 'DELETE FROM request_journal WHERE seq IN (SELECT h.seq FROM (SELECT seq, at FROM request_journal ORDER BY seq LIMIT ?) h WHERE h.at <= ?)'),
   // Change and lifecycle notifications belong to subscriptions, not calls: the settled ones go by age.
-  // The bodies first, then the rows: the same selection twice in one transaction (ordered to the row, so the same rows).
-  trimLaneBodies: stmt('retentionTrimLaneBodies', `DELETE FROM outbox_bodies WHERE seq IN (SELECT seq FROM outbox WHERE kind != 'call' AND state != 'pending' AND settled_at <= ?
-    ORDER BY settled_at, seq LIMIT ?)`),
-  trimLanes: stmt('retentionTrimLanes', `DELETE FROM outbox WHERE seq IN (SELECT seq FROM outbox WHERE kind != 'call' AND state != 'pending' AND settled_at <= ?
-    ORDER BY settled_at, seq LIMIT ?)`),
+  trimLaneBodies: stmt('retentionTrimLaneBodies', `DELETE FROM outbox_bodies WHERE seq IN ${SETTLED_LANES}`),
+  trimLanes: stmt('retentionTrimLanes', `DELETE FROM outbox WHERE seq IN ${SETTLED_LANES}`),
 };
 
 export const retentionWrites = {
